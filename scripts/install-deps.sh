@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs every Debian package berth needs to build, test and benchmark. Idempotent.
+set -euo pipefail
+
+build_packages=(
+  cmake ninja-build g++ pkg-config git ca-certificates
+  nlohmann-json3-dev libcli11-dev libseccomp-dev libcap-dev libssl-dev
+  libgtest-dev libgmock-dev clang-format clang-tidy
+)
+# Real peers and tools the integration tests drive.
+test_packages=(
+  busybox-static uidmap iproute2 util-linux procps psmisc jq strace
+  runc crun containerd podman conmon
+)
+
+missing=()
+for p in "${build_packages[@]}" "${test_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,99 @@
+#include "common/file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "common/error.hpp"
+
+namespace berth {
+
+UniqueFd open_file(const std::string& path, int flags, mode_t mode) {
+    return open_file_at(AT_FDCWD, path, flags, mode);
+}
+
+UniqueFd open_file_at(int dirfd, const std::string& path, int flags, mode_t mode) {
+    int fd;
+    do {
+        fd = ::openat(dirfd, path.c_str(), flags | O_CLOEXEC, mode);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) throw_errno("open", path);
+    return UniqueFd(fd);
+}
+
+std::string read_fd(int fd, std::string_view name) {
+    std::string out;
+    char buf[8192];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("read", name);
+        }
+        if (n == 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+std::string read_file(const std::string& path) {
+    UniqueFd fd = open_file(path, O_RDONLY);
+    return read_fd(fd.get(), path);
+}
+
+std::optional<std::string> read_file_if_exists(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return std::nullopt;
+        throw_errno("open", path);
+    }
+    UniqueFd owned(fd);
+    return read_fd(owned.get(), path);
+}
+
+void write_all(int fd, std::string_view data, std::string_view name) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("write", name);
+        }
+        data.remove_prefix(static_cast<size_t>(n));
+    }
+}
+
+void write_existing_file(const std::string& path, std::string_view data) {
+    UniqueFd fd = open_file(path, O_WRONLY);
+    // One write(2): kernel interfaces parse each write as a whole value.
+    ssize_t n;
+    do {
+        n = ::write(fd.get(), data.data(), data.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) throw_errno("write", path);
+}
+
+void write_file(const std::string& path, std::string_view data, mode_t mode) {
+    UniqueFd fd = open_file(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    write_all(fd.get(), data, path);
+}
+
+void write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+    std::string temp = path + ".tmp." + std::to_string(::getpid());
+    try {
+        UniqueFd fd = open_file(temp, O_WRONLY | O_CREAT | O_TRUNC, mode);
+        write_all(fd.get(), data, temp);
+        if (::fsync(fd.get()) < 0) throw_errno("fsync", temp);
+    } catch (...) {
+        ::unlink(temp.c_str());
+        throw;
+    }
+    if (::rename(temp.c_str(), path.c_str()) < 0) {
+        int saved = errno;
+        ::unlink(temp.c_str());
+        throw_system_error(saved, "rename", temp);
+    }
+}
+
+}  // namespace berth

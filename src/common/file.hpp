@@ -1,0 +1,36 @@
+// Whole-file reads and writes with errors that name the path.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/unique_fd.hpp"
+
+namespace berth {
+
+// open(2) with O_CLOEXEC added; throws SystemError naming the path.
+UniqueFd open_file(const std::string& path, int flags, mode_t mode = 0);
+UniqueFd open_file_at(int dirfd, const std::string& path, int flags, mode_t mode = 0);
+
+std::string read_file(const std::string& path);
+std::string read_fd(int fd, std::string_view name);
+// Empty optional when the file does not exist; other errors throw.
+std::optional<std::string> read_file_if_exists(const std::string& path);
+
+// Writes all of data to fd, retrying short writes and EINTR.
+void write_all(int fd, std::string_view data, std::string_view name);
+
+// Writes to an existing file (procfs, sysfs, cgroupfs) without creating or truncating it.
+void write_existing_file(const std::string& path, std::string_view data);
+
+// Creates or truncates path with mode.
+void write_file(const std::string& path, std::string_view data, mode_t mode = 0644);
+
+// Writes a temp file beside path, fsyncs it and renames it over path: readers see the
+// old or the new content, never a mix, also after a crash.
+void write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+
+}  // namespace berth

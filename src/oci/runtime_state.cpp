@@ -1,0 +1,33 @@
+#include "oci/runtime_state.hpp"
+
+namespace berth::oci {
+
+const char* status_name(Status status) {
+    switch (status) {
+        case Status::creating: return "creating";
+        case Status::created: return "created";
+        case Status::running: return "running";
+        case Status::paused: return "paused";
+        case Status::stopped: return "stopped";
+    }
+    return "unknown";
+}
+
+nlohmann::json to_json(const State& state) {
+    nlohmann::json j = {
+        {"ociVersion", kSpecVersion},
+        {"id", state.id},
+        {"status", status_name(state.status)},
+        {"bundle", state.bundle},
+    };
+    // The spec: pid is REQUIRED when status is created or running on Linux.
+    if (state.status == Status::created || state.status == Status::running ||
+        state.status == Status::paused)
+        j["pid"] = state.pid;
+    else
+        j["pid"] = 0;
+    j["annotations"] = state.annotations;
+    return j;
+}
+
+}  // namespace berth::oci

@@ -1,0 +1,85 @@
+// One cgroup manager for cgroup v1, hybrid (v1 controllers plus a cgroup2 hierarchy) and
+// pure v2 hosts. Each controller is its own file under v1/ and v2/; the manager decides per
+// controller which hierarchy owns it on this host and delegates.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "oci/runtime_spec.hpp"
+
+namespace berth::runtime::cgroup {
+
+enum class Mode { v1, hybrid, v2 };
+
+// A mounted hierarchy on this host.
+struct Hierarchy {
+    std::string controllers;  // "memory", "cpu,cpuacct", "name=systemd"; empty for cgroup2
+    std::string mountpoint;   // "/sys/fs/cgroup/memory"
+    bool unified = false;     // cgroup2
+};
+
+// What the host offers; read once from /proc/self/mountinfo and /proc/self/cgroup.
+struct Layout {
+    Mode mode = Mode::v1;
+    std::vector<Hierarchy> hierarchies;
+    std::vector<std::string> v2_controllers;  // cgroup.controllers of the unified root
+    static Layout detect();
+};
+
+struct Options {
+    std::string cgroups_path;  // linux.cgroupsPath, may be empty or relative
+    std::string container_id;
+    bool systemd = false;      // --systemd-cgroup: "slice:prefix:name" converted to a path
+    bool rootless = false;     // skip hierarchies we cannot write, with a warning
+};
+
+// One container's cgroup in every hierarchy.
+class Manager {
+public:
+    // Resolves paths only; creates nothing. Throws on an invalid cgroupsPath.
+    static std::unique_ptr<Manager> open(const Options& options);
+    // Rebuilds a manager from what to_json() saved in the container's state.
+    static std::unique_ptr<Manager> from_json(const nlohmann::json& saved);
+    virtual ~Manager() = default;
+
+    [[nodiscard]] virtual nlohmann::json to_json() const = 0;
+
+    // mkdir in every hierarchy; on failure removes what it made and throws.
+    virtual void create() = 0;
+    // Writes every resource setting; throws naming the file and value that were refused.
+    virtual void apply(const oci::Resources& resources) = 0;
+    // Moves pid into the container's cgroup in every hierarchy.
+    virtual void add_process(pid_t pid) = 0;
+    // Removes the cgroup directories (retrying while the kernel still sees dying tasks).
+    // Safe to call when some or all are already gone.
+    virtual void destroy() = 0;
+
+    virtual void freeze() = 0;
+    virtual void thaw() = 0;
+    [[nodiscard]] virtual bool frozen() const = 0;
+
+    // Every pid in the container's cgroup (and below it).
+    [[nodiscard]] virtual std::vector<pid_t> pids() const = 0;
+    // Sends signal to every process in the cgroup (freezing first on v1 so none escape).
+    virtual void kill_all(int signal) = 0;
+
+    // runc's `events --stats` "data" object: cpu, memory, pids, blkio, hugetlb.
+    [[nodiscard]] virtual nlohmann::json stats() const = 0;
+
+    // Where the container's cgroup is, per hierarchy, for the cgroup mounts in the rootfs.
+    struct Placement {
+        Hierarchy hierarchy;
+        std::string path;  // absolute path of the container's cgroup in that hierarchy
+    };
+    [[nodiscard]] virtual std::vector<Placement> placements() const = 0;
+
+    [[nodiscard]] virtual Mode mode() const = 0;
+};
+
+}  // namespace berth::runtime::cgroup

@@ -1,0 +1,111 @@
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "common/error.hpp"
+#include "common/file.hpp"
+#include "common/json_reader.hpp"
+#include "common/path.hpp"
+#include "common/strings.hpp"
+
+namespace fs = std::filesystem;
+using namespace berth;
+
+TEST(Path, CleanCollapsesDotsAndSlashes) {
+    EXPECT_EQ(clean_path("/a//b/./c/../d/"), "/a/b/d");
+    EXPECT_EQ(clean_path("/../../etc"), "/etc");
+    EXPECT_EQ(clean_path("a/../../b"), "../b");
+    EXPECT_EQ(clean_path(""), ".");
+    EXPECT_EQ(clean_path("/"), "/");
+    EXPECT_EQ(join_path("/root", "../x"), "/x");
+    EXPECT_EQ(parent_path("/a/b"), "/a");
+    EXPECT_EQ(parent_path("/a"), "/");
+    EXPECT_EQ(base_name("/a/b/"), "b");
+}
+
+class TempDir : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/berth-unit-XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        dir = tmpl;
+    }
+    void TearDown() override { fs::remove_all(dir); }
+    std::string dir;
+};
+
+TEST_F(TempDir, SymlinkCannotEscapeRoot) {
+    fs::create_directories(dir + "/root/etc");
+    write_file(dir + "/root/etc/inside", "in");
+    write_file(dir + "/outside", "out");
+    fs::create_symlink("/etc", dir + "/root/abs");             // absolute: must stay in root
+    fs::create_symlink("../../..", dir + "/root/etc/up");      // climbs: must stop at root
+    UniqueFd root = open_file(dir + "/root", O_PATH | O_DIRECTORY);
+
+    UniqueFd inside = open_in_root(root.get(), "/abs/inside", O_RDONLY);
+    EXPECT_EQ(read_fd(inside.get(), "inside"), "in");
+    UniqueFd climbed = open_in_root(root.get(), "etc/up/etc/inside", O_RDONLY);
+    EXPECT_EQ(read_fd(climbed.get(), "climbed"), "in");
+    EXPECT_THROW(open_in_root(root.get(), "etc/up/outside", O_RDONLY), SystemError);
+}
+
+TEST_F(TempDir, MkdirAllFollowsSymlinksInsideRootOnly) {
+    fs::create_directories(dir + "/root");
+    fs::create_symlink("/", dir + "/root/escape");
+    UniqueFd root = open_file(dir + "/root", O_PATH | O_DIRECTORY);
+    mkdir_all_in_root(root.get(), "/escape/tmp/made/here");
+    EXPECT_TRUE(fs::is_directory(dir + "/root/tmp/made/here"));
+    EXPECT_FALSE(fs::exists("/tmp/made/here"));
+    ensure_file_in_root(root.get(), "/escape/etc/file");
+    EXPECT_TRUE(fs::is_regular_file(dir + "/root/etc/file"));
+}
+
+TEST_F(TempDir, AtomicWriteReplacesWholeFile) {
+    std::string path = dir + "/f";
+    write_file_atomic(path, "first");
+    write_file_atomic(path, "second");
+    EXPECT_EQ(read_file(path), "second");
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator{}), 1);
+}
+
+TEST(Errors, SystemErrorNamesPathAndReason) {
+    try {
+        read_file("/nonexistent/berth/file");
+        FAIL() << "expected an exception";
+    } catch (const SystemError& e) {
+        EXPECT_EQ(e.code(), ENOENT);
+        EXPECT_EQ(std::string(e.what()), "open /nonexistent/berth/file: No such file or directory");
+    }
+}
+
+TEST(Strings, ParsesWholeNumbersOnly) {
+    EXPECT_EQ(parse_uint64("42"), 42u);
+    EXPECT_FALSE(parse_uint64("42x"));
+    EXPECT_FALSE(parse_uint64("-1"));
+    EXPECT_FALSE(parse_uint64(""));
+    EXPECT_EQ(parse_int64("-5"), -5);
+    EXPECT_EQ(split("a,,b", ','), (std::vector<std::string>{"a", "", "b"}));
+    std::vector<std::string> env{"A=1", "PATH=/bin"};
+    EXPECT_EQ(env_lookup(env, "PATH"), "/bin");
+    EXPECT_FALSE(env_lookup(env, "PAT"));
+    env_set(env, "A", "2");
+    EXPECT_EQ(env[0], "A=2");
+}
+
+TEST(JsonReader, ErrorsNameTheField) {
+    auto doc = nlohmann::json::parse(R"({"a":{"b":[1,"x"]}})");
+    JsonReader r(doc, "");
+    auto items = r.at("a").at("b").as_array();
+    EXPECT_EQ(items[0].as_uint(), 1u);
+    try {
+        (void)items[1].as_uint();
+        FAIL();
+    } catch (const InvalidDocument& e) {
+        EXPECT_EQ(std::string(e.what()), "a.b[1]: expected a non-negative integer, got string");
+    }
+    EXPECT_THROW(parse_json("{bad", "cfg.json"), InvalidDocument);
+}
