@@ -1,0 +1,74 @@
+// What berth-runtime remembers about a container between verbs: one directory per
+// container under the state root (default /run/berth-runtime/<id>/), holding state.json,
+// a copy of the config.json it was created from, and the exec fifo while it is "created".
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/unique_fd.hpp"
+#include "oci/runtime_state.hpp"
+
+namespace berth::runtime {
+
+struct ContainerState {
+    std::string id;
+    std::string bundle;
+    std::string rootfs;
+    pid_t pid = 0;
+    uint64_t pid_start_time = 0;  // /proc/PID/stat field 22: tells a reused pid apart
+    std::string created;          // RFC 3339 with nanoseconds
+    uid_t owner = 0;
+    std::map<std::string, std::string> annotations;
+    nlohmann::json cgroup;       // cgroup::Manager::to_json()
+    bool own_pid_namespace = true;
+    bool paused = false;
+    bool rootless = false;
+    bool systemd_cgroup = false;
+};
+
+nlohmann::json to_json(const ContainerState& state);
+ContainerState container_state_from_json(const nlohmann::json& j);
+
+// The state root: lists, creates, loads, saves and removes container directories.
+class StateRoot {
+public:
+    explicit StateRoot(std::string dir) : dir_(std::move(dir)) {}
+    [[nodiscard]] const std::string& dir() const { return dir_; }
+    [[nodiscard]] std::string container_dir(const std::string& id) const { return dir_ + "/" + id; }
+
+    // Container ids are names of directories: letters, digits, '_', '+', '-', '.'.
+    static void validate_id(const std::string& id);
+
+    // Creates the container's directory, failing if the id is taken; returns a locked fd.
+    UniqueFd create(const std::string& id) const;
+    // Opens and locks (flock) an existing container's directory; throws "container X does not exist".
+    UniqueFd lock(const std::string& id, bool exclusive = true) const;
+    [[nodiscard]] bool exists(const std::string& id) const;
+    [[nodiscard]] ContainerState load(const std::string& id) const;
+    void save(const ContainerState& state) const;
+    void remove(const std::string& id) const;
+    [[nodiscard]] std::vector<std::string> list() const;
+
+    [[nodiscard]] std::string config_path(const std::string& id) const { return container_dir(id) + "/config.json"; }
+    [[nodiscard]] std::string exec_fifo_path(const std::string& id) const { return container_dir(id) + "/exec.fifo"; }
+
+private:
+    std::string dir_;
+};
+
+// Start time of pid from /proc/PID/stat, or nullopt when the process is gone.
+std::optional<uint64_t> process_start_time(pid_t pid);
+
+// The container's live status: stopped when the init is gone (or its pid was reused).
+oci::Status current_status(const StateRoot& root, const ContainerState& state);
+bool init_alive(const ContainerState& state);
+
+std::string rfc3339_now();
+
+}  // namespace berth::runtime

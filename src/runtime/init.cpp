@@ -1,0 +1,219 @@
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/error.hpp"
+#include "common/file.hpp"
+#include "common/path.hpp"
+#include "common/strings.hpp"
+#include "runtime/hooks.hpp"
+#include "runtime/init_plan.hpp"
+#include "runtime/lsm.hpp"
+#include "runtime/process_attributes.hpp"
+#include "runtime/rootfs.hpp"
+#include "runtime/terminal.hpp"
+
+namespace berth::runtime {
+namespace {
+
+// True until the init has told the runtime it is ready: after that, in create mode, no one
+// reads the sync socket any more.
+bool g_runtime_listening = true;
+
+oci::State hook_state(const InitPlan& p, pid_t host_pid) {
+    oci::State s;
+    s.id = p.id;
+    s.status = oci::Status::creating;
+    s.pid = host_pid;
+    s.bundle = p.bundle;
+    s.annotations = p.spec->annotations;
+    return s;
+}
+
+void write_sysctls(const std::map<std::string, std::string>& sysctl) {
+    for (const auto& [key, value] : sysctl) {
+        std::string path = "/proc/sys/" + key;
+        for (size_t i = 10; i < path.size(); ++i)
+            if (path[i] == '.') path[i] = '/';
+        try {
+            write_existing_file(path, value);
+        } catch (const std::exception& e) {
+            throw Error("linux.sysctl." + key + ": " + e.what());
+        }
+    }
+}
+
+// fds 3 .. 3+preserve-1 pass into the container; every other fd closes at exec.
+void prepare_inherited_fds(int preserve) {
+    for (int fd = 3; fd < 3 + preserve; ++fd) {
+        int flags = ::fcntl(fd, F_GETFD);
+        if (flags < 0) throw_errno("preserve fd " + std::to_string(fd));
+        ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+    }
+    if (::close_range(static_cast<unsigned>(3 + preserve), ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+        throw_errno("close_range");
+}
+
+// Waits for `start`: the parent's message (run) or a write into the exec fifo (create).
+// Returns the init's host pid, which `start` writes so that hooks can be told.
+pid_t wait_for_start(const InitPlan& p) {
+    if (p.foreground) return static_cast<pid_t>(p.sync->expect(SyncType::start, "starting").value);
+    char buf[32] = {};
+    ssize_t n;
+    do {
+        n = ::read(p.exec_fifo_fd, buf, sizeof buf - 1);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) throw_errno("wait on the exec fifo");
+    return static_cast<pid_t>(parse_int64(trim(std::string_view(buf, static_cast<size_t>(n)))).value_or(0));
+}
+
+void init_main(const InitPlan& p) {
+    const oci::Spec& spec = *p.spec;
+    const oci::Process& process = *p.process;
+
+    // CVE-2019-5736: until we exec, /proc/PID/exe is the runtime binary; a non-dumpable
+    // process's /proc entries are out of reach of anything in the container.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    ::umask(0);
+    p.sync->expect(SyncType::setup_done, "setting up the container");
+
+    if (p.intermediate) {
+        join_namespaces(*p.joins);
+        if (p.unshare_flags && ::unshare(p.unshare_flags) < 0) throw_errno("unshare namespaces");
+        if (p.unshare_flags & CLONE_NEWUSER) {
+            p.sync->send(SyncType::map_ids, ::getpid());
+            p.sync->expect(SyncType::setup_done, "mapping user ids");
+        }
+        write_time_offsets(spec.linux);
+        pid_t child = ::fork();
+        if (child < 0) throw_errno("fork the container init");
+        if (child > 0) {
+            p.sync->send(SyncType::init_pid, child);
+            _exit(0);
+        }
+    } else {
+        join_namespaces(*p.joins);
+    }
+
+    if (p.user_namespace) {
+        if (::setresgid(0, 0, 0) < 0) throw_errno("become root (gid 0) in the user namespace");
+        if (::setresuid(0, 0, 0) < 0) throw_errno("become root (uid 0) in the user namespace");
+    }
+    if (p.new_cgroup_namespace && ::unshare(CLONE_NEWCGROUP) < 0) throw_errno("unshare cgroup namespace");
+    if (::setsid() < 0) throw_errno("setsid");
+
+    pid_t host_pid = 0;
+    auto run_create_hooks = [&] {
+        bool ask_parent = p.has_create_runtime_hooks || !spec.hooks.create_container.empty();
+        if (ask_parent) {
+            p.sync->send(SyncType::run_hooks);
+            host_pid = static_cast<pid_t>(p.sync->expect(SyncType::hooks_done, "running hooks").value);
+        }
+        run_hooks(spec.hooks.create_container, hook_state(p, host_pid), "createContainer");
+    };
+
+    if (p.new_mount_namespace) {
+        RootfsContext ctx;
+        ctx.spec = &spec;
+        ctx.rootfs = p.rootfs;
+        ctx.bundle = p.bundle;
+        ctx.user_namespace = p.user_namespace;
+        ctx.new_cgroup_namespace = p.new_cgroup_namespace;
+        ctx.new_network_namespace = p.new_network_namespace;
+        ctx.no_pivot = p.no_pivot;
+        ctx.cgroup_mode = p.cgroup_mode;
+        ctx.cgroup_placements = p.cgroup_placements;
+        ctx.cwd = process.cwd;
+        ctx.before_pivot = run_create_hooks;
+        prepare_rootfs(ctx);
+    } else {
+        run_create_hooks();
+        if (::chdir("/") < 0) throw_errno("chdir /");
+    }
+
+    if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
+        throw_errno("hostname: sethostname", spec.hostname);
+    if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) < 0)
+        throw_errno("domainname: setdomainname", spec.domainname);
+    write_sysctls(spec.linux.sysctl);
+    if (p.new_mount_namespace) finalize_rootfs(spec);
+
+    apply_apparmor_profile(process.apparmor_profile);
+
+    if (process.terminal) {
+        Pty pty = open_pty();
+        if (process.console_size)
+            set_window_size(pty.master.get(), process.console_size->height, process.console_size->width);
+        send_fd(p.console_socket_fd, pty.master.get(), "/dev/ptmx");
+        attach_terminal(pty.slave.get());
+    }
+    if (!p.no_new_keyring) join_session_keyring(p.id);
+    apply_rlimits(process.rlimits);
+    if (spec.linux.personality) apply_personality(*spec.linux.personality);
+    if (process.io_priority) apply_io_priority(*process.io_priority);
+    if (process.scheduler) apply_scheduler(*process.scheduler);
+
+    std::vector<std::string> env = p.env;
+    add_home_if_missing(env, process.user.uid);
+    std::string executable = find_executable(process.args.front(), env);
+    prepare_inherited_fds(p.preserve_fds);
+    if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        throw_errno("process.noNewPrivileges: prctl");
+
+    p.sync->send(SyncType::ready);
+    g_runtime_listening = p.foreground;
+
+    apply_selinux_label(process.selinux_label);
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load before giving it up.
+    if (p.load_seccomp && !process.no_new_privileges) p.load_seccomp();
+    if (p.has_capabilities) drop_bounding_set(p.capabilities);
+    if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_KEEPCAPS)");
+    switch_user(process.user);
+    if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_KEEPCAPS)");
+    if (p.has_capabilities) apply_capabilities(p.capabilities);
+    if (::chdir(process.cwd.c_str()) < 0) throw_errno("process.cwd: chdir", process.cwd);
+    ::umask(process.user.umask.value_or(022));
+
+    host_pid = wait_for_start(p);
+    oci::State state = hook_state(p, host_pid);
+    state.status = oci::Status::created;
+    run_hooks(spec.hooks.start_container, state, "startContainer");
+
+    std::vector<char*> argv;
+    std::vector<std::string> args = process.args;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    ::sigprocmask(SIG_SETMASK, &p.original_signal_mask, nullptr);
+    // With no_new_privs the filter goes in last, so it only has to allow execve itself.
+    if (p.load_seccomp && process.no_new_privileges) p.load_seccomp();
+    ::execve(executable.c_str(), argv.data(), envp.data());
+    throw_errno("exec", executable);
+}
+
+}  // namespace
+
+void container_init(const InitPlan& plan) {
+    try {
+        init_main(plan);
+    } catch (const std::exception& e) {
+        // Before `ready` the runtime is listening; after it (create mode) nobody is, so the
+        // container's stderr is the only place left to say why.
+        if (g_runtime_listening)
+            plan.sync->send_error(e.what());
+        else
+            dprintf(2, "berth-runtime: %s\n", e.what());
+    }
+    _exit(127);
+}
+
+}  // namespace berth::runtime

@@ -1,0 +1,424 @@
+#include "runtime/launcher.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+
+#include "common/error.hpp"
+#include "common/file.hpp"
+#include "common/json_reader.hpp"
+#include "common/log.hpp"
+#include "common/path.hpp"
+#include "common/strings.hpp"
+#include "runtime/capabilities.hpp"
+#include "runtime/cgroup/manager.hpp"
+#include "runtime/devices.hpp"
+#include "runtime/foreground.hpp"
+#include "runtime/hooks.hpp"
+#include "runtime/init_plan.hpp"
+#include "runtime/namespaces.hpp"
+#include "runtime/seccomp/seccomp.hpp"
+#include "runtime/terminal.hpp"
+#include "runtime/validate.hpp"
+
+namespace berth::runtime {
+namespace {
+
+// Undo steps run in reverse unless the whole operation succeeded.
+class Rollback {
+public:
+    Rollback() = default;
+    Rollback(const Rollback&) = delete;
+    Rollback& operator=(const Rollback&) = delete;
+    ~Rollback() {
+        for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) {
+            try {
+                (*it)();
+            } catch (const std::exception& e) {
+                log::warn(std::string("cleanup after a failed create: ") + e.what());
+            }
+        }
+    }
+    void add(std::function<void()> step) { steps_.push_back(std::move(step)); }
+    void commit() { steps_.clear(); }
+
+private:
+    std::vector<std::function<void()>> steps_;
+};
+
+pid_t clone_process(int flags) {
+    // fork(2) semantics (no new stack) plus namespace flags; glibc's fork() takes none.
+    return static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
+}
+
+void reap(pid_t pid) {
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+}
+
+std::vector<std::string> process_env(const oci::Process& process, int listen_fds) {
+    std::vector<std::string> env = process.env;
+    if (listen_fds > 0) {
+        env_set(env, "LISTEN_FDS", std::to_string(listen_fds));
+        env_set(env, "LISTEN_PID", "1");
+    }
+    return env;
+}
+
+// systemd socket activation: fds 3.. passed to us are passed on (runc does the same).
+int listen_fds_for_us() {
+    const char* fds = std::getenv("LISTEN_FDS");
+    if (!fds) return 0;
+    const char* pid = std::getenv("LISTEN_PID");
+    if (pid && parse_int64(pid) != ::getpid()) return 0;
+    return static_cast<int>(parse_uint64(fds).value_or(0));
+}
+
+class Launch {
+public:
+    Launch(const StateRoot& root, const CreateOptions& options, bool foreground)
+        : root_(root), options_(options), foreground_(foreground) {}
+
+    // Everything up to "created". Throws after rolling back.
+    void create();
+    // run: start the process; returns once it has exec'd.
+    void start();
+    int wait_and_remove();
+    void commit() { rollback_.commit(); }
+
+    [[nodiscard]] pid_t init_pid() const { return init_pid_; }
+
+private:
+    void prepare();
+    void spawn();
+    void handle_messages();
+
+    const StateRoot& root_;
+    CreateOptions options_;
+    bool foreground_;
+
+    std::string config_text_;
+    oci::Spec spec_;
+    std::string rootfs_;
+    bool rootless_ = false;
+    CapabilitySets caps_;
+    bool has_caps_ = false;
+    std::shared_ptr<seccomp::Filter> seccomp_;
+    std::unique_ptr<cgroup::Manager> cgroup_;
+    std::vector<NamespaceToJoin> joins_;
+    UniqueFd state_dir_;
+    UniqueFd exec_fifo_;
+    UniqueFd console_;       // the socket the init sends the pty master to
+    UniqueFd console_peer_;  // foreground terminal: our end of an internal pair
+    UniqueFd pty_master_;
+    SyncSocket sync_;
+    sigset_t original_mask_{};
+    InitPlan plan_;
+    pid_t child_ = 0;
+    pid_t init_pid_ = 0;
+    ContainerState state_;
+    // Last: destroyed first, while everything its steps use still exists.
+    Rollback rollback_;
+};
+
+void Launch::prepare() {
+    std::string config_path = options_.bundle + "/config.json";
+    config_text_ = read_file(config_path);
+    try {
+        spec_ = oci::parse_spec(parse_json(config_text_, config_path));
+    } catch (const InvalidDocument& e) {
+        throw Error(config_path + ": " + e.what());
+    }
+    rootless_ = ::geteuid() != 0;
+    validate_for_create(spec_, rootless_);
+    const oci::Process& process = *spec_.process;
+
+    rootfs_ = is_absolute_path(spec_.root.path) ? clean_path(spec_.root.path)
+                                                : join_path(options_.bundle, spec_.root.path);
+    struct stat st {};
+    if (::stat(rootfs_.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
+        throw Error("root.path: " + rootfs_ + " is not a directory");
+
+    if (process.capabilities) {
+        caps_ = resolve_capabilities(*process.capabilities, "process.capabilities");
+        has_caps_ = true;
+    }
+    if (spec_.linux.seccomp) {
+        seccomp_ = std::make_shared<seccomp::Filter>(seccomp::compile(*spec_.linux.seccomp));
+    }
+    if (process.terminal && options_.console_socket.empty() && !foreground_)
+        throw Error("process.terminal: a detached container with a terminal needs --console-socket");
+    if (!process.terminal && !options_.console_socket.empty())
+        throw Error("--console-socket: process.terminal is false, there is no terminal to send");
+
+    cgroup::Options cg;
+    cg.cgroups_path = spec_.linux.cgroups_path;
+    cg.container_id = options_.id;
+    cg.systemd = options_.systemd_cgroup;
+    cg.rootless = rootless_;
+    cgroup_ = cgroup::Manager::open(cg);
+    joins_ = open_namespaces_to_join(spec_.linux);
+}
+
+void Launch::spawn() {
+    const oci::Linux& linux = spec_.linux;
+    const oci::Process& process = *spec_.process;
+
+    state_dir_ = root_.create(options_.id);
+    rollback_.add([this] { root_.remove(options_.id); });
+    write_file(root_.config_path(options_.id), config_text_, 0600);
+
+    cgroup_->create();
+    rollback_.add([this] { cgroup_->destroy(); });
+    oci::Resources resources = linux.resources.value_or(oci::Resources{});
+    resources.devices = device_cgroup_rules(linux);
+    cgroup_->apply(resources);
+
+    if (!foreground_) {
+        std::string fifo = root_.exec_fifo_path(options_.id);
+        if (::mkfifo(fifo.c_str(), 0600) < 0) throw_errno("mkfifo", fifo);
+        // O_RDWR never blocks on a fifo: the init keeps it and waits in read(2) for `start`.
+        exec_fifo_ = open_file(fifo, O_RDWR);
+    }
+    if (process.terminal) {
+        if (!options_.console_socket.empty()) {
+            console_ = connect_console_socket(options_.console_socket);
+        } else {
+            int pair[2];
+            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) throw_errno("socketpair");
+            console_peer_.reset(pair[0]);
+            console_.reset(pair[1]);
+        }
+    }
+
+    auto [parent_end, child_end] = SyncSocket::make_pair();
+    sync_ = std::move(parent_end);
+    SyncSocket child_sync = std::move(child_end);
+
+    // Which namespaces clone(2) can create directly, and which need an intermediate child.
+    const int new_flags = new_namespace_flags(linux) & ~CLONE_NEWCGROUP;
+    auto joined = [&](oci::NamespaceType t) {
+        const oci::Namespace* ns = linux.find_namespace(t);
+        return ns && !ns->path.empty();
+    };
+    const bool new_user = linux.has_new_namespace(oci::NamespaceType::user);
+    const bool intermediate = joined(oci::NamespaceType::pid) || joined(oci::NamespaceType::time) ||
+                              linux.has_new_namespace(oci::NamespaceType::time) ||
+                              (joined(oci::NamespaceType::user) && (new_flags & ~CLONE_NEWUSER)) ||
+                              (new_user && !joins_.empty());
+
+    plan_.spec = &spec_;
+    plan_.process = &process;
+    plan_.id = options_.id;
+    plan_.bundle = options_.bundle;
+    plan_.rootfs = rootfs_;
+    plan_.sync = &child_sync;
+    plan_.exec_fifo_fd = exec_fifo_.get();
+    plan_.console_socket_fd = console_.get();
+    plan_.preserve_fds = options_.preserve_fds + listen_fds_for_us();
+    plan_.no_pivot = options_.no_pivot;
+    plan_.no_new_keyring = options_.no_new_keyring;
+    plan_.joins = &joins_;
+    plan_.intermediate = intermediate;
+    plan_.clone_flags = intermediate ? 0 : new_flags;
+    plan_.unshare_flags = intermediate ? new_flags : 0;
+    plan_.user_namespace = linux.find_namespace(oci::NamespaceType::user) != nullptr;
+    plan_.new_cgroup_namespace = linux.has_new_namespace(oci::NamespaceType::cgroup);
+    plan_.new_mount_namespace = linux.has_new_namespace(oci::NamespaceType::mount);
+    plan_.joined_mount_namespace = joined(oci::NamespaceType::mount);
+    plan_.new_network_namespace = linux.has_new_namespace(oci::NamespaceType::network);
+    plan_.cgroup_mode = cgroup_->mode();
+    plan_.cgroup_placements = cgroup_->placements();
+    plan_.has_capabilities = has_caps_;
+    plan_.capabilities = caps_;
+    plan_.env = process_env(process, listen_fds_for_us());
+    if (seccomp_) {
+        auto filter = seccomp_;
+        plan_.load_seccomp = [filter] { filter->load(); };
+    }
+    plan_.has_create_runtime_hooks = !spec_.hooks.prestart.empty() || !spec_.hooks.create_runtime.empty();
+    plan_.foreground = foreground_;
+
+    if (foreground_ && ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_CHILD_SUBREAPER)");
+    original_mask_ = block_all_signals();
+    plan_.original_signal_mask = original_mask_;
+    rollback_.add([this] { ::sigprocmask(SIG_SETMASK, &original_mask_, nullptr); });
+
+    child_ = clone_process(plan_.clone_flags);
+    if (child_ < 0) throw_errno("clone the container process");
+    if (child_ == 0) {
+        // Our flock on the state directory must not live on in the init (it would block
+        // `start` and `delete`), nor our end of the handshake.
+        state_dir_.reset();
+        sync_.close();
+        console_peer_.reset();
+        container_init(plan_);
+    }
+    child_sync.close();
+    init_pid_ = child_;
+    rollback_.add([this] {
+        ::kill(init_pid_, SIGKILL);
+        if (init_pid_ != child_) ::kill(child_, SIGKILL);
+        reap(child_);
+        if (foreground_ && init_pid_ != child_) reap(init_pid_);
+    });
+
+    if (!intermediate && new_user) write_id_mappings(child_, linux.uid_mappings, linux.gid_mappings);
+    if (process.oom_score_adj)
+        write_existing_file("/proc/" + std::to_string(child_) + "/oom_score_adj",
+                            std::to_string(*process.oom_score_adj));
+    cgroup_->add_process(child_);
+    sync_.send(SyncType::setup_done);
+    handle_messages();
+}
+
+void Launch::handle_messages() {
+    auto hook_state = [this] {
+        oci::State st;
+        st.id = options_.id;
+        st.status = oci::Status::creating;
+        st.pid = init_pid_;
+        st.bundle = options_.bundle;
+        st.annotations = spec_.annotations;
+        return st;
+    };
+    for (;;) {
+        bool eof = false;
+        SyncMessage msg = sync_.receive(&eof);
+        if (eof) throw Error("the container's init exited during setup");
+        switch (msg.type) {
+            case SyncType::map_ids:
+                write_id_mappings(static_cast<pid_t>(msg.value), spec_.linux.uid_mappings,
+                                  spec_.linux.gid_mappings);
+                sync_.send(SyncType::setup_done);
+                break;
+            case SyncType::init_pid:
+                init_pid_ = static_cast<pid_t>(msg.value);
+                reap(child_);  // the intermediate is done; the init is reparented to us or our parent
+                break;
+            case SyncType::run_hooks:
+                run_hooks(spec_.hooks.prestart, hook_state(), "prestart");
+                run_hooks(spec_.hooks.create_runtime, hook_state(), "createRuntime");
+                sync_.send(SyncType::hooks_done, init_pid_);
+                break;
+            case SyncType::ready:
+                return;
+            default:
+                throw Error("unexpected message from the container's init");
+        }
+    }
+}
+
+void Launch::create() {
+    prepare();
+    spawn();
+    auto start_time = process_start_time(init_pid_);
+    if (!start_time) throw Error("the container's init exited during setup");
+    if (spec_.process->terminal && console_peer_) pty_master_ = receive_fd(console_peer_.get());
+
+    state_.id = options_.id;
+    state_.bundle = options_.bundle;
+    state_.rootfs = rootfs_;
+    state_.pid = init_pid_;
+    state_.pid_start_time = *start_time;
+    state_.created = rfc3339_now();
+    state_.owner = ::geteuid();
+    state_.annotations = spec_.annotations;
+    state_.cgroup = cgroup_->to_json();
+    state_.own_pid_namespace = spec_.linux.has_new_namespace(oci::NamespaceType::pid);
+    state_.rootless = rootless_;
+    state_.systemd_cgroup = options_.systemd_cgroup;
+    root_.save(state_);
+    if (!options_.pid_file.empty()) write_file_atomic(options_.pid_file, std::to_string(init_pid_), 0644);
+}
+
+void Launch::start() {
+    sync_.send(SyncType::start, init_pid_);
+    // EOF: the init exec'd (the socket is close-on-exec); an error message: it could not.
+    bool eof = false;
+    sync_.receive(&eof);
+    oci::State st;
+    st.id = options_.id;
+    st.status = oci::Status::running;
+    st.pid = init_pid_;
+    st.bundle = options_.bundle;
+    st.annotations = spec_.annotations;
+    run_hooks_warn(spec_.hooks.poststart, st, "poststart");
+}
+
+int Launch::wait_and_remove() {
+    int code = wait_in_foreground(init_pid_, pty_master_.get());
+    ::sigprocmask(SIG_SETMASK, &original_mask_, nullptr);
+    destroy_container(root_, state_);
+    return code;
+}
+
+}  // namespace
+
+void create_container(const StateRoot& root, const CreateOptions& options) {
+    Launch launch(root, options, false);
+    launch.create();
+    launch.commit();
+}
+
+int run_container(const StateRoot& root, const CreateOptions& options, bool detach) {
+    Launch launch(root, options, !detach);
+    if (detach) {
+        // Detached: the same as create + start, without a fifo round trip.
+        launch.create();
+        launch.commit();
+        auto fifo = root.exec_fifo_path(options.id);
+        UniqueFd fd = open_file(fifo, O_WRONLY | O_NONBLOCK);
+        write_all(fd.get(), std::to_string(launch.init_pid()), fifo);
+        ::unlink(fifo.c_str());
+        return 0;
+    }
+    launch.create();
+    launch.start();
+    launch.commit();
+    return launch.wait_and_remove();
+}
+
+void destroy_container(const StateRoot& root, const ContainerState& state) {
+    std::optional<oci::Spec> spec;
+    try {
+        auto path = root.config_path(state.id);
+        spec = oci::parse_spec(parse_json(read_file(path), path));
+    } catch (const std::exception& e) {
+        log::warn(std::string("poststop hooks skipped: ") + e.what());
+    }
+    std::unique_ptr<cgroup::Manager> cg;
+    if (!state.cgroup.is_null()) cg = cgroup::Manager::from_json(state.cgroup);
+    if (cg) {
+        try {
+            cg->kill_all(SIGKILL);
+        } catch (const std::exception& e) {
+            log::debug(std::string("kill remaining processes: ") + e.what());
+        }
+    }
+    if (init_alive(state)) ::kill(state.pid, SIGKILL);
+    for (int i = 0; i < 1000 && init_alive(state); ++i) ::usleep(1000);
+    if (spec) {
+        oci::State st;
+        st.id = state.id;
+        st.status = oci::Status::stopped;
+        st.bundle = state.bundle;
+        st.annotations = state.annotations;
+        run_hooks_warn(spec->hooks.poststop, st, "poststop");
+    }
+    if (cg) cg->destroy();
+    root.remove(state.id);
+}
+
+}  // namespace berth::runtime

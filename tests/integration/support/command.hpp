@@ -1,0 +1,46 @@
+// Running programs from integration tests: capture stdout/stderr, feed stdin, time out.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace berth::test {
+
+struct CommandResult {
+    int exit_code = -1;  // 128+N when killed by signal N; -1 when it timed out
+    std::string out;
+    std::string err;
+    [[nodiscard]] std::string describe() const;  // for assertion messages
+};
+
+struct CommandOptions {
+    std::string input;
+    std::chrono::milliseconds timeout{60000};
+    std::vector<std::string> env;  // extra KEY=VALUE
+    std::vector<int> inherit_fds;  // fds kept open in the child at the same numbers
+    std::string cwd;
+    int run_as_uid = -1;           // setuid/setgid before exec (rootless tests)
+    int run_as_gid = -1;
+};
+
+CommandResult run_command(const std::vector<std::string>& argv, const CommandOptions& options = {});
+
+// A started command you wait for later (e.g. a server).
+class BackgroundCommand {
+public:
+    BackgroundCommand(const std::vector<std::string>& argv, const CommandOptions& options = {});
+    ~BackgroundCommand();
+    BackgroundCommand(const BackgroundCommand&) = delete;
+    BackgroundCommand& operator=(const BackgroundCommand&) = delete;
+    [[nodiscard]] int pid() const { return pid_; }
+    // Waits up to timeout; returns the exit code or -1.
+    int wait(std::chrono::milliseconds timeout);
+    void signal(int sig);
+
+private:
+    int pid_ = -1;
+    bool reaped_ = false;
+};
+
+}  // namespace berth::test
