@@ -14,6 +14,7 @@
 #include "common/log.hpp"
 #include "common/path.hpp"
 #include "oci/runtime_state.hpp"
+#include "runtime/exe_protection.hpp"
 #include "runtime/exec_process.hpp"
 #include "runtime/launcher.hpp"
 #include "runtime/signals.hpp"
@@ -75,6 +76,7 @@ std::string list_table(const std::vector<nlohmann::ordered_json>& rows) {
 
 int main(int argc, char** argv) {
     log::set_program_name("berth-runtime");
+    remember_command_line(argc, argv);
     CLI::App app{"berth-runtime: an OCI container runtime (runc-compatible command line)", "berth-runtime"};
     app.require_subcommand(1);
     app.set_version_flag("-v,--version", version_text());

@@ -96,10 +96,11 @@ void apply_capabilities(const CapabilitySets& caps) {
     for (int cap = 0; cap <= last; ++cap) {
         if (!((caps.ambient >> cap) & 1)) continue;
         // Ambient needs the capability in permitted and inheritable; the kernel says EPERM
-        // otherwise, which runc reports as a warning rather than an error.
+        // otherwise. Common generated specs (crun's, podman's) list ambient capabilities
+        // without inheritable ones, so this is not worth a warning on every start.
         if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
             if (errno == EPERM) {
-                log::warn("cannot raise ambient capability " + cap_name(cap) +
+                log::debug("cannot raise ambient capability " + cap_name(cap) +
                           ": it is not in the permitted and inheritable sets");
                 continue;
             }

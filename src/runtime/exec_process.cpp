@@ -20,6 +20,7 @@
 #include "common/strings.hpp"
 #include "runtime/capabilities.hpp"
 #include "runtime/cgroup/manager.hpp"
+#include "runtime/exe_protection.hpp"
 #include "runtime/foreground.hpp"
 #include "runtime/lsm.hpp"
 #include "runtime/process_attributes.hpp"
@@ -193,6 +194,11 @@ int exec_in_container(const StateRoot& root, const ExecOptions& o) {
     if (process.capabilities) {
         plan.capabilities = resolve_capabilities(*process.capabilities, "process.capabilities");
         plan.has_capabilities = true;
+    }
+    if (needs_sealed_executable(plan.has_capabilities, plan.capabilities.bounding,
+                                spec.linux.find_namespace(oci::NamespaceType::user) != nullptr)) {
+        lock.reset();
+        ensure_sealed_executable();
     }
     std::shared_ptr<seccomp::Filter> filter;
     if (spec.linux.seccomp) {

@@ -24,6 +24,7 @@
 #include "runtime/capabilities.hpp"
 #include "runtime/cgroup/manager.hpp"
 #include "runtime/devices.hpp"
+#include "runtime/exe_protection.hpp"
 #include "runtime/foreground.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/init_plan.hpp"
@@ -154,6 +155,10 @@ void Launch::prepare() {
         caps_ = resolve_capabilities(*process.capabilities, "process.capabilities");
         has_caps_ = true;
     }
+    // Before anything exists: the re-exec starts this command over.
+    if (needs_sealed_executable(has_caps_, caps_.bounding,
+                                spec_.linux.find_namespace(oci::NamespaceType::user) != nullptr))
+        ensure_sealed_executable();
     if (spec_.linux.seccomp) {
         seccomp_ = std::make_shared<seccomp::Filter>(seccomp::compile(*spec_.linux.seccomp));
     }

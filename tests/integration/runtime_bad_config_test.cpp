@@ -1,0 +1,161 @@
+// A malformed or contradictory config.json is rejected before anything exists, with one
+// line naming the field; a failure half-way through create rolls everything back.
+#include <filesystem>
+#include <fstream>
+
+#include "support/fixture.hpp"
+
+namespace fs = std::filesystem;
+using namespace berth::test;
+using nlohmann::json;
+
+namespace {
+
+struct Rejected {
+    CommandResult result;
+    std::string id;
+};
+
+// Runs `create` on the bundle and checks the one-line error and that nothing was left.
+void expect_rejected(Bundle& bundle, const std::string& expected_in_error, const std::string& verb = "create") {
+    Runtime runtime;
+    std::string id = unique_id("bad");
+    ContainerGuard guard(runtime, id);
+    auto r = runtime({verb, "--bundle", bundle.path(), id});
+    EXPECT_EQ(r.exit_code, 1) << r.describe();
+    EXPECT_NE(r.err.find(expected_in_error), std::string::npos) << "stderr: " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "not one line: " << r.err;
+    EXPECT_FALSE(fs::exists(runtime.state_root() + "/" + id)) << "state directory left";
+    EXPECT_TRUE(cgroup_dirs_named(id).empty()) << "cgroup left: " << cgroup_dirs_named(id)[0];
+    EXPECT_TRUE(mounts_under(bundle.rootfs()).empty()) << "mount left: " << mounts_under(bundle.rootfs())[0];
+    EXPECT_TRUE(runtime({"list", "-q"}).out.empty());
+}
+
+}  // namespace
+
+TEST(BadConfig, MalformedJson) {
+    Bundle bundle;
+    std::ofstream(bundle.path() + "/config.json") << "{\"ociVersion\": \"1.0.0\", \"process\": ";
+    expect_rejected(bundle, "config.json: invalid JSON");
+}
+
+TEST(BadConfig, UnknownNamespaceType) {
+    Bundle bundle;
+    bundle.config()["linux"]["namespaces"].push_back({{"type", "netwrok"}});
+    bundle.write();
+    expect_rejected(bundle, "linux.namespaces[5].type: unknown value \"netwrok\"");
+}
+
+TEST(BadConfig, RelativePathWhereAbsoluteIsRequired) {
+    Bundle bundle;
+    bundle.config()["process"]["cwd"] = "tmp";
+    bundle.write();
+    expect_rejected(bundle, "process.cwd: \"tmp\" must be an absolute path");
+}
+
+TEST(BadConfig, InvalidCgroupValue) {
+    Bundle bundle;
+    bundle.config()["linux"]["resources"]["cpu"] = {{"quota", 5}};
+    bundle.write();
+    expect_rejected(bundle, "linux.resources.cpu.quota");
+}
+
+TEST(BadConfig, UnknownSeccompAction) {
+    Bundle bundle;
+    bundle.config()["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                                           {"syscalls", {{{"names", {"mkdir"}}, {"action", "SCMP_ACT_EXPLODE"}}}}};
+    bundle.write();
+    expect_rejected(bundle, "linux.seccomp.syscalls[0].action: unknown seccomp action \"SCMP_ACT_EXPLODE\"");
+}
+
+TEST(BadConfig, UnknownCapability) {
+    Bundle bundle;
+    bundle.config()["process"]["capabilities"]["bounding"].push_back("CAP_FLY");
+    bundle.write();
+    expect_rejected(bundle, "process.capabilities.bounding[3]: unknown capability \"CAP_FLY\"");
+}
+
+TEST(BadConfig, HostSysctl) {
+    Bundle bundle;
+    bundle.config()["linux"]["sysctl"] = {{"vm.swappiness", "10"}};
+    bundle.write();
+    expect_rejected(bundle, "linux.sysctl.vm.swappiness: not a namespaced sysctl");
+}
+
+TEST(BadConfig, MissingRootfs) {
+    Bundle bundle;
+    bundle.config()["root"]["path"] = "no-such-rootfs";
+    bundle.write();
+    expect_rejected(bundle, "root.path:");
+}
+
+TEST(BadConfig, LsmAskedForButNotEnabled) {
+    Bundle bundle;
+    bundle.config()["process"]["apparmorProfile"] = "docker-default";
+    bundle.write();
+    if (fs::exists("/sys/kernel/security/apparmor")) GTEST_SKIP() << "AppArmor is enabled here";
+    expect_rejected(bundle, "process.apparmorProfile: AppArmor is not enabled on this host");
+    Bundle selinux;
+    selinux.config()["process"]["selinuxLabel"] = "system_u:system_r:container_t:s0";
+    selinux.write();
+    expect_rejected(selinux, "process.selinuxLabel: SELinux is not enabled on this host");
+}
+
+TEST(BadConfig, SeccompListenerIsUnsupportedNotIgnored) {
+    Bundle bundle;
+    bundle.config()["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"listenerPath", "/run/listener.sock"}};
+    bundle.write();
+    expect_rejected(bundle, "linux.seccomp.listenerPath: seccomp notification listeners are not supported");
+}
+
+// Failures after the cgroup, state directory and init already exist.
+TEST(RollBack, MissingBindSource) {
+    Bundle bundle;
+    bundle.config()["mounts"].push_back({{"destination", "/data"}, {"type", "bind"},
+                                         {"source", "/nonexistent/berth/source"}, {"options", {"rbind"}}});
+    bundle.write();
+    expect_rejected(bundle, "mounts[7].source: stat /nonexistent/berth/source: No such file or directory");
+}
+
+TEST(RollBack, CgroupValueTheKernelRefuses) {
+    Bundle bundle;
+    bundle.config()["linux"]["resources"]["cpu"] = {{"cpus", "0-4095"}};
+    bundle.write();
+    expect_rejected(bundle, "cpuset.cpus");
+}
+
+TEST(RollBack, FailingPrestartHook) {
+    Bundle bundle;
+    bundle.config()["hooks"]["prestart"] = {{{"path", "/bin/sh"}, {"args", {"sh", "-c", "echo hook says no >&2; exit 3"}}}};
+    bundle.write();
+    expect_rejected(bundle, "prestart hook 0 (/bin/sh) exited with status 3: hook says no");
+}
+
+TEST(RollBack, HookTimeout) {
+    Bundle bundle;
+    bundle.config()["hooks"]["createRuntime"] = {{{"path", "/bin/sleep"}, {"args", {"sleep", "30"}}, {"timeout", 1}}};
+    bundle.write();
+    expect_rejected(bundle, "createRuntime hook 0 (/bin/sleep) timed out after 1s");
+}
+
+TEST(RollBack, FailingCreateContainerHookInsideTheContainer) {
+    Bundle bundle;
+    bundle.config()["hooks"]["createContainer"] = {{{"path", "/bin/false"}}};
+    bundle.write();
+    expect_rejected(bundle, "createContainer hook 0 (/bin/false) exited with status 1", "run");
+}
+
+TEST(RollBack, ContainerIdTakenLeavesTheFirstAlone) {
+    Runtime runtime;
+    Bundle bundle({"sleep", "60"});
+    std::string id = unique_id("dup");
+    ContainerGuard guard(runtime, id);
+    ASSERT_EQ(runtime({"create", "--bundle", bundle.path(), id}).exit_code, 0);
+    auto again = runtime({"create", "--bundle", bundle.path(), id});
+    EXPECT_EQ(again.exit_code, 1);
+    EXPECT_NE(again.err.find("container \"" + id + "\" already exists"), std::string::npos) << again.err;
+    EXPECT_EQ(runtime.state(id)["status"], "created") << "the first container must survive";
+    auto bad_id = runtime({"create", "--bundle", bundle.path(), "../escape"});
+    EXPECT_EQ(bad_id.exit_code, 1);
+    EXPECT_NE(bad_id.err.find("invalid container id"), std::string::npos) << bad_id.err;
+}
