@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <vector>
 
 #include "common/error.hpp"
@@ -91,7 +92,31 @@ UniqueFd try_open_in_root(int root_fd, std::string_view path, int flags, mode_t 
     return UniqueFd(fd);
 }
 
+namespace {
+
+// A dangling symlink at `prefix` (inside the root): where it would lead, as a root-relative
+// path, so the directories it names can be created inside the root.
+std::optional<std::string> dangling_link_target(int parent_fd, const std::string& name, const std::string& prefix) {
+    char buf[4096];
+    ssize_t n = ::readlinkat(parent_fd, name.c_str(), buf, sizeof buf - 1);
+    if (n < 0) return std::nullopt;
+    std::string target(buf, static_cast<size_t>(n));
+    if (is_absolute_path(target)) return clean_path(target);
+    return clean_path(parent_path(prefix) + "/" + target);
+}
+
+UniqueFd mkdir_all_in_root_depth(int root_fd, std::string_view path, mode_t mode, int depth);
+
+}  // namespace
+
 UniqueFd mkdir_all_in_root(int root_fd, std::string_view path, mode_t mode) {
+    return mkdir_all_in_root_depth(root_fd, path, mode, 0);
+}
+
+namespace {
+
+UniqueFd mkdir_all_in_root_depth(int root_fd, std::string_view path, mode_t mode, int depth) {
+    if (depth > 40) throw_system_error(ELOOP, "mkdir", path);
     std::string cleaned = clean_path(std::string("/") + std::string(path));
     UniqueFd current = open_in_root(root_fd, "/", O_PATH | O_DIRECTORY);
     if (cleaned == "/") return current;
@@ -107,8 +132,12 @@ UniqueFd mkdir_all_in_root(int root_fd, std::string_view path, mode_t mode) {
         if (fd < 0 && errno == ENOENT) {
             // Create in the already-resolved parent, then resolve again: a symlink planted
             // between the two calls is still resolved inside the root.
-            if (::mkdirat(current.get(), name.c_str(), mode) < 0 && errno != EEXIST)
-                throw_errno("mkdir", prefix);
+            if (::mkdirat(current.get(), name.c_str(), mode) < 0) {
+                if (errno != EEXIST) throw_errno("mkdir", prefix);
+                // A symlink to something not there yet: make its target, inside the root.
+                if (auto target = dangling_link_target(current.get(), name, prefix))
+                    mkdir_all_in_root_depth(root_fd, *target, mode, depth + 1);
+            }
             fd = openat2_in_root(root_fd, prefix, O_PATH | O_DIRECTORY, 0);
         }
         if (fd < 0) throw_errno("open", prefix);
@@ -116,6 +145,8 @@ UniqueFd mkdir_all_in_root(int root_fd, std::string_view path, mode_t mode) {
     }
     return current;
 }
+
+}  // namespace
 
 UniqueFd ensure_file_in_root(int root_fd, std::string_view path, mode_t mode) {
     std::string cleaned = clean_path(std::string("/") + std::string(path));

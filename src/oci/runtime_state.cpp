@@ -20,12 +20,8 @@ nlohmann::json to_json(const State& state) {
         {"status", status_name(state.status)},
         {"bundle", state.bundle},
     };
-    // The spec: pid is REQUIRED when status is created or running on Linux.
-    if (state.status == Status::created || state.status == Status::running ||
-        state.status == Status::paused)
-        j["pid"] = state.pid;
-    else
-        j["pid"] = 0;
+    // The spec requires pid for created and running; hooks of a creating container get it too.
+    j["pid"] = state.status == Status::stopped ? 0 : state.pid;
     j["annotations"] = state.annotations;
     return j;
 }

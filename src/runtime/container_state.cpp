@@ -128,7 +128,7 @@ std::vector<std::string> StateRoot::list() const {
     }
     while (dirent* entry = ::readdir(dir)) {
         std::string name = entry->d_name;
-        if (name == "." || name == "..") continue;
+        if (name.empty() || name[0] == '.') continue;  // ".", "..", and our caches
         if (entry->d_type == DT_DIR || entry->d_type == DT_UNKNOWN) ids.push_back(name);
     }
     ::closedir(dir);

@@ -13,6 +13,7 @@
 
 #include "common/unique_fd.hpp"
 #include "oci/runtime_state.hpp"
+#include "runtime/seccomp/seccomp.hpp"
 
 namespace berth::runtime {
 
@@ -57,6 +58,8 @@ public:
 
     [[nodiscard]] std::string config_path(const std::string& id) const { return container_dir(id) + "/config.json"; }
     [[nodiscard]] std::string exec_fifo_path(const std::string& id) const { return container_dir(id) + "/exec.fifo"; }
+    // Compiled seccomp programs, shared by the containers of this root (tmpfs, root-only).
+    [[nodiscard]] seccomp::CompileOptions seccomp_cache() const { return {dir_ + "/.seccomp-cache"}; }
 
 private:
     std::string dir_;

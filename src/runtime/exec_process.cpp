@@ -202,7 +202,7 @@ int exec_in_container(const StateRoot& root, const ExecOptions& o) {
     }
     std::shared_ptr<seccomp::Filter> filter;
     if (spec.linux.seccomp) {
-        filter = std::make_shared<seccomp::Filter>(seccomp::compile(*spec.linux.seccomp));
+        filter = std::make_shared<seccomp::Filter>(seccomp::compile(*spec.linux.seccomp, root.seccomp_cache()));
         plan.load_seccomp = [filter] { filter->load(); };
     }
     if (process.terminal && o.console_socket.empty() && o.detach)

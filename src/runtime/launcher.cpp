@@ -134,6 +134,7 @@ private:
 };
 
 void Launch::prepare() {
+    StateRoot::validate_id(options_.id);
     std::string config_path = options_.bundle + "/config.json";
     config_text_ = read_file(config_path);
     try {
@@ -160,7 +161,7 @@ void Launch::prepare() {
                                 spec_.linux.find_namespace(oci::NamespaceType::user) != nullptr))
         ensure_sealed_executable();
     if (spec_.linux.seccomp) {
-        seccomp_ = std::make_shared<seccomp::Filter>(seccomp::compile(*spec_.linux.seccomp));
+        seccomp_ = std::make_shared<seccomp::Filter>(seccomp::compile(*spec_.linux.seccomp, root_.seccomp_cache()));
     }
     if (process.terminal && options_.console_socket.empty() && !foreground_)
         throw Error("process.terminal: a detached container with a terminal needs --console-socket");

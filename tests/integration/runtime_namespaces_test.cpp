@@ -119,6 +119,8 @@ TEST(Namespaces, UserNamespaceWithIdRanges) {
     bundle.config()["root"]["readonly"] = false;
     // The rootfs must belong to the mapped root for the container to write to it.
     ASSERT_EQ(run_command({"chown", "-R", "100000:100000", bundle.rootfs()}).exit_code, 0);
+    // ... and the mapped root must be able to reach it through the bundle directory.
+    ASSERT_EQ(::chmod(bundle.path().c_str(), 0755), 0);
     // The user namespace cannot mount sysfs for a host network namespace; ours is new.
     std::string out = run_output(bundle);
     EXPECT_EQ(out, "0\n 0 100000 65536\n 0 100000 65536\n0\n");

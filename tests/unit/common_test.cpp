@@ -64,6 +64,18 @@ TEST_F(TempDir, MkdirAllFollowsSymlinksInsideRootOnly) {
     EXPECT_TRUE(fs::is_regular_file(dir + "/root/etc/file"));
 }
 
+TEST_F(TempDir, MkdirAllCreatesDanglingSymlinkTargetsInsideRoot) {
+    fs::create_directories(dir + "/root");
+    fs::create_symlink(dir + "/outside", dir + "/root/abs");  // absolute, dangling
+    fs::create_symlink("../../../up", dir + "/root/rel");     // climbs, dangling
+    UniqueFd root = open_file(dir + "/root", O_PATH | O_DIRECTORY);
+    mkdir_all_in_root(root.get(), "/abs/x");
+    mkdir_all_in_root(root.get(), "/rel/y");
+    EXPECT_TRUE(fs::is_directory(dir + "/root" + dir + "/outside/x"));
+    EXPECT_TRUE(fs::is_directory(dir + "/root/up/y"));
+    EXPECT_FALSE(fs::exists(dir + "/outside"));
+}
+
 TEST_F(TempDir, AtomicWriteReplacesWholeFile) {
     std::string path = dir + "/f";
     write_file_atomic(path, "first");

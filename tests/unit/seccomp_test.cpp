@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "common/log.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/json_reader.hpp"
@@ -247,7 +248,8 @@ TEST(SeccompValidate, NamesAndArguments) {
     expect_invalid(config, "linux.seccomp.defaultAction", "unknown seccomp action");
 }
 
-TEST(SeccompValidate, UnknownSyscallsWarnAndAreSkipped) {
+TEST(SeccompValidate, UnknownSyscallsAreReportedAtDebugLevelAndSkipped) {
+    berth::log::configure("", berth::log::Format::text, true);
     oci::Seccomp config =
         parse({{"defaultAction", "SCMP_ACT_ALLOW"},
                {"syscalls",
@@ -259,7 +261,7 @@ TEST(SeccompValidate, UnknownSyscallsWarnAndAreSkipped) {
     sc::validate(config);
     std::string warning = capture.text();
     EXPECT_NE(
-        warning.find("warning: linux.seccomp.syscalls: skipping syscalls unknown to libseccomp"),
+        warning.find("debug: linux.seccomp.syscalls: skipping syscalls unknown to libseccomp"),
         std::string::npos)
         << warning;
     EXPECT_NE(warning.find("berth_no_such_syscall, berth_other_unknown"), std::string::npos)
@@ -274,6 +276,7 @@ TEST(SeccompValidate, UnknownSyscallsWarnAndAreSkipped) {
         char buf[256];
         return fails_with(::syscall(SYS_getcwd, buf, sizeof buf), ENOSYS) ? 0 : 1;
     })));
+    berth::log::configure("", berth::log::Format::text, false);
 }
 
 TEST(SeccompValidate, MaskThatCanNeverMatchWarns) {
@@ -668,9 +671,11 @@ TEST_F(SeccompCache, ValidationAndWarningsStillHappen) {
     oci::Seccomp config = getcwd_denied(ENOSYS);
     config.syscalls[0].names.emplace_back("berth_no_such_syscall");
     (void)sc::compile(config, options_);
+    berth::log::configure("", berth::log::Format::text, true);
     StderrCapture capture;
     EXPECT_TRUE(sc::compile(config, options_).from_cache());
     EXPECT_NE(capture.text().find("berth_no_such_syscall"), std::string::npos);
+    berth::log::configure("", berth::log::Format::text, false);
     config.syscalls[0].errno_ret = 5000;
     expect_invalid(config, "linux.seccomp.syscalls[0].errnoRet", "out of range");
 }

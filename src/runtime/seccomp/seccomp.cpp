@@ -237,7 +237,8 @@ void check_rules(const oci::Seccomp& config, uint32_t default_action, unsigned a
             if (!list.empty()) list += ", ";
             list += name;
         }
-        log::warn("linux.seccomp.syscalls: skipping syscalls unknown to libseccomp " +
+        // Debug, as runc: profiles name syscalls newer than the library on every start.
+        log::debug("linux.seccomp.syscalls: skipping syscalls unknown to libseccomp " +
                   libseccomp_version() + ": " + list);
     }
 }
