@@ -2,11 +2,11 @@
 // and prints; the verbs live in src/runtime.
 #include <unistd.h>
 
+#include <seccomp.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <seccomp.h>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
@@ -53,14 +53,16 @@ std::string version_text() {
 
 // `list` as runc prints it: columns padded to the widest cell, three spaces apart.
 std::string list_table(const std::vector<nlohmann::ordered_json>& rows) {
-    std::vector<std::vector<std::string>> cells{{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
+    std::vector<std::vector<std::string>> cells{
+        {"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
     for (const auto& r : rows)
         cells.push_back({r["id"].get<std::string>(), std::to_string(r["pid"].get<int>()),
                          r["status"].get<std::string>(), r["bundle"].get<std::string>(),
                          r["created"].get<std::string>(), r["owner"].get<std::string>()});
     std::vector<size_t> widths(6, 0);
     for (const auto& row : cells)
-        for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+        for (size_t i = 0; i < row.size(); ++i)
+            widths[i] = std::max(widths[i], row[i].size());
     std::string out;
     for (const auto& row : cells) {
         for (size_t i = 0; i < row.size(); ++i) {
@@ -77,7 +79,8 @@ std::string list_table(const std::vector<nlohmann::ordered_json>& rows) {
 int main(int argc, char** argv) {
     log::set_program_name("berth-runtime");
     remember_command_line(argc, argv);
-    CLI::App app{"berth-runtime: an OCI container runtime (runc-compatible command line)", "berth-runtime"};
+    CLI::App app{"berth-runtime: an OCI container runtime (runc-compatible command line)",
+                 "berth-runtime"};
     app.require_subcommand(1);
     app.set_version_flag("-v,--version", version_text());
 
@@ -86,24 +89,32 @@ int main(int argc, char** argv) {
     bool debug = false, systemd_cgroup = false;
     app.add_option("--root", state_root, "directory for container state (tmpfs)");
     app.add_option("--log", log_path, "log file (default: stderr)");
-    app.add_option("--log-format", log_format, "log format: text or json")->check(CLI::IsMember({"text", "json"}));
+    app.add_option("--log-format", log_format, "log format: text or json")
+        ->check(CLI::IsMember({"text", "json"}));
     app.add_flag("--debug", debug, "debug logging");
-    app.add_flag("--systemd-cgroup", systemd_cgroup, "cgroupsPath is slice:prefix:name (systemd form)");
+    app.add_flag("--systemd-cgroup", systemd_cgroup,
+                 "cgroupsPath is slice:prefix:name (systemd form)");
     app.add_option("--rootless", rootless_flag, "ignored: rootless mode follows the effective uid");
     std::string criu;
-    app.add_option("--criu", criu, "accepted for compatibility; checkpointing is not supported")->group("");
+    app.add_option("--criu", criu, "accepted for compatibility; checkpointing is not supported")
+        ->group("");
 
     CreateOptions create;
     auto add_create_flags = [&](CLI::App* cmd) {
-        cmd->add_option("-b,--bundle", create.bundle, "bundle directory (default: current directory)");
-        cmd->add_option("--console-socket", create.console_socket, "unix socket to send the pty master to");
+        cmd->add_option("-b,--bundle", create.bundle,
+                        "bundle directory (default: current directory)");
+        cmd->add_option("--console-socket", create.console_socket,
+                        "unix socket to send the pty master to");
         cmd->add_option("--pid-file", create.pid_file, "file to write the init pid to");
-        cmd->add_option("--preserve-fds", create.preserve_fds, "pass N extra fds (3..3+N-1) to the container");
+        cmd->add_option("--preserve-fds", create.preserve_fds,
+                        "pass N extra fds (3..3+N-1) to the container");
         cmd->add_flag("--no-pivot", create.no_pivot, "use MS_MOVE + chroot instead of pivot_root");
-        cmd->add_flag("--no-new-keyring", create.no_new_keyring, "keep the caller's session keyring");
+        cmd->add_flag("--no-new-keyring", create.no_new_keyring,
+                      "keep the caller's session keyring");
         cmd->add_option("id", create.id, "container id")->required();
     };
-    CLI::App* create_cmd = app.add_subcommand("create", "create a container (its process waits for start)");
+    CLI::App* create_cmd =
+        app.add_subcommand("create", "create a container (its process waits for start)");
     add_create_flags(create_cmd);
     CLI::App* run_cmd = app.add_subcommand("run", "create and start a container");
     add_create_flags(run_cmd);
@@ -117,7 +128,8 @@ int main(int argc, char** argv) {
     CLI::App* state_cmd = app.add_subcommand("state", "print a container's state as JSON");
     state_cmd->add_option("id", id)->required();
 
-    CLI::App* kill_cmd = app.add_subcommand("kill", "send a signal to a container's init (default SIGTERM)");
+    CLI::App* kill_cmd =
+        app.add_subcommand("kill", "send a signal to a container's init (default SIGTERM)");
     bool kill_all = false;
     std::string signal_name = "SIGTERM";
     kill_cmd->add_flag("-a,--all", kill_all, "signal every process in the container");
@@ -166,7 +178,8 @@ int main(int argc, char** argv) {
     CLI::App* update_cmd = app.add_subcommand("update", "change a container's resource limits");
     UpdateFlags update;
     std::string resources_file;
-    update_cmd->add_option("-r,--resources", resources_file, "LinuxResources JSON file (- for stdin)");
+    update_cmd->add_option("-r,--resources", resources_file,
+                           "LinuxResources JSON file (- for stdin)");
     update_cmd->add_option("--memory", update.memory);
     update_cmd->add_option("--memory-swap", update.memory_swap);
     update_cmd->add_option("--memory-reservation", update.memory_reservation);
@@ -230,7 +243,8 @@ int main(int argc, char** argv) {
         } else if (list_cmd->parsed()) {
             auto rows = list_containers(root);
             if (quiet) {
-                for (const auto& r : rows) print_line(r["id"].get<std::string>());
+                for (const auto& r : rows)
+                    print_line(r["id"].get<std::string>());
             } else if (format == "json") {
                 print_line(nlohmann::ordered_json(rows).dump());
             } else {
@@ -262,7 +276,8 @@ int main(int argc, char** argv) {
         } else if (update_cmd->parsed()) {
             oci::Resources resources;
             if (!resources_file.empty()) {
-                std::string text = resources_file == "-" ? read_fd(STDIN_FILENO, "stdin") : read_file(resources_file);
+                std::string text = resources_file == "-" ? read_fd(STDIN_FILENO, "stdin")
+                                                         : read_file(resources_file);
                 resources = oci::parse_resources(parse_json(text, resources_file), resources_file);
             } else {
                 resources = resources_from_flags(update);
@@ -276,7 +291,8 @@ int main(int argc, char** argv) {
             if (stats) {
                 print_line(stats_event(root, id).dump());
             } else {
-                auto seconds = parse_size(interval.substr(0, interval.find_first_not_of("0123456789")), "--interval");
+                auto seconds = parse_size(
+                    interval.substr(0, interval.find_first_not_of("0123456789")), "--interval");
                 for (;;) {
                     print_line(stats_event(root, id).dump());
                     std::fflush(stdout);

@@ -8,17 +8,17 @@
 namespace berth {
 
 class Error : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 // A failed system call: keeps errno so callers can branch on ENOENT, EBUSY, ...
 class SystemError : public Error {
-public:
+  public:
     SystemError(int code, const std::string& message) : Error(message), code_(code) {}
     [[nodiscard]] int code() const noexcept { return code_; }
 
-private:
+  private:
     int code_;
 };
 

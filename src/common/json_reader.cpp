@@ -29,12 +29,15 @@ std::optional<JsonReader> JsonReader::find(const std::string& key) const {
 JsonReader JsonReader::at(const std::string& key) const {
     auto field = find(key);
     if (!field) {
-        JsonReader(*node_, path_.empty() ? key : path_ + "." + key).fail("required field is missing");
+        JsonReader(*node_, path_.empty() ? key : path_ + "." + key)
+            .fail("required field is missing");
     }
     return *field;
 }
 
-const char* JsonReader::type_name() const { return node_->type_name(); }
+const char* JsonReader::type_name() const {
+    return node_->type_name();
+}
 
 void JsonReader::fail(const std::string& why) const {
     throw InvalidDocument((path_.empty() ? std::string("document") : path_) + ": " + why);
@@ -79,7 +82,8 @@ uint64_t JsonReader::as_uint(uint64_t max) const {
         fail(std::string("expected a non-negative integer, got ") + type_name());
     uint64_t value = node_->get<uint64_t>();
     if (value > max)
-        fail("value " + std::to_string(value) + " is out of range [0, " + std::to_string(max) + "]");
+        fail("value " + std::to_string(value) + " is out of range [0, " + std::to_string(max) +
+             "]");
     return value;
 }
 
@@ -94,13 +98,15 @@ std::vector<JsonReader> JsonReader::as_array() const {
 
 std::vector<std::string> JsonReader::as_string_array() const {
     std::vector<std::string> out;
-    for (const auto& item : as_array()) out.push_back(item.as_string());
+    for (const auto& item : as_array())
+        out.push_back(item.as_string());
     return out;
 }
 
 std::map<std::string, std::string> JsonReader::as_string_map() const {
     std::map<std::string, std::string> out;
-    for (const auto& [key, value] : as_object()) out.emplace(key, value.as_string());
+    for (const auto& [key, value] : as_object())
+        out.emplace(key, value.as_string());
     return out;
 }
 

@@ -16,7 +16,7 @@ namespace berth {
 
 // A document that is well-formed JSON but not what the schema wants.
 class InvalidDocument : public Error {
-public:
+  public:
     using Error::Error;
 };
 
@@ -24,8 +24,9 @@ public:
 nlohmann::json parse_json(const std::string& text, const std::string& what);
 
 class JsonReader {
-public:
-    JsonReader(const nlohmann::json& node, std::string path) : node_(&node), path_(std::move(path)) {}
+  public:
+    JsonReader(const nlohmann::json& node, std::string path)
+        : node_(&node), path_(std::move(path)) {}
 
     [[nodiscard]] const std::string& path() const { return path_; }
     [[nodiscard]] const nlohmann::json& node() const { return *node_; }
@@ -46,18 +47,19 @@ public:
     void require_object() const;
 
     // Optional-field shorthands: default when absent.
-    [[nodiscard]] std::string string_or(const std::string& key, const std::string& fallback = {}) const;
+    [[nodiscard]] std::string string_or(const std::string& key,
+                                        const std::string& fallback = {}) const;
     [[nodiscard]] bool bool_or(const std::string& key, bool fallback = false) const;
-    [[nodiscard]] std::optional<int64_t> opt_int(const std::string& key,
-                                                 int64_t min = std::numeric_limits<int64_t>::min(),
-                                                 int64_t max = std::numeric_limits<int64_t>::max()) const;
+    [[nodiscard]] std::optional<int64_t> opt_int(
+        const std::string& key, int64_t min = std::numeric_limits<int64_t>::min(),
+        int64_t max = std::numeric_limits<int64_t>::max()) const;
     [[nodiscard]] std::optional<uint64_t> opt_uint(
         const std::string& key, uint64_t max = std::numeric_limits<uint64_t>::max()) const;
     [[nodiscard]] std::vector<std::string> string_array_or_empty(const std::string& key) const;
 
     [[noreturn]] void fail(const std::string& why) const;
 
-private:
+  private:
     [[nodiscard]] const char* type_name() const;
 
     const nlohmann::json* node_;

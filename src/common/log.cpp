@@ -23,10 +23,14 @@ State& state() {
 
 const char* level_name(Level level) {
     switch (level) {
-        case Level::debug: return "debug";
-        case Level::info: return "info";
-        case Level::warning: return "warning";
-        case Level::error: return "error";
+        case Level::debug:
+            return "debug";
+        case Level::info:
+            return "info";
+        case Level::warning:
+            return "warning";
+        case Level::error:
+            return "error";
     }
     return "info";
 }
@@ -60,11 +64,17 @@ void configure(const std::string& path, Format format, bool debug) {
     }
 }
 
-void set_program_name(std::string_view name) { state().program = name; }
+void set_program_name(std::string_view name) {
+    state().program = name;
+}
 
-bool debug_enabled() { return state().debug; }
+bool debug_enabled() {
+    return state().debug;
+}
 
-int file_descriptor() { return state().fd; }
+int file_descriptor() {
+    return state().fd;
+}
 
 void write(Level level, std::string_view message) {
     const State& s = state();
@@ -72,14 +82,14 @@ void write(Level level, std::string_view message) {
     if (s.fd >= 0) {
         std::string line;
         if (s.format == Format::json) {
-            nlohmann::json j = {{"level", level_name(level)},
-                                {"msg", std::string(message)},
-                                {"time", timestamp()}};
+            nlohmann::json j = {
+                {"level", level_name(level)}, {"msg", std::string(message)}, {"time", timestamp()}};
             line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
         } else {
             nlohmann::json quoted = std::string(message);
-            line = "time=\"" + timestamp() + "\" level=" + level_name(level) + " msg=" +
-                   quoted.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+            line = "time=\"" + timestamp() + "\" level=" + level_name(level) +
+                   " msg=" + quoted.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                   "\n";
         }
         write_fd(s.fd, line);
     }

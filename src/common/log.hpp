@@ -17,10 +17,18 @@ void configure(const std::string& path, Format format, bool debug);
 void set_program_name(std::string_view name);
 
 void write(Level level, std::string_view message);
-inline void debug(std::string_view m) { write(Level::debug, m); }
-inline void info(std::string_view m) { write(Level::info, m); }
-inline void warn(std::string_view m) { write(Level::warning, m); }
-inline void error(std::string_view m) { write(Level::error, m); }
+inline void debug(std::string_view m) {
+    write(Level::debug, m);
+}
+inline void info(std::string_view m) {
+    write(Level::info, m);
+}
+inline void warn(std::string_view m) {
+    write(Level::warning, m);
+}
+inline void error(std::string_view m) {
+    write(Level::error, m);
+}
 
 bool debug_enabled();
 

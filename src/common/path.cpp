@@ -96,7 +96,8 @@ namespace {
 
 // A dangling symlink at `prefix` (inside the root): where it would lead, as a root-relative
 // path, so the directories it names can be created inside the root.
-std::optional<std::string> dangling_link_target(int parent_fd, const std::string& name, const std::string& prefix) {
+std::optional<std::string> dangling_link_target(int parent_fd, const std::string& name,
+                                                const std::string& prefix) {
     char buf[4096];
     ssize_t n = ::readlinkat(parent_fd, name.c_str(), buf, sizeof buf - 1);
     if (n < 0) return std::nullopt;
@@ -155,12 +156,15 @@ UniqueFd ensure_file_in_root(int root_fd, std::string_view path, mode_t mode) {
     if (errno != ENOENT) throw_errno("open", cleaned);
     UniqueFd parent = mkdir_all_in_root(root_fd, parent_path(cleaned));
     std::string name = base_name(cleaned);
-    int created = ::openat(parent.get(), name.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
+    int created =
+        ::openat(parent.get(), name.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
     if (created < 0 && errno != EEXIST && errno != ELOOP) throw_errno("create", cleaned);
     if (created >= 0) ::close(created);
     return open_in_root(root_fd, cleaned, O_PATH);
 }
 
-std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+std::string fd_path(int fd) {
+    return "/proc/self/fd/" + std::to_string(fd);
+}
 
 }  // namespace berth

@@ -14,7 +14,9 @@ namespace berth {
 // Lexical cleanup as Go's filepath.Clean: collapses "//", ".", and ".." (never above "/").
 std::string clean_path(std::string_view path);
 std::string join_path(std::string_view base, std::string_view relative);
-inline bool is_absolute_path(std::string_view path) { return !path.empty() && path[0] == '/'; }
+inline bool is_absolute_path(std::string_view path) {
+    return !path.empty() && path[0] == '/';
+}
 std::string parent_path(std::string_view path);
 std::string base_name(std::string_view path);
 

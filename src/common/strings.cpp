@@ -44,8 +44,12 @@ static std::optional<T> parse_whole(std::string_view text) {
     return value;
 }
 
-std::optional<uint64_t> parse_uint64(std::string_view text) { return parse_whole<uint64_t>(text); }
-std::optional<int64_t> parse_int64(std::string_view text) { return parse_whole<int64_t>(text); }
+std::optional<uint64_t> parse_uint64(std::string_view text) {
+    return parse_whole<uint64_t>(text);
+}
+std::optional<int64_t> parse_int64(std::string_view text) {
+    return parse_whole<int64_t>(text);
+}
 
 std::optional<std::string> env_lookup(const std::vector<std::string>& env, std::string_view key) {
     for (const auto& entry : env) {

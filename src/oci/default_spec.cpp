@@ -11,7 +11,8 @@ static ojson mount(const char* dest, const char* type, const char* source,
     ojson m = {{"destination", dest}, {"type", type}, {"source", source}};
     if (options.size()) {
         ojson opts = ojson::array();
-        for (const char* o : options) opts.push_back(o);
+        for (const char* o : options)
+            opts.push_back(o);
         m["options"] = opts;
     }
     return m;
@@ -25,7 +26,8 @@ ojson default_spec(const DefaultSpecOptions& options) {
          {{"terminal", true},
           {"user", {{"uid", 0}, {"gid", 0}}},
           {"args", {"sh"}},
-          {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}},
+          {"env",
+           {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}},
           {"cwd", "/"},
           {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
           {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}}},
@@ -35,22 +37,27 @@ ojson default_spec(const DefaultSpecOptions& options) {
     };
     ojson mounts = ojson::array();
     mounts.push_back(mount("/proc", "proc", "proc", {}));
-    mounts.push_back(mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}));
+    mounts.push_back(
+        mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}));
     if (options.rootless) {
         mounts.push_back(mount("/dev/pts", "devpts", "devpts",
                                {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}));
     } else {
-        mounts.push_back(mount("/dev/pts", "devpts", "devpts",
-                               {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}));
+        mounts.push_back(
+            mount("/dev/pts", "devpts", "devpts",
+                  {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}));
     }
-    mounts.push_back(mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
+    mounts.push_back(mount("/dev/shm", "tmpfs", "shm",
+                           {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
     mounts.push_back(mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
     if (options.rootless) {
-        mounts.push_back(mount("/sys", "none", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro"}));
+        mounts.push_back(
+            mount("/sys", "none", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro"}));
     } else {
         mounts.push_back(mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}));
     }
-    mounts.push_back(mount("/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro"}));
+    mounts.push_back(mount("/sys/fs/cgroup", "cgroup", "cgroup",
+                           {"nosuid", "noexec", "nodev", "relatime", "ro"}));
     spec["mounts"] = mounts;
 
     ojson linux = ojson::object();
@@ -69,11 +76,12 @@ ojson default_spec(const DefaultSpecOptions& options) {
     if (options.cgroup_namespace) namespaces.push_back({{"type", "cgroup"}});
     if (options.rootless) namespaces.push_back({{"type", "user"}});
     linux["namespaces"] = namespaces;
-    linux["maskedPaths"] = {"/proc/acpi",        "/proc/asound",      "/proc/kcore",
+    linux["maskedPaths"] = {"/proc/acpi",        "/proc/asound",        "/proc/kcore",
                             "/proc/keys",        "/proc/latency_stats", "/proc/timer_list",
-                            "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+                            "/proc/timer_stats", "/proc/sched_debug",   "/sys/firmware",
                             "/proc/scsi"};
-    linux["readonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+    linux["readonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                              "/proc/sysrq-trigger"};
     spec["linux"] = linux;
     return spec;
 }

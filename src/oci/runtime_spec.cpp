@@ -29,7 +29,9 @@ T lookup_name(const JsonReader& field, NameTable<T> table) {
     field.fail("unknown value \"" + name + "\"");
 }
 
-uint32_t as_u32(const JsonReader& r) { return static_cast<uint32_t>(r.as_uint(UINT32_MAX)); }
+uint32_t as_u32(const JsonReader& r) {
+    return static_cast<uint32_t>(r.as_uint(UINT32_MAX));
+}
 
 std::vector<IdMapping> parse_id_mappings(const JsonReader& parent, const std::string& key) {
     std::vector<IdMapping> out;
@@ -51,14 +53,22 @@ void require_absolute(const JsonReader& field, const std::string& value) {
 }
 
 const NameTable<int> kRlimits = {
-    {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
-    {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
-    {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-    {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
 User parse_user(const JsonReader& r) {
@@ -67,7 +77,8 @@ User parse_user(const JsonReader& r) {
     u.gid = as_u32(r.at("gid"));
     if (auto umask = r.opt_uint("umask", 0777)) u.umask = static_cast<uint32_t>(*umask);
     if (auto gids = r.find("additionalGids"))
-        for (const auto& g : gids->as_array()) u.additional_gids.push_back(as_u32(g));
+        for (const auto& g : gids->as_array())
+            u.additional_gids.push_back(as_u32(g));
     return u;
 }
 
@@ -122,16 +133,17 @@ std::vector<Hook> parse_hook_list(const JsonReader& hooks, const std::string& ke
         require_absolute(path, h.path);
         h.args = item.string_array_or_empty("args");
         h.env = item.string_array_or_empty("env");
-        if (auto timeout = item.opt_int("timeout", 1, INT32_MAX)) h.timeout = static_cast<int>(*timeout);
+        if (auto timeout = item.opt_int("timeout", 1, INT32_MAX))
+            h.timeout = static_cast<int>(*timeout);
         out.push_back(std::move(h));
     }
     return out;
 }
 
 const NameTable<NamespaceType> kNamespaceTypes = {
-    {"pid", NamespaceType::pid},     {"network", NamespaceType::network},
-    {"mount", NamespaceType::mount}, {"ipc", NamespaceType::ipc},
-    {"uts", NamespaceType::uts},     {"user", NamespaceType::user},
+    {"pid", NamespaceType::pid},       {"network", NamespaceType::network},
+    {"mount", NamespaceType::mount},   {"ipc", NamespaceType::ipc},
+    {"uts", NamespaceType::uts},       {"user", NamespaceType::user},
     {"cgroup", NamespaceType::cgroup}, {"time", NamespaceType::time},
 };
 
@@ -146,7 +158,8 @@ Device parse_device(const JsonReader& r) {
     require_absolute(path, d.path);
     auto type = r.at("type");
     std::string t = type.as_string();
-    if (t != "c" && t != "b" && t != "u" && t != "p") type.fail("unknown device type \"" + t + "\"");
+    if (t != "c" && t != "b" && t != "u" && t != "p")
+        type.fail("unknown device type \"" + t + "\"");
     d.type = t[0];
     if (d.type != 'p') {
         d.major = r.at("major").as_int(0, UINT32_MAX);
@@ -183,8 +196,10 @@ void validate_cpu_list(const JsonReader& field, const std::string& list) {
     for (const auto& range : split(list, ',')) {
         auto bounds = split(range, '-');
         bool ok = (bounds.size() == 1 || bounds.size() == 2);
-        for (const auto& b : bounds) ok = ok && parse_uint64(trim(b)).has_value();
-        if (ok && bounds.size() == 2) ok = *parse_uint64(trim(bounds[0])) <= *parse_uint64(trim(bounds[1]));
+        for (const auto& b : bounds)
+            ok = ok && parse_uint64(trim(b)).has_value();
+        if (ok && bounds.size() == 2)
+            ok = *parse_uint64(trim(bounds[0])) <= *parse_uint64(trim(bounds[1]));
         if (!ok) field.fail("invalid list \"" + list + "\" (expected a form like 0-3,5)");
     }
 }
@@ -281,24 +296,24 @@ bool valid_page_size(const std::string& size) {
 }
 
 const NameTable<SeccompArgOp> kSeccompOps = {
-    {"SCMP_CMP_NE", SeccompArgOp::not_equal},     {"SCMP_CMP_LT", SeccompArgOp::less_than},
-    {"SCMP_CMP_LE", SeccompArgOp::less_equal},    {"SCMP_CMP_EQ", SeccompArgOp::equal_to},
-    {"SCMP_CMP_GE", SeccompArgOp::greater_equal}, {"SCMP_CMP_GT", SeccompArgOp::greater_than},
+    {"SCMP_CMP_NE", SeccompArgOp::not_equal},           {"SCMP_CMP_LT", SeccompArgOp::less_than},
+    {"SCMP_CMP_LE", SeccompArgOp::less_equal},          {"SCMP_CMP_EQ", SeccompArgOp::equal_to},
+    {"SCMP_CMP_GE", SeccompArgOp::greater_equal},       {"SCMP_CMP_GT", SeccompArgOp::greater_than},
     {"SCMP_CMP_MASKED_EQ", SeccompArgOp::masked_equal},
 };
 
 const std::set<std::string> kSeccompActions = {
-    "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
-    "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE",        "SCMP_ACT_ALLOW",       "SCMP_ACT_LOG",
-    "SCMP_ACT_NOTIFY"};
+    "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+    "SCMP_ACT_TRAP",  "SCMP_ACT_ERRNO",        "SCMP_ACT_TRACE",
+    "SCMP_ACT_ALLOW", "SCMP_ACT_LOG",          "SCMP_ACT_NOTIFY"};
 
 const std::set<std::string> kSeccompArchs = {
-    "SCMP_ARCH_X86",       "SCMP_ARCH_X86_64",   "SCMP_ARCH_X32",       "SCMP_ARCH_ARM",
-    "SCMP_ARCH_AARCH64",   "SCMP_ARCH_MIPS",     "SCMP_ARCH_MIPS64",    "SCMP_ARCH_MIPS64N32",
-    "SCMP_ARCH_MIPSEL",    "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
-    "SCMP_ARCH_PPC64",     "SCMP_ARCH_PPC64LE",  "SCMP_ARCH_S390",      "SCMP_ARCH_S390X",
-    "SCMP_ARCH_PARISC",    "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64",   "SCMP_ARCH_LOONGARCH64",
-    "SCMP_ARCH_M68K",      "SCMP_ARCH_SH",       "SCMP_ARCH_SHEB"};
+    "SCMP_ARCH_X86",     "SCMP_ARCH_X86_64",   "SCMP_ARCH_X32",         "SCMP_ARCH_ARM",
+    "SCMP_ARCH_AARCH64", "SCMP_ARCH_MIPS",     "SCMP_ARCH_MIPS64",      "SCMP_ARCH_MIPS64N32",
+    "SCMP_ARCH_MIPSEL",  "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
+    "SCMP_ARCH_PPC64",   "SCMP_ARCH_PPC64LE",  "SCMP_ARCH_S390",        "SCMP_ARCH_S390X",
+    "SCMP_ARCH_PARISC",  "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64",     "SCMP_ARCH_LOONGARCH64",
+    "SCMP_ARCH_M68K",    "SCMP_ARCH_SH",       "SCMP_ARCH_SHEB"};
 
 const std::set<std::string> kSeccompFlags = {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
                                              "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
@@ -308,14 +323,16 @@ std::string parse_seccomp_action(const JsonReader& field) {
     std::string action = field.as_string();
     if (!kSeccompActions.count(action)) field.fail("unknown seccomp action \"" + action + "\"");
     if (action == "SCMP_ACT_NOTIFY")
-        field.fail("SCMP_ACT_NOTIFY needs a seccomp listener, which berth-runtime does not support yet");
+        field.fail(
+            "SCMP_ACT_NOTIFY needs a seccomp listener, which berth-runtime does not support yet");
     return action;
 }
 
 Seccomp parse_seccomp(const JsonReader& r) {
     Seccomp s;
     s.default_action = parse_seccomp_action(r.at("defaultAction"));
-    if (auto e = r.opt_uint("defaultErrnoRet", UINT32_MAX)) s.default_errno_ret = static_cast<uint32_t>(*e);
+    if (auto e = r.opt_uint("defaultErrnoRet", UINT32_MAX))
+        s.default_errno_ret = static_cast<uint32_t>(*e);
     if (auto archs = r.find("architectures")) {
         for (const auto& a : archs->as_array()) {
             std::string arch = a.as_string();
@@ -331,14 +348,16 @@ Seccomp parse_seccomp(const JsonReader& r) {
         }
     }
     if (!r.string_or("listenerPath").empty())
-        r.at("listenerPath").fail("seccomp notification listeners are not supported by berth-runtime yet");
+        r.at("listenerPath")
+            .fail("seccomp notification listeners are not supported by berth-runtime yet");
     if (auto list = r.find("syscalls")) {
         for (const auto& item : list->as_array()) {
             SeccompRule rule;
             rule.names = item.at("names").as_string_array();
             if (rule.names.empty()) item.at("names").fail("must name at least one syscall");
             rule.action = parse_seccomp_action(item.at("action"));
-            if (auto e = item.opt_uint("errnoRet", UINT32_MAX)) rule.errno_ret = static_cast<uint32_t>(*e);
+            if (auto e = item.opt_uint("errnoRet", UINT32_MAX))
+                rule.errno_ret = static_cast<uint32_t>(*e);
             if (auto args = item.find("args")) {
                 for (const auto& a : args->as_array()) {
                     SeccompArg arg;
@@ -387,7 +406,8 @@ Linux parse_linux(const JsonReader& r) {
         }
     }
     if (auto list = r.find("devices"))
-        for (const auto& item : list->as_array()) l.devices.push_back(parse_device(item));
+        for (const auto& item : list->as_array())
+            l.devices.push_back(parse_device(item));
     if (auto seccomp = r.find("seccomp")) l.seccomp = parse_seccomp(*seccomp);
     if (auto prop = r.find("rootfsPropagation")) {
         if (!prop->as_string().empty()) l.rootfs_propagation = parse_propagation(*prop);
@@ -405,7 +425,8 @@ Linux parse_linux(const JsonReader& r) {
     l.mount_label = r.string_or("mountLabel");
     if (auto pers = r.find("personality")) {
         Personality p;
-        p.domain = lookup_name<unsigned long>(pers->at("domain"), {{"LINUX", PER_LINUX}, {"LINUX32", PER_LINUX32}});
+        p.domain = lookup_name<unsigned long>(pers->at("domain"),
+                                              {{"LINUX", PER_LINUX}, {"LINUX32", PER_LINUX32}});
         if (auto flags = pers->find("flags"); flags && !flags->as_array().empty())
             flags->fail("personality flags are not supported");
         l.personality = p;
@@ -469,36 +490,55 @@ void validate_cross_fields(const Spec& spec, const JsonReader& root) {
 
 const char* namespace_type_name(NamespaceType type) {
     switch (type) {
-        case NamespaceType::pid: return "pid";
-        case NamespaceType::network: return "network";
-        case NamespaceType::mount: return "mount";
-        case NamespaceType::ipc: return "ipc";
-        case NamespaceType::uts: return "uts";
-        case NamespaceType::user: return "user";
-        case NamespaceType::cgroup: return "cgroup";
-        case NamespaceType::time: return "time";
+        case NamespaceType::pid:
+            return "pid";
+        case NamespaceType::network:
+            return "network";
+        case NamespaceType::mount:
+            return "mount";
+        case NamespaceType::ipc:
+            return "ipc";
+        case NamespaceType::uts:
+            return "uts";
+        case NamespaceType::user:
+            return "user";
+        case NamespaceType::cgroup:
+            return "cgroup";
+        case NamespaceType::time:
+            return "time";
     }
     return "?";
 }
 
 const char* namespace_proc_name(NamespaceType type) {
     switch (type) {
-        case NamespaceType::network: return "net";
-        case NamespaceType::mount: return "mnt";
-        default: return namespace_type_name(type);
+        case NamespaceType::network:
+            return "net";
+        case NamespaceType::mount:
+            return "mnt";
+        default:
+            return namespace_type_name(type);
     }
 }
 
 int namespace_clone_flag(NamespaceType type) {
     switch (type) {
-        case NamespaceType::pid: return CLONE_NEWPID;
-        case NamespaceType::network: return CLONE_NEWNET;
-        case NamespaceType::mount: return CLONE_NEWNS;
-        case NamespaceType::ipc: return CLONE_NEWIPC;
-        case NamespaceType::uts: return CLONE_NEWUTS;
-        case NamespaceType::user: return CLONE_NEWUSER;
-        case NamespaceType::cgroup: return CLONE_NEWCGROUP;
-        case NamespaceType::time: return 0x80;  // CLONE_NEWTIME
+        case NamespaceType::pid:
+            return CLONE_NEWPID;
+        case NamespaceType::network:
+            return CLONE_NEWNET;
+        case NamespaceType::mount:
+            return CLONE_NEWNS;
+        case NamespaceType::ipc:
+            return CLONE_NEWIPC;
+        case NamespaceType::uts:
+            return CLONE_NEWUTS;
+        case NamespaceType::user:
+            return CLONE_NEWUSER;
+        case NamespaceType::cgroup:
+            return CLONE_NEWCGROUP;
+        case NamespaceType::time:
+            return 0x80;  // CLONE_NEWTIME
     }
     return 0;
 }
@@ -554,9 +594,10 @@ Process parse_process(const nlohmann::json& document, const std::string& path) {
     p.selinux_label = r.string_or("selinuxLabel");
     if (auto io = r.find("ioPriority")) {
         IoPriority prio;
-        prio.io_class = lookup_name<int>(io->at("class"), {{"IOPRIO_CLASS_RT", IOPRIO_CLASS_RT},
-                                                           {"IOPRIO_CLASS_BE", IOPRIO_CLASS_BE},
-                                                           {"IOPRIO_CLASS_IDLE", IOPRIO_CLASS_IDLE}});
+        prio.io_class =
+            lookup_name<int>(io->at("class"), {{"IOPRIO_CLASS_RT", IOPRIO_CLASS_RT},
+                                               {"IOPRIO_CLASS_BE", IOPRIO_CLASS_BE},
+                                               {"IOPRIO_CLASS_IDLE", IOPRIO_CLASS_IDLE}});
         prio.priority = static_cast<int>(io->opt_int("priority", 0, 7).value_or(0));
         p.io_priority = prio;
     }
@@ -569,7 +610,8 @@ Resources parse_resources(const nlohmann::json& document, const std::string& pat
     r.require_object();
     Resources res;
     if (auto list = r.find("devices"))
-        for (const auto& item : list->as_array()) res.devices.push_back(parse_device_rule(item));
+        for (const auto& item : list->as_array())
+            res.devices.push_back(parse_device_rule(item));
     if (auto m = r.find("memory")) res.memory = parse_memory(*m);
     if (auto c = r.find("cpu")) res.cpu = parse_cpu(*c);
     if (auto p = r.find("pids")) {
@@ -581,7 +623,8 @@ Resources parse_resources(const nlohmann::json& document, const std::string& pat
             HugepageLimit h;
             h.page_size = item.at("pageSize").as_string();
             if (!valid_page_size(h.page_size))
-                item.at("pageSize").fail("invalid page size \"" + h.page_size + "\" (expected e.g. 2MB)");
+                item.at("pageSize")
+                    .fail("invalid page size \"" + h.page_size + "\" (expected e.g. 2MB)");
             h.limit = item.at("limit").as_uint();
             res.hugepage_limits.push_back(h);
         }
@@ -603,8 +646,8 @@ Resources parse_resources(const nlohmann::json& document, const std::string& pat
     if (auto unified = r.find("unified")) {
         res.unified = unified->as_string_map();
         for (const auto& [key, value] : res.unified) {
-            if (key.empty() || key.find('/') != std::string::npos || key.find('.') == std::string::npos ||
-                key.rfind("cgroup.", 0) == 0)
+            if (key.empty() || key.find('/') != std::string::npos ||
+                key.find('.') == std::string::npos || key.rfind("cgroup.", 0) == 0)
                 unified->at(key).fail("invalid cgroup v2 file name \"" + key + "\"");
         }
     }
@@ -623,7 +666,8 @@ Spec parse_spec(const nlohmann::json& document) {
     spec.hostname = r.string_or("hostname");
     spec.domainname = r.string_or("domainname");
     if (auto list = r.find("mounts"))
-        for (const auto& item : list->as_array()) spec.mounts.push_back(parse_mount(item));
+        for (const auto& item : list->as_array())
+            spec.mounts.push_back(parse_mount(item));
     if (auto hooks = r.find("hooks")) {
         hooks->require_object();
         spec.hooks.prestart = parse_hook_list(*hooks, "prestart");

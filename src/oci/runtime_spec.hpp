@@ -118,7 +118,7 @@ struct Device {
 
 struct DeviceRule {
     bool allow = false;
-    char type = 'a';  // a, c, b
+    char type = 'a';                      // a, c, b
     std::optional<int64_t> major, minor;  // nullopt: any ("*")
     std::string access = "rwm";
 };
@@ -185,7 +185,15 @@ struct Resources {
     std::map<std::string, std::string> unified;
 };
 
-enum class SeccompArgOp { not_equal, less_than, less_equal, equal_to, greater_equal, greater_than, masked_equal };
+enum class SeccompArgOp {
+    not_equal,
+    less_than,
+    less_equal,
+    equal_to,
+    greater_equal,
+    greater_than,
+    masked_equal
+};
 
 struct SeccompArg {
     unsigned index = 0;
@@ -254,7 +262,8 @@ Spec parse_spec(const nlohmann::json& document);
 Spec load_spec(const std::string& config_path);
 
 // Parses a LinuxResources object (linux.resources, or `update -r FILE`).
-Resources parse_resources(const nlohmann::json& document, const std::string& path = "linux.resources");
+Resources parse_resources(const nlohmann::json& document,
+                          const std::string& path = "linux.resources");
 
 // Parses a process object (process, or `exec --process FILE`).
 Process parse_process(const nlohmann::json& document, const std::string& path = "process");

@@ -4,11 +4,16 @@ namespace berth::oci {
 
 const char* status_name(Status status) {
     switch (status) {
-        case Status::creating: return "creating";
-        case Status::created: return "created";
-        case Status::running: return "running";
-        case Status::paused: return "paused";
-        case Status::stopped: return "stopped";
+        case Status::creating:
+            return "creating";
+        case Status::created:
+            return "created";
+        case Status::running:
+            return "running";
+        case Status::paused:
+            return "paused";
+        case Status::stopped:
+            return "stopped";
     }
     return "unknown";
 }

@@ -23,7 +23,8 @@ std::string cap_name(int cap) {
     char* raw = cap_to_name(cap);
     std::string name = raw ? raw : std::to_string(cap);
     cap_free(raw);
-    for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (auto& c : name)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return name;
 }
 
@@ -33,7 +34,8 @@ uint64_t resolve_set(const std::vector<std::string>& names, const std::string& f
     for (size_t i = 0; i < names.size(); ++i) {
         cap_value_t value = 0;
         if (cap_from_name(names[i].c_str(), &value) != 0 || names[i].rfind("CAP_", 0) != 0) {
-            throw Error(field + "[" + std::to_string(i) + "]: unknown capability \"" + names[i] + "\"");
+            throw Error(field + "[" + std::to_string(i) + "]: unknown capability \"" + names[i] +
+                        "\"");
         }
         if (value > last) {
             log::warn("capability " + names[i] + " is not supported by this kernel; skipped");
@@ -86,9 +88,12 @@ void apply_capabilities(const CapabilitySets& caps) {
     const int last = last_capability();
     for (int cap = 0; cap <= last; ++cap) {
         cap_value_t value = cap;
-        if ((caps.effective >> cap) & 1) cap_set_flag(state.get(), CAP_EFFECTIVE, 1, &value, CAP_SET);
-        if ((caps.permitted >> cap) & 1) cap_set_flag(state.get(), CAP_PERMITTED, 1, &value, CAP_SET);
-        if ((caps.inheritable >> cap) & 1) cap_set_flag(state.get(), CAP_INHERITABLE, 1, &value, CAP_SET);
+        if ((caps.effective >> cap) & 1)
+            cap_set_flag(state.get(), CAP_EFFECTIVE, 1, &value, CAP_SET);
+        if ((caps.permitted >> cap) & 1)
+            cap_set_flag(state.get(), CAP_PERMITTED, 1, &value, CAP_SET);
+        if ((caps.inheritable >> cap) & 1)
+            cap_set_flag(state.get(), CAP_INHERITABLE, 1, &value, CAP_SET);
     }
     if (cap_set_proc(state.get()) != 0) throw_errno("set capabilities");
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
@@ -101,7 +106,7 @@ void apply_capabilities(const CapabilitySets& caps) {
         if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
             if (errno == EPERM) {
                 log::debug("cannot raise ambient capability " + cap_name(cap) +
-                          ": it is not in the permitted and inheritable sets");
+                           ": it is not in the permitted and inheritable sets");
                 continue;
             }
             throw_errno("raise ambient capability " + cap_name(cap));

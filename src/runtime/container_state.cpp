@@ -6,9 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
-#include <algorithm>
 #include <filesystem>
 
 #include "common/error.hpp"
@@ -60,7 +60,8 @@ void StateRoot::validate_id(const std::string& id) {
                        c == '_' || c == '+' || c == '-' || c == '.';
         ok = ok && allowed;
     }
-    if (!ok) throw Error("invalid container id \"" + id + "\": use letters, digits, '_', '+', '-', '.'");
+    if (!ok)
+        throw Error("invalid container id \"" + id + "\": use letters, digits, '_', '+', '-', '.'");
 }
 
 UniqueFd StateRoot::create(const std::string& id) const {
@@ -174,7 +175,8 @@ std::string rfc3339_now() {
         char frac[16];
         snprintf(frac, sizeof frac, ".%09ld", ts.tv_nsec);
         std::string f = frac;
-        while (f.back() == '0') f.pop_back();
+        while (f.back() == '0')
+            f.pop_back();
         out += f;
     }
     return out + "Z";

@@ -26,7 +26,7 @@ struct ContainerState {
     std::string created;          // RFC 3339 with nanoseconds
     uid_t owner = 0;
     std::map<std::string, std::string> annotations;
-    nlohmann::json cgroup;       // cgroup::Manager::to_json()
+    nlohmann::json cgroup;  // cgroup::Manager::to_json()
     bool own_pid_namespace = true;
     bool paused = false;
     bool rootless = false;
@@ -38,7 +38,7 @@ ContainerState container_state_from_json(const nlohmann::json& j);
 
 // The state root: lists, creates, loads, saves and removes container directories.
 class StateRoot {
-public:
+  public:
     explicit StateRoot(std::string dir) : dir_(std::move(dir)) {}
     [[nodiscard]] const std::string& dir() const { return dir_; }
     [[nodiscard]] std::string container_dir(const std::string& id) const { return dir_ + "/" + id; }
@@ -48,7 +48,8 @@ public:
 
     // Creates the container's directory, failing if the id is taken; returns a locked fd.
     UniqueFd create(const std::string& id) const;
-    // Opens and locks (flock) an existing container's directory; throws "container X does not exist".
+    // Opens and locks (flock) an existing container's directory; throws "container X does not
+    // exist".
     UniqueFd lock(const std::string& id, bool exclusive = true) const;
     [[nodiscard]] bool exists(const std::string& id) const;
     [[nodiscard]] ContainerState load(const std::string& id) const;
@@ -56,12 +57,18 @@ public:
     void remove(const std::string& id) const;
     [[nodiscard]] std::vector<std::string> list() const;
 
-    [[nodiscard]] std::string config_path(const std::string& id) const { return container_dir(id) + "/config.json"; }
-    [[nodiscard]] std::string exec_fifo_path(const std::string& id) const { return container_dir(id) + "/exec.fifo"; }
+    [[nodiscard]] std::string config_path(const std::string& id) const {
+        return container_dir(id) + "/config.json";
+    }
+    [[nodiscard]] std::string exec_fifo_path(const std::string& id) const {
+        return container_dir(id) + "/exec.fifo";
+    }
     // Compiled seccomp programs, shared by the containers of this root (tmpfs, root-only).
-    [[nodiscard]] seccomp::CompileOptions seccomp_cache() const { return {dir_ + "/.seccomp-cache"}; }
+    [[nodiscard]] seccomp::CompileOptions seccomp_cache() const {
+        return {dir_ + "/.seccomp-cache"};
+    }
 
-private:
+  private:
     std::string dir_;
 };
 

@@ -22,14 +22,17 @@ struct DirCloser {
 };
 
 void copy_metadata(int parent, const char* name, const struct stat& st, const std::string& what) {
-    if (::fchownat(parent, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("chown", what);
+    if (::fchownat(parent, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+        throw_errno("chown", what);
     if (!S_ISLNK(st.st_mode) && ::fchmodat(parent, name, st.st_mode & 07777, 0) < 0)
         throw_errno("chmod", what);
     timespec times[2] = {st.st_atim, st.st_mtim};
-    if (::utimensat(parent, name, times, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("set times of", what);
+    if (::utimensat(parent, name, times, AT_SYMLINK_NOFOLLOW) < 0)
+        throw_errno("set times of", what);
 }
 
-void copy_file(int from_parent, int to_parent, const char* name, const struct stat& st, const std::string& what) {
+void copy_file(int from_parent, int to_parent, const char* name, const struct stat& st,
+               const std::string& what) {
     UniqueFd in = open_file_at(from_parent, name, O_RDONLY | O_NOFOLLOW);
     UniqueFd out = open_file_at(to_parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
     off_t remaining = st.st_size;

@@ -75,7 +75,8 @@ std::vector<oci::DeviceRule> device_cgroup_rules(const oci::Linux& linux) {
     return rules;
 }
 
-void create_device_nodes(int root_fd, const std::vector<oci::Device>& devices, bool bind_from_host) {
+void create_device_nodes(int root_fd, const std::vector<oci::Device>& devices,
+                         bool bind_from_host) {
     for (const auto& d : devices) {
         std::string path = clean_path(d.path);
         UniqueFd parent = mkdir_all_in_root(root_fd, parent_path(path));
@@ -84,18 +85,21 @@ void create_device_nodes(int root_fd, const std::vector<oci::Device>& devices, b
         if (::unlinkat(parent.get(), name.c_str(), 0) < 0 && errno != ENOENT && errno != EISDIR)
             throw_errno("remove", path);
         if (bind_from_host) {
-            int fd = ::openat(parent.get(), name.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+            int fd = ::openat(parent.get(), name.c_str(),
+                              O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0);
             if (fd < 0) throw_errno("create", path);
             ::close(fd);
             UniqueFd target = open_in_root(root_fd, path, O_PATH);
-            if (::mount(d.path.c_str(), fd_path(target.get()).c_str(), nullptr, MS_BIND, nullptr) < 0)
+            if (::mount(d.path.c_str(), fd_path(target.get()).c_str(), nullptr, MS_BIND, nullptr) <
+                0)
                 throw_errno("bind-mount device", d.path);
             continue;
         }
         mode_t type = d.type == 'b' ? S_IFBLK : d.type == 'p' ? S_IFIFO : S_IFCHR;
         mode_t mode = static_cast<mode_t>(d.file_mode.value_or(0666) & 07777);
-        dev_t dev = d.type == 'p' ? 0
-                                  : makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor));
+        dev_t dev = d.type == 'p'
+                        ? 0
+                        : makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor));
         if (::mknodat(parent.get(), name.c_str(), type | mode, dev) < 0) throw_errno("mknod", path);
         if (::fchownat(parent.get(), name.c_str(), d.uid.value_or(0), d.gid.value_or(0),
                        AT_SYMLINK_NOFOLLOW) < 0)
@@ -110,7 +114,7 @@ void create_dev_symlinks(int root_fd) {
         const char* name;
     };
     static const Link links[] = {
-        {"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+        {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
         {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},
     };
     for (const auto& link : links) {

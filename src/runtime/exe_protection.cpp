@@ -24,10 +24,12 @@ constexpr const char* kSealedMarker = "_BERTH_RUNTIME_SEALED_EXE";
 
 }  // namespace
 
-void remember_command_line(int, char** argv) { g_argv = argv; }
+void remember_command_line(int, char** argv) {
+    g_argv = argv;
+}
 
 bool needs_sealed_executable(bool has_capability_config, uint64_t bounding, bool user_namespace) {
-    if (user_namespace) return false;  // its CAP_SYS_PTRACE is not the host's
+    if (user_namespace) return false;         // its CAP_SYS_PTRACE is not the host's
     if (!has_capability_config) return true;  // keeps every capability
     return (bounding >> CAP_SYS_PTRACE) & 1;
 }
@@ -53,14 +55,16 @@ void ensure_sealed_executable() {
     if (!copy) throw_errno("memfd_create");
     off_t offset = 0;
     while (offset < st.st_size) {
-        ssize_t n = ::sendfile(copy.get(), self.get(), &offset, static_cast<size_t>(st.st_size - offset));
+        ssize_t n =
+            ::sendfile(copy.get(), self.get(), &offset, static_cast<size_t>(st.st_size - offset));
         if (n < 0) {
             if (errno == EINTR) continue;
             throw_errno("copy /proc/self/exe");
         }
         if (n == 0) break;
     }
-    if (::fcntl(copy.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+    if (::fcntl(copy.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) <
+        0)
         throw_errno("seal the runtime copy");
     ::setenv(kSealedMarker, "1", 1);
     ::fexecve(copy.get(), g_argv, environ);

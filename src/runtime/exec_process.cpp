@@ -5,12 +5,12 @@
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <functional>
 #include <memory>
 
@@ -33,7 +33,8 @@ namespace {
 
 oci::Process build_process(const ExecOptions& o, const oci::Spec& spec) {
     if (!o.process_file.empty()) {
-        std::string text = o.process_file == "-" ? read_fd(STDIN_FILENO, "stdin") : read_file(o.process_file);
+        std::string text =
+            o.process_file == "-" ? read_fd(STDIN_FILENO, "stdin") : read_file(o.process_file);
         try {
             return oci::parse_process(parse_json(text, o.process_file), "process");
         } catch (const InvalidDocument& e) {
@@ -86,7 +87,8 @@ struct JoinedNamespace {
 };
 
 bool same_namespace(const std::string& a, const std::string& b) {
-    struct stat sa {}, sb {};
+    struct stat sa {
+    }, sb{};
     return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_ino == sb.st_ino &&
            sa.st_dev == sb.st_dev;
 }
@@ -95,7 +97,8 @@ bool same_namespace(const std::string& a, const std::string& b) {
 std::vector<JoinedNamespace> container_namespaces(const oci::Spec& spec, pid_t init) {
     std::vector<JoinedNamespace> out;
     for (const auto& ns : spec.linux.namespaces) {
-        std::string theirs = "/proc/" + std::to_string(init) + "/ns/" + oci::namespace_proc_name(ns.type);
+        std::string theirs =
+            "/proc/" + std::to_string(init) + "/ns/" + oci::namespace_proc_name(ns.type);
         std::string ours = std::string("/proc/self/ns/") + oci::namespace_proc_name(ns.type);
         if (same_namespace(theirs, ours)) continue;
         JoinedNamespace j{ns.type, open_file(theirs, O_RDONLY)};
@@ -129,14 +132,16 @@ void exec_child_main(const ExecPlan& p) {
             bool mount = ns.type == oci::NamespaceType::mount;
             if (ns.type == oci::NamespaceType::pid || mount != (pass == 1)) continue;
             if (::setns(ns.fd.get(), oci::namespace_clone_flag(ns.type)) < 0)
-                throw_errno(std::string("join the container's ") + oci::namespace_type_name(ns.type) + " namespace");
+                throw_errno(std::string("join the container's ") +
+                            oci::namespace_type_name(ns.type) + " namespace");
         }
     }
     if (::setsid() < 0) throw_errno("setsid");
     if (process.terminal) {
         Pty pty = open_pty();
         if (process.console_size)
-            set_window_size(pty.master.get(), process.console_size->height, process.console_size->width);
+            set_window_size(pty.master.get(), process.console_size->height,
+                            process.console_size->width);
         send_fd(p.console_socket_fd, pty.master.get(), "/dev/ptmx");
         attach_terminal(pty.slave.get());
     }
@@ -148,7 +153,8 @@ void exec_child_main(const ExecPlan& p) {
     if (::chdir(process.cwd.c_str()) < 0) throw_errno("cwd: chdir", process.cwd);
     std::string executable = find_executable(process.args.front(), env);
     apply_apparmor_profile(process.apparmor_profile);
-    for (int fd = 3; fd < 3 + p.preserve_fds; ++fd) ::fcntl(fd, F_SETFD, 0);
+    for (int fd = 3; fd < 3 + p.preserve_fds; ++fd)
+        ::fcntl(fd, F_SETFD, 0);
     if (::close_range(static_cast<unsigned>(3 + p.preserve_fds), ~0U, CLOSE_RANGE_CLOEXEC) < 0)
         throw_errno("close_range");
     if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -165,10 +171,12 @@ void exec_child_main(const ExecPlan& p) {
 
     std::vector<std::string> args = process.args;
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+        argv.push_back(a.data());
     argv.push_back(nullptr);
     std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(e.data());
+    for (auto& e : env)
+        envp.push_back(e.data());
     envp.push_back(nullptr);
     ::sigprocmask(SIG_SETMASK, &p.original_mask, nullptr);
     if (p.load_seccomp && process.no_new_privileges) p.load_seccomp();
@@ -182,8 +190,10 @@ int exec_in_container(const StateRoot& root, const ExecOptions& o) {
     UniqueFd lock = root.lock(o.id, false);
     ContainerState state = root.load(o.id);
     oci::Status status = current_status(root, state);
-    if (status == oci::Status::stopped) throw Error("cannot exec in a stopped container \"" + o.id + "\"");
-    if (status == oci::Status::paused) throw Error("cannot exec in a paused container \"" + o.id + "\"");
+    if (status == oci::Status::stopped)
+        throw Error("cannot exec in a stopped container \"" + o.id + "\"");
+    if (status == oci::Status::paused)
+        throw Error("cannot exec in a paused container \"" + o.id + "\"");
     std::string config_path = root.config_path(o.id);
     oci::Spec spec = oci::parse_spec(parse_json(read_file(config_path), config_path));
 
@@ -202,7 +212,8 @@ int exec_in_container(const StateRoot& root, const ExecOptions& o) {
     }
     std::shared_ptr<seccomp::Filter> filter;
     if (spec.linux.seccomp) {
-        filter = std::make_shared<seccomp::Filter>(seccomp::compile(*spec.linux.seccomp, root.seccomp_cache()));
+        filter = std::make_shared<seccomp::Filter>(
+            seccomp::compile(*spec.linux.seccomp, root.seccomp_cache()));
         plan.load_seccomp = [filter] { filter->load(); };
     }
     if (process.terminal && o.console_socket.empty() && o.detach)
@@ -219,7 +230,8 @@ int exec_in_container(const StateRoot& root, const ExecOptions& o) {
             console = connect_console_socket(o.console_socket);
         } else {
             int pair[2];
-            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) throw_errno("socketpair");
+            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+                throw_errno("socketpair");
             console_peer.reset(pair[0]);
             console.reset(pair[1]);
         }

@@ -20,20 +20,24 @@ namespace {
 
 std::vector<char*> c_strings(std::vector<std::string>& items) {
     std::vector<char*> out;
-    for (auto& s : items) out.push_back(s.data());
+    for (auto& s : items)
+        out.push_back(s.data());
     out.push_back(nullptr);
     return out;
 }
 
-void run_one(const oci::Hook& hook, const std::string& state_json, const char* phase, size_t index) {
-    std::string what = std::string(phase) + " hook " + std::to_string(index) + " (" + hook.path + ")";
+void run_one(const oci::Hook& hook, const std::string& state_json, const char* phase,
+             size_t index) {
+    std::string what =
+        std::string(phase) + " hook " + std::to_string(index) + " (" + hook.path + ")";
     int in[2], err[2];
     if (::pipe2(in, O_CLOEXEC) < 0) throw_errno("pipe");
     UniqueFd in_read(in[0]), in_write(in[1]);
     if (::pipe2(err, O_CLOEXEC) < 0) throw_errno("pipe");
     UniqueFd err_read(err[0]), err_write(err[1]);
 
-    std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
+    std::vector<std::string> args =
+        hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
     std::vector<std::string> env = hook.env;
     auto argv = c_strings(args);
     auto envp = c_strings(env);
@@ -62,12 +66,14 @@ void run_one(const oci::Hook& hook, const std::string& state_json, const char* p
     in_write.reset();
 
     std::string stderr_text;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(hook.timeout.value_or(0));
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(hook.timeout.value_or(0));
     bool timed_out = false;
     for (;;) {
         int timeout_ms = -1;
         if (hook.timeout) {
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
             timeout_ms = static_cast<int>(std::max<int64_t>(0, left.count()));
         }
         pollfd fds[2] = {{pidfd.get(), POLLIN, 0}, {err_read.get(), POLLIN, 0}};
@@ -93,12 +99,14 @@ void run_one(const oci::Hook& hook, const std::string& state_json, const char* p
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    while (!stderr_text.empty() && (stderr_text.back() == '\n' || stderr_text.back() == ' ')) stderr_text.pop_back();
+    while (!stderr_text.empty() && (stderr_text.back() == '\n' || stderr_text.back() == ' '))
+        stderr_text.pop_back();
     for (auto& c : stderr_text)
         if (c == '\n') c = ' ';
     std::string detail = stderr_text.empty() ? "" : ": " + stderr_text;
     if (timed_out) throw Error(what + " timed out after " + std::to_string(*hook.timeout) + "s");
-    if (WIFSIGNALED(status)) throw Error(what + " killed by signal " + std::to_string(WTERMSIG(status)) + detail);
+    if (WIFSIGNALED(status))
+        throw Error(what + " killed by signal " + std::to_string(WTERMSIG(status)) + detail);
     if (WEXITSTATUS(status) != 0)
         throw Error(what + " exited with status " + std::to_string(WEXITSTATUS(status)) + detail);
 }
@@ -108,10 +116,12 @@ void run_one(const oci::Hook& hook, const std::string& state_json, const char* p
 void run_hooks(const std::vector<oci::Hook>& hooks, const oci::State& state, const char* phase) {
     if (hooks.empty()) return;
     std::string state_json = oci::to_json(state).dump();
-    for (size_t i = 0; i < hooks.size(); ++i) run_one(hooks[i], state_json, phase, i);
+    for (size_t i = 0; i < hooks.size(); ++i)
+        run_one(hooks[i], state_json, phase, i);
 }
 
-void run_hooks_warn(const std::vector<oci::Hook>& hooks, const oci::State& state, const char* phase) {
+void run_hooks_warn(const std::vector<oci::Hook>& hooks, const oci::State& state,
+                    const char* phase) {
     try {
         run_hooks(hooks, state, phase);
     } catch (const std::exception& e) {

@@ -15,6 +15,7 @@ namespace berth::runtime {
 void run_hooks(const std::vector<oci::Hook>& hooks, const oci::State& state, const char* phase);
 
 // For poststart and poststop, where a failure is only a warning.
-void run_hooks_warn(const std::vector<oci::Hook>& hooks, const oci::State& state, const char* phase);
+void run_hooks_warn(const std::vector<oci::Hook>& hooks, const oci::State& state,
+                    const char* phase);
 
 }  // namespace berth::runtime

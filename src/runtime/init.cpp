@@ -70,7 +70,8 @@ pid_t wait_for_start(const InitPlan& p) {
         n = ::read(p.exec_fifo_fd, buf, sizeof buf - 1);
     } while (n < 0 && errno == EINTR);
     if (n <= 0) throw_errno("wait on the exec fifo");
-    return static_cast<pid_t>(parse_int64(trim(std::string_view(buf, static_cast<size_t>(n)))).value_or(0));
+    return static_cast<pid_t>(
+        parse_int64(trim(std::string_view(buf, static_cast<size_t>(n)))).value_or(0));
 }
 
 void init_main(const InitPlan& p) {
@@ -105,7 +106,8 @@ void init_main(const InitPlan& p) {
         if (::setresgid(0, 0, 0) < 0) throw_errno("become root (gid 0) in the user namespace");
         if (::setresuid(0, 0, 0) < 0) throw_errno("become root (uid 0) in the user namespace");
     }
-    if (p.new_cgroup_namespace && ::unshare(CLONE_NEWCGROUP) < 0) throw_errno("unshare cgroup namespace");
+    if (p.new_cgroup_namespace && ::unshare(CLONE_NEWCGROUP) < 0)
+        throw_errno("unshare cgroup namespace");
     if (::setsid() < 0) throw_errno("setsid");
 
     pid_t host_pid = 0;
@@ -113,7 +115,8 @@ void init_main(const InitPlan& p) {
         bool ask_parent = p.has_create_runtime_hooks || !spec.hooks.create_container.empty();
         if (ask_parent) {
             p.sync->send(SyncType::run_hooks);
-            host_pid = static_cast<pid_t>(p.sync->expect(SyncType::hooks_done, "running hooks").value);
+            host_pid =
+                static_cast<pid_t>(p.sync->expect(SyncType::hooks_done, "running hooks").value);
         }
         run_hooks(spec.hooks.create_container, hook_state(p, host_pid), "createContainer");
     };
@@ -139,7 +142,8 @@ void init_main(const InitPlan& p) {
 
     if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
         throw_errno("hostname: sethostname", spec.hostname);
-    if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) < 0)
+    if (!spec.domainname.empty() &&
+        ::setdomainname(spec.domainname.data(), spec.domainname.size()) < 0)
         throw_errno("domainname: setdomainname", spec.domainname);
     write_sysctls(spec.linux.sysctl);
     if (p.new_mount_namespace) finalize_rootfs(spec);
@@ -149,7 +153,8 @@ void init_main(const InitPlan& p) {
     if (process.terminal) {
         Pty pty = open_pty();
         if (process.console_size)
-            set_window_size(pty.master.get(), process.console_size->height, process.console_size->width);
+            set_window_size(pty.master.get(), process.console_size->height,
+                            process.console_size->width);
         send_fd(p.console_socket_fd, pty.master.get(), "/dev/ptmx");
         attach_terminal(pty.slave.get());
     }
@@ -187,10 +192,12 @@ void init_main(const InitPlan& p) {
 
     std::vector<char*> argv;
     std::vector<std::string> args = process.args;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+        argv.push_back(a.data());
     argv.push_back(nullptr);
     std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(e.data());
+    for (auto& e : env)
+        envp.push_back(e.data());
     envp.push_back(nullptr);
 
     ::sigprocmask(SIG_SETMASK, &p.original_signal_mask, nullptr);

@@ -48,8 +48,8 @@ struct InitPlan {
 
     bool has_capabilities = false;
     CapabilitySets capabilities;
-    std::vector<std::string> env;  // process.env plus LISTEN_FDS and friends
-    std::function<void()> load_seccomp;  // empty without linux.seccomp
+    std::vector<std::string> env;           // process.env plus LISTEN_FDS and friends
+    std::function<void()> load_seccomp;     // empty without linux.seccomp
     bool has_create_runtime_hooks = false;  // prestart or createRuntime: ask the parent
     sigset_t original_signal_mask{};
     bool foreground = false;  // run mode: the parent sends `start` over the socket

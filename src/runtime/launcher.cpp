@@ -38,7 +38,7 @@ namespace {
 
 // Undo steps run in reverse unless the whole operation succeeded.
 class Rollback {
-public:
+  public:
     Rollback() = default;
     Rollback(const Rollback&) = delete;
     Rollback& operator=(const Rollback&) = delete;
@@ -54,7 +54,7 @@ public:
     void add(std::function<void()> step) { steps_.push_back(std::move(step)); }
     void commit() { steps_.clear(); }
 
-private:
+  private:
     std::vector<std::function<void()>> steps_;
 };
 
@@ -87,7 +87,7 @@ int listen_fds_for_us() {
 }
 
 class Launch {
-public:
+  public:
     Launch(const StateRoot& root, const CreateOptions& options, bool foreground)
         : root_(root), options_(options), foreground_(foreground) {}
 
@@ -100,7 +100,7 @@ public:
 
     [[nodiscard]] pid_t init_pid() const { return init_pid_; }
 
-private:
+  private:
     void prepare();
     void spawn();
     void handle_messages();
@@ -161,10 +161,12 @@ void Launch::prepare() {
                                 spec_.linux.find_namespace(oci::NamespaceType::user) != nullptr))
         ensure_sealed_executable();
     if (spec_.linux.seccomp) {
-        seccomp_ = std::make_shared<seccomp::Filter>(seccomp::compile(*spec_.linux.seccomp, root_.seccomp_cache()));
+        seccomp_ = std::make_shared<seccomp::Filter>(
+            seccomp::compile(*spec_.linux.seccomp, root_.seccomp_cache()));
     }
     if (process.terminal && options_.console_socket.empty() && !foreground_)
-        throw Error("process.terminal: a detached container with a terminal needs --console-socket");
+        throw Error(
+            "process.terminal: a detached container with a terminal needs --console-socket");
     if (!process.terminal && !options_.console_socket.empty())
         throw Error("--console-socket: process.terminal is false, there is no terminal to send");
 
@@ -202,7 +204,8 @@ void Launch::spawn() {
             console_ = connect_console_socket(options_.console_socket);
         } else {
             int pair[2];
-            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) throw_errno("socketpair");
+            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+                throw_errno("socketpair");
             console_peer_.reset(pair[0]);
             console_.reset(pair[1]);
         }
@@ -253,10 +256,12 @@ void Launch::spawn() {
         auto filter = seccomp_;
         plan_.load_seccomp = [filter] { filter->load(); };
     }
-    plan_.has_create_runtime_hooks = !spec_.hooks.prestart.empty() || !spec_.hooks.create_runtime.empty();
+    plan_.has_create_runtime_hooks =
+        !spec_.hooks.prestart.empty() || !spec_.hooks.create_runtime.empty();
     plan_.foreground = foreground_;
 
-    if (foreground_ && ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_CHILD_SUBREAPER)");
+    if (foreground_ && ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+        throw_errno("prctl(PR_SET_CHILD_SUBREAPER)");
     original_mask_ = block_all_signals();
     plan_.original_signal_mask = original_mask_;
     rollback_.add([this] { ::sigprocmask(SIG_SETMASK, &original_mask_, nullptr); });
@@ -280,7 +285,8 @@ void Launch::spawn() {
         if (foreground_ && init_pid_ != child_) reap(init_pid_);
     });
 
-    if (!intermediate && new_user) write_id_mappings(child_, linux.uid_mappings, linux.gid_mappings);
+    if (!intermediate && new_user)
+        write_id_mappings(child_, linux.uid_mappings, linux.gid_mappings);
     if (process.oom_score_adj)
         write_existing_file("/proc/" + std::to_string(child_) + "/oom_score_adj",
                             std::to_string(*process.oom_score_adj));
@@ -311,7 +317,8 @@ void Launch::handle_messages() {
                 break;
             case SyncType::init_pid:
                 init_pid_ = static_cast<pid_t>(msg.value);
-                reap(child_);  // the intermediate is done; the init is reparented to us or our parent
+                reap(child_);  // the intermediate is done; the init is reparented to us or our
+                               // parent
                 break;
             case SyncType::run_hooks:
                 run_hooks(spec_.hooks.prestart, hook_state(), "prestart");
@@ -346,7 +353,8 @@ void Launch::create() {
     state_.rootless = rootless_;
     state_.systemd_cgroup = options_.systemd_cgroup;
     root_.save(state_);
-    if (!options_.pid_file.empty()) write_file_atomic(options_.pid_file, std::to_string(init_pid_), 0644);
+    if (!options_.pid_file.empty())
+        write_file_atomic(options_.pid_file, std::to_string(init_pid_), 0644);
 }
 
 void Launch::start() {
@@ -414,7 +422,8 @@ void destroy_container(const StateRoot& root, const ContainerState& state) {
         }
     }
     if (init_alive(state)) ::kill(state.pid, SIGKILL);
-    for (int i = 0; i < 1000 && init_alive(state); ++i) ::usleep(1000);
+    for (int i = 0; i < 1000 && init_alive(state); ++i)
+        ::usleep(1000);
     if (spec) {
         oci::State st;
         st.id = state.id;

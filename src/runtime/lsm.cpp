@@ -13,21 +13,27 @@ bool apparmor_enabled() {
     return enabled && trim(*enabled) == "Y" && ::access("/proc/self/attr/apparmor", F_OK) == 0;
 }
 
-bool selinux_enabled() { return ::access("/sys/fs/selinux/enforce", F_OK) == 0; }
+bool selinux_enabled() {
+    return ::access("/sys/fs/selinux/enforce", F_OK) == 0;
+}
 
 void validate_lsm(const oci::Process& process, const std::string& field) {
     if (!process.apparmor_profile.empty() && !apparmor_enabled())
-        throw Error(field + ".apparmorProfile: AppArmor is not enabled on this host, cannot apply profile \"" +
-                    process.apparmor_profile + "\"");
+        throw Error(
+            field +
+            ".apparmorProfile: AppArmor is not enabled on this host, cannot apply profile \"" +
+            process.apparmor_profile + "\"");
     if (!process.selinux_label.empty() && !selinux_enabled())
-        throw Error(field + ".selinuxLabel: SELinux is not enabled on this host, cannot apply label \"" +
+        throw Error(field +
+                    ".selinuxLabel: SELinux is not enabled on this host, cannot apply label \"" +
                     process.selinux_label + "\"");
 }
 
 void apply_apparmor_profile(const std::string& profile) {
     if (profile.empty()) return;
-    std::string path = ::access("/proc/self/attr/apparmor/exec", F_OK) == 0 ? "/proc/self/attr/apparmor/exec"
-                                                                          : "/proc/self/attr/exec";
+    std::string path = ::access("/proc/self/attr/apparmor/exec", F_OK) == 0
+                           ? "/proc/self/attr/apparmor/exec"
+                           : "/proc/self/attr/exec";
     try {
         write_existing_file(path, "exec " + profile);
     } catch (const SystemError& e) {

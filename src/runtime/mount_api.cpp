@@ -15,8 +15,8 @@ UniqueFd clone_mount_tree(const std::string& path, bool recursive) {
     return UniqueFd(fd);
 }
 
-void set_mount_attributes(int fd, uint64_t set, uint64_t clear, bool recursive, const std::string& what,
-                          uint64_t propagation) {
+void set_mount_attributes(int fd, uint64_t set, uint64_t clear, bool recursive,
+                          const std::string& what, uint64_t propagation) {
     if (set == 0 && clear == 0 && propagation == 0) return;
     mount_attr attr{};
     attr.attr_set = set;
@@ -28,7 +28,8 @@ void set_mount_attributes(int fd, uint64_t set, uint64_t clear, bool recursive, 
 }
 
 void attach_mount_tree(int tree_fd, int target_fd, const std::string& what) {
-    if (::move_mount(tree_fd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    if (::move_mount(tree_fd, "", target_fd, "",
+                     MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
         throw_errno("mount on", what);
 }
 

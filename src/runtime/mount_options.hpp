@@ -15,10 +15,10 @@ struct MountOptions {
     uint64_t recursive_clear = 0;
     bool bind = false;
     bool recursive_bind = false;
-    bool idmap = false;             // "idmap" / "ridmap"
+    bool idmap = false;  // "idmap" / "ridmap"
     bool recursive_idmap = false;
     bool tmpcopyup = false;
-    std::string data;               // everything else, comma-joined, for the filesystem
+    std::string data;  // everything else, comma-joined, for the filesystem
 };
 
 MountOptions parse_mount_options(const std::vector<std::string>& options);

@@ -17,7 +17,9 @@
 namespace berth::runtime {
 namespace {
 
-std::string field_name(size_t index) { return "mounts[" + std::to_string(index) + "]"; }
+std::string field_name(size_t index) {
+    return "mounts[" + std::to_string(index) + "]";
+}
 
 // MS_* atime flags -> the MOUNT_ATTR__ATIME field of mount_setattr.
 void add_atime_attributes(const MountOptions& o, uint64_t& set, uint64_t& clear) {
@@ -66,8 +68,8 @@ std::string with_mount_label(const RootfsContext& ctx, const std::string& data) 
     return data;
 }
 
-void mount_filesystem(const RootfsContext& ctx, int root_fd, const oci::Mount& m, const MountOptions& o,
-                      const std::string& type, const std::string& field) {
+void mount_filesystem(const RootfsContext& ctx, int root_fd, const oci::Mount& m,
+                      const MountOptions& o, const std::string& type, const std::string& field) {
     UniqueFd target = mkdir_all_in_root(root_fd, m.destination);
     std::string source = m.source.empty() ? type : m.source;
     std::string data = with_mount_label(ctx, o.data);
@@ -80,14 +82,16 @@ void mount_filesystem(const RootfsContext& ctx, int root_fd, const oci::Mount& m
     UniqueFd original_content;
     if (o.tmpcopyup && type == "tmpfs")
         original_content = open_in_root(root_fd, m.destination, O_RDONLY | O_DIRECTORY);
-    if (::mount(source.c_str(), fd_path(target.get()).c_str(), type.c_str(), flags, data.c_str()) < 0) {
+    if (::mount(source.c_str(), fd_path(target.get()).c_str(), type.c_str(), flags, data.c_str()) <
+        0) {
         int err = errno;
         // In a user namespace without its own network (or ipc) namespace the kernel refuses
         // sysfs (mqueue): bind the host's instead, read-only as runc does.
         if (err == EPERM && (type == "sysfs" || type == "mqueue")) {
             std::string host = type == "sysfs" ? "/sys" : "/dev/mqueue";
             UniqueFd tree = clone_mount_tree(host, type == "sysfs");
-            set_mount_attributes(tree.get(), mount_attributes_from_flags(flags), 0, false, m.destination);
+            set_mount_attributes(tree.get(), mount_attributes_from_flags(flags), 0, false,
+                                 m.destination);
             attach_mount_tree(tree.get(), target.get(), m.destination);
             return;
         }
@@ -107,13 +111,14 @@ std::string hierarchy_dir_name(const cgroup::Hierarchy& h) {
     return h.controllers;
 }
 
-void mount_cgroups(const RootfsContext& ctx, int root_fd, const oci::Mount& m, const MountOptions& o,
-                   const std::string& field) {
+void mount_cgroups(const RootfsContext& ctx, int root_fd, const oci::Mount& m,
+                   const MountOptions& o, const std::string& field) {
     unsigned long flags = o.flags & ~(MS_REC | MS_BIND);
     uint64_t attrs = mount_attributes_from_flags(flags);
     UniqueFd target = mkdir_all_in_root(root_fd, m.destination);
 
-    auto bind_placement = [&](const cgroup::Manager::Placement& p, int target_fd, const std::string& what) {
+    auto bind_placement = [&](const cgroup::Manager::Placement& p, int target_fd,
+                              const std::string& what) {
         UniqueFd tree = clone_mount_tree(p.hierarchy.mountpoint + p.path, false);
         set_mount_attributes(tree.get(), attrs, 0, false, what);
         attach_mount_tree(tree.get(), target_fd, what);
@@ -129,8 +134,8 @@ void mount_cgroups(const RootfsContext& ctx, int root_fd, const oci::Mount& m, c
         return;
     }
     // v1 and hybrid: a tmpfs with one directory per hierarchy, as the host has them.
-    if (::mount("tmpfs", fd_path(target.get()).c_str(), "tmpfs", (flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                "mode=755") < 0)
+    if (::mount("tmpfs", fd_path(target.get()).c_str(), "tmpfs",
+                (flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
         throw_errno(field + ": mount tmpfs on", m.destination);
     UniqueFd top = open_in_root(root_fd, m.destination, O_PATH | O_DIRECTORY);
     for (const auto& p : ctx.cgroup_placements) {
@@ -157,7 +162,8 @@ void mount_cgroups(const RootfsContext& ctx, int root_fd, const oci::Mount& m, c
             }
         }
     }
-    if (flags & MS_RDONLY) set_mount_attributes(top.get(), MOUNT_ATTR_RDONLY, 0, false, m.destination);
+    if (flags & MS_RDONLY)
+        set_mount_attributes(top.get(), MOUNT_ATTR_RDONLY, 0, false, m.destination);
 }
 
 }  // namespace

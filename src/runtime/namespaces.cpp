@@ -41,7 +41,8 @@ std::vector<NamespaceToJoin> open_namespaces_to_join(const oci::Linux& linux) {
 void join_namespaces(const std::vector<NamespaceToJoin>& namespaces) {
     for (const auto& ns : namespaces) {
         if (::setns(ns.fd.get(), oci::namespace_clone_flag(ns.type)) < 0)
-            throw_errno(std::string("join ") + oci::namespace_type_name(ns.type) + " namespace", ns.path);
+            throw_errno(std::string("join ") + oci::namespace_type_name(ns.type) + " namespace",
+                        ns.path);
     }
 }
 
@@ -74,7 +75,8 @@ void run_map_helper(const char* helper, pid_t pid, const std::vector<oci::IdMapp
         args.push_back(std::to_string(m.size));
     }
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+        argv.push_back(a.data());
     argv.push_back(nullptr);
     pid_t child = ::fork();
     if (child < 0) throw_errno("fork");
@@ -86,9 +88,11 @@ void run_map_helper(const char* helper, pid_t pid, const std::vector<oci::IdMapp
     while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        throw Error(std::string(helper) + " " + join(args, " ").substr(std::string(helper).size() + 1) +
-                    (WIFEXITED(status) && WEXITSTATUS(status) == 127 ? ": not found (install uidmap)"
-                                                                      : ": failed (check /etc/subuid and /etc/subgid)"));
+        throw Error(std::string(helper) + " " +
+                    join(args, " ").substr(std::string(helper).size() + 1) +
+                    (WIFEXITED(status) && WEXITSTATUS(status) == 127
+                         ? ": not found (install uidmap)"
+                         : ": failed (check /etc/subuid and /etc/subgid)"));
     }
 }
 
@@ -118,7 +122,8 @@ void write_time_offsets(const oci::Linux& linux) {
     if (linux.time_offsets.empty()) return;
     std::string text;
     for (const auto& [clock, offset] : linux.time_offsets)
-        text += clock + " " + std::to_string(offset.secs) + " " + std::to_string(offset.nanosecs) + "\n";
+        text += clock + " " + std::to_string(offset.secs) + " " + std::to_string(offset.nanosecs) +
+                "\n";
     write_existing_file("/proc/self/timens_offsets", text);
 }
 

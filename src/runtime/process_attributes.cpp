@@ -54,7 +54,8 @@ void apply_scheduler(const oci::Scheduler& s) {
     attr.sched_runtime = s.runtime;
     attr.sched_deadline = s.deadline;
     attr.sched_period = s.period;
-    if (::syscall(SYS_sched_setattr, 0, &attr, 0) < 0) throw_errno("process.scheduler: sched_setattr");
+    if (::syscall(SYS_sched_setattr, 0, &attr, 0) < 0)
+        throw_errno("process.scheduler: sched_setattr");
 }
 
 void join_session_keyring(const std::string& container_id) {
@@ -76,7 +77,8 @@ void join_session_keyring(const std::string& container_id) {
 void switch_user(const oci::User& user) {
     std::vector<gid_t> groups(user.additional_gids.begin(), user.additional_gids.end());
     bool setgroups_allowed = true;
-    if (auto text = read_file_if_exists("/proc/self/setgroups")) setgroups_allowed = trim(*text) != "deny";
+    if (auto text = read_file_if_exists("/proc/self/setgroups"))
+        setgroups_allowed = trim(*text) != "deny";
     if (setgroups_allowed) {
         if (::setgroups(groups.size(), groups.data()) < 0) throw_errno("process.user: setgroups");
     } else if (!groups.empty()) {
@@ -103,7 +105,9 @@ std::string find_executable(const std::string& program, const std::vector<std::s
         if (err) throw Error("exec: \"" + program + "\": permission denied");
         return program;
     }
-    std::string path_var = env_lookup(env, "PATH").value_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    std::string path_var =
+        env_lookup(env, "PATH")
+            .value_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     bool denied = false;
     for (const auto& dir : split(path_var, ':')) {
         std::string candidate = (dir.empty() ? "." : dir) + "/" + program;

@@ -13,11 +13,13 @@ namespace berth::runtime {
 
 int parse_signal(const std::string& text) {
     if (auto n = parse_uint64(text)) {
-        if (*n == 0 || *n > static_cast<uint64_t>(SIGRTMAX)) throw Error("unknown signal \"" + text + "\"");
+        if (*n == 0 || *n > static_cast<uint64_t>(SIGRTMAX))
+            throw Error("unknown signal \"" + text + "\"");
         return static_cast<int>(*n);
     }
     std::string name = text;
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return std::toupper(c); });
     if (name.rfind("SIG", 0) == 0) name.erase(0, 3);
     if (name.rfind("RTMIN", 0) == 0 || name.rfind("RTMAX", 0) == 0) {
         bool min = name[3] == 'I';

@@ -55,7 +55,8 @@ SyncMessage SyncSocket::receive(bool* eof) const {
     if (eof) *eof = (n == 0);
     SyncMessage msg;
     if (n == 0) return msg;
-    if (static_cast<size_t>(n) < sizeof(Header)) throw Error("short message from container process");
+    if (static_cast<size_t>(n) < sizeof(Header))
+        throw Error("short message from container process");
     Header h{};
     std::memcpy(&h, buf.data(), sizeof h);
     msg.type = static_cast<SyncType>(h.type);
@@ -69,7 +70,8 @@ SyncMessage SyncSocket::expect(SyncType type, const char* what) const {
     bool eof = false;
     SyncMessage msg = receive(&eof);
     if (eof) throw Error(std::string("container process exited before ") + what);
-    if (msg.type != type) throw Error(std::string("unexpected message from container process while ") + what);
+    if (msg.type != type)
+        throw Error(std::string("unexpected message from container process while ") + what);
     return msg;
 }
 

@@ -12,14 +12,14 @@
 namespace berth::runtime {
 
 enum class SyncType : uint32_t {
-    setup_done = 1,     // parent -> child: id maps written, cgroup joined; go on
-    map_ids,            // child -> parent: write uid/gid maps of pid `value` (after unshare)
-    init_pid,           // child -> parent: the container's init pid (after an extra fork)
-    run_hooks,          // child -> parent: mounts done, run prestart/createRuntime hooks
-    hooks_done,         // parent -> child; value: the init's pid as the host sees it
-    ready,              // child -> parent: about to wait for `start`
-    start,              // parent -> child (run, exec): exec the process now
-    error,              // either way: text is the message
+    setup_done = 1,  // parent -> child: id maps written, cgroup joined; go on
+    map_ids,         // child -> parent: write uid/gid maps of pid `value` (after unshare)
+    init_pid,        // child -> parent: the container's init pid (after an extra fork)
+    run_hooks,       // child -> parent: mounts done, run prestart/createRuntime hooks
+    hooks_done,      // parent -> child; value: the init's pid as the host sees it
+    ready,           // child -> parent: about to wait for `start`
+    start,           // parent -> child (run, exec): exec the process now
+    error,           // either way: text is the message
 };
 
 struct SyncMessage {
@@ -29,7 +29,7 @@ struct SyncMessage {
 };
 
 class SyncSocket {
-public:
+  public:
     SyncSocket() = default;
     explicit SyncSocket(UniqueFd fd) : fd_(std::move(fd)) {}
     static std::pair<SyncSocket, SyncSocket> make_pair();
@@ -46,7 +46,7 @@ public:
     // Receives and requires `type`; EOF or another type is an error naming `what`.
     SyncMessage expect(SyncType type, const char* what) const;
 
-private:
+  private:
     UniqueFd fd_;
 };
 

@@ -91,7 +91,8 @@ UniqueFd receive_fd(int socket) {
     } while (n < 0 && errno == EINTR);
     if (n < 0) throw_errno("receive terminal");
     cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS) throw Error("no terminal received from the container");
+    if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS)
+        throw Error("no terminal received from the container");
     int fd;
     std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
     return UniqueFd(fd);

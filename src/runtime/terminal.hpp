@@ -31,13 +31,13 @@ UniqueFd receive_fd(int socket);
 
 // Puts a terminal in raw mode for the lifetime of the object (foreground `run -t`).
 class RawTerminal {
-public:
+  public:
     explicit RawTerminal(int fd);
     ~RawTerminal();
     RawTerminal(const RawTerminal&) = delete;
     RawTerminal& operator=(const RawTerminal&) = delete;
 
-private:
+  private:
     int fd_;
     std::optional<termios> saved_;
 };

@@ -14,13 +14,15 @@ void validate_sysctls(const oci::Spec& spec) {
     auto has = [&](oci::NamespaceType t) { return l.find_namespace(t) != nullptr; };
     for (const auto& [key, value] : l.sysctl) {
         std::string field = "linux.sysctl." + key;
-        if (key.find('/') != std::string::npos || key.find("..") != std::string::npos || key.empty())
+        if (key.find('/') != std::string::npos || key.find("..") != std::string::npos ||
+            key.empty())
             throw Error(field + ": invalid sysctl name");
-        static const char* ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
-                                         "kernel.shmall", "kernel.shmmax", "kernel.shmmni",
-                                         "kernel.shm_rmid_forced"};
+        static const char* ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb",         "kernel.msgmni",
+                                         "kernel.sem",    "kernel.shmall",         "kernel.shmmax",
+                                         "kernel.shmmni", "kernel.shm_rmid_forced"};
         bool ipc = key.rfind("fs.mqueue.", 0) == 0;
-        for (const char* k : ipc_keys) ipc = ipc || key == k;
+        for (const char* k : ipc_keys)
+            ipc = ipc || key == k;
         if (ipc) {
             if (!has(oci::NamespaceType::ipc)) throw Error(field + ": needs an ipc namespace");
             continue;
@@ -50,7 +52,8 @@ void validate_for_create(const oci::Spec& spec, bool rootless) {
     for (size_t i = 0; i < spec.mounts.size(); ++i) {
         MountOptions o = parse_mount_options(spec.mounts[i].options);
         if (o.idmap || !spec.mounts[i].uid_mappings.empty())
-            throw Error("mounts[" + std::to_string(i) + "]: idmapped mounts are not supported by berth-runtime yet");
+            throw Error("mounts[" + std::to_string(i) +
+                        "]: idmapped mounts are not supported by berth-runtime yet");
     }
     if (!spec.linux.time_offsets.empty() && ::access("/proc/self/timens_offsets", F_OK) != 0)
         throw Error("linux.timeOffsets: this kernel has no time namespaces");

@@ -17,7 +17,8 @@ struct Rejected {
 };
 
 // Runs `create` on the bundle and checks the one-line error and that nothing was left.
-void expect_rejected(Bundle& bundle, const std::string& expected_in_error, const std::string& verb = "create") {
+void expect_rejected(Bundle& bundle, const std::string& expected_in_error,
+                     const std::string& verb = "create") {
     Runtime runtime;
     std::string id = unique_id("bad");
     ContainerGuard guard(runtime, id);
@@ -27,7 +28,8 @@ void expect_rejected(Bundle& bundle, const std::string& expected_in_error, const
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "not one line: " << r.err;
     EXPECT_FALSE(fs::exists(runtime.state_root() + "/" + id)) << "state directory left";
     EXPECT_TRUE(cgroup_dirs_named(id).empty()) << "cgroup left: " << cgroup_dirs_named(id)[0];
-    EXPECT_TRUE(mounts_under(bundle.rootfs()).empty()) << "mount left: " << mounts_under(bundle.rootfs())[0];
+    EXPECT_TRUE(mounts_under(bundle.rootfs()).empty())
+        << "mount left: " << mounts_under(bundle.rootfs())[0];
     EXPECT_TRUE(runtime({"list", "-q"}).out.empty());
 }
 
@@ -62,10 +64,12 @@ TEST(BadConfig, InvalidCgroupValue) {
 
 TEST(BadConfig, UnknownSeccompAction) {
     Bundle bundle;
-    bundle.config()["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
-                                           {"syscalls", {{{"names", {"mkdir"}}, {"action", "SCMP_ACT_EXPLODE"}}}}};
+    bundle.config()["linux"]["seccomp"] = {
+        {"defaultAction", "SCMP_ACT_ALLOW"},
+        {"syscalls", {{{"names", {"mkdir"}}, {"action", "SCMP_ACT_EXPLODE"}}}}};
     bundle.write();
-    expect_rejected(bundle, "linux.seccomp.syscalls[0].action: unknown seccomp action \"SCMP_ACT_EXPLODE\"");
+    expect_rejected(
+        bundle, "linux.seccomp.syscalls[0].action: unknown seccomp action \"SCMP_ACT_EXPLODE\"");
 }
 
 TEST(BadConfig, UnknownCapability) {
@@ -103,18 +107,23 @@ TEST(BadConfig, LsmAskedForButNotEnabled) {
 
 TEST(BadConfig, SeccompListenerIsUnsupportedNotIgnored) {
     Bundle bundle;
-    bundle.config()["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"listenerPath", "/run/listener.sock"}};
+    bundle.config()["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                                           {"listenerPath", "/run/listener.sock"}};
     bundle.write();
-    expect_rejected(bundle, "linux.seccomp.listenerPath: seccomp notification listeners are not supported");
+    expect_rejected(bundle,
+                    "linux.seccomp.listenerPath: seccomp notification listeners are not supported");
 }
 
 // Failures after the cgroup, state directory and init already exist.
 TEST(RollBack, MissingBindSource) {
     Bundle bundle;
-    bundle.config()["mounts"].push_back({{"destination", "/data"}, {"type", "bind"},
-                                         {"source", "/nonexistent/berth/source"}, {"options", {"rbind"}}});
+    bundle.config()["mounts"].push_back({{"destination", "/data"},
+                                         {"type", "bind"},
+                                         {"source", "/nonexistent/berth/source"},
+                                         {"options", {"rbind"}}});
     bundle.write();
-    expect_rejected(bundle, "mounts[7].source: stat /nonexistent/berth/source: No such file or directory");
+    expect_rejected(bundle,
+                    "mounts[7].source: stat /nonexistent/berth/source: No such file or directory");
 }
 
 TEST(RollBack, CgroupValueTheKernelRefuses) {
@@ -126,14 +135,16 @@ TEST(RollBack, CgroupValueTheKernelRefuses) {
 
 TEST(RollBack, FailingPrestartHook) {
     Bundle bundle;
-    bundle.config()["hooks"]["prestart"] = {{{"path", "/bin/sh"}, {"args", {"sh", "-c", "echo hook says no >&2; exit 3"}}}};
+    bundle.config()["hooks"]["prestart"] = {
+        {{"path", "/bin/sh"}, {"args", {"sh", "-c", "echo hook says no >&2; exit 3"}}}};
     bundle.write();
     expect_rejected(bundle, "prestart hook 0 (/bin/sh) exited with status 3: hook says no");
 }
 
 TEST(RollBack, HookTimeout) {
     Bundle bundle;
-    bundle.config()["hooks"]["createRuntime"] = {{{"path", "/bin/sleep"}, {"args", {"sleep", "30"}}, {"timeout", 1}}};
+    bundle.config()["hooks"]["createRuntime"] = {
+        {{"path", "/bin/sleep"}, {"args", {"sleep", "30"}}, {"timeout", 1}}};
     bundle.write();
     expect_rejected(bundle, "createRuntime hook 0 (/bin/sleep) timed out after 1s");
 }
@@ -153,7 +164,8 @@ TEST(RollBack, ContainerIdTakenLeavesTheFirstAlone) {
     ASSERT_EQ(runtime({"create", "--bundle", bundle.path(), id}).exit_code, 0);
     auto again = runtime({"create", "--bundle", bundle.path(), id});
     EXPECT_EQ(again.exit_code, 1);
-    EXPECT_NE(again.err.find("container \"" + id + "\" already exists"), std::string::npos) << again.err;
+    EXPECT_NE(again.err.find("container \"" + id + "\" already exists"), std::string::npos)
+        << again.err;
     EXPECT_EQ(runtime.state(id)["status"], "created") << "the first container must survive";
     auto bad_id = runtime({"create", "--bundle", bundle.path(), "../escape"});
     EXPECT_EQ(bad_id.exit_code, 1);

@@ -14,19 +14,24 @@ namespace {
 
 // A hook that appends "<phase> <status> <pid> <id> <ENV>" to log, reading the state on stdin.
 json recording_hook(const std::string& log, const std::string& phase) {
-    std::string script = "state=$(cat); "
-                         "status=$(echo \"$state\" | sed 's/.*\"status\":\"\\([a-z]*\\)\".*/\\1/'); "
-                         "id=$(echo \"$state\" | sed 's/.*\"id\":\"\\([^\"]*\\)\".*/\\1/'); "
-                         "pid=$(echo \"$state\" | sed 's/.*\"pid\":\\([0-9]*\\).*/\\1/'); "
-                         "echo \"" + phase + " $status $pid $id $HOOK_ENV\" >> " + log;
-    return {{"path", "/bin/sh"}, {"args", {"sh", "-c", script}}, {"env", {"HOOK_ENV=" + phase + "-env", "PATH=/bin:/usr/bin"}}};
+    std::string script =
+        "state=$(cat); "
+        "status=$(echo \"$state\" | sed 's/.*\"status\":\"\\([a-z]*\\)\".*/\\1/'); "
+        "id=$(echo \"$state\" | sed 's/.*\"id\":\"\\([^\"]*\\)\".*/\\1/'); "
+        "pid=$(echo \"$state\" | sed 's/.*\"pid\":\\([0-9]*\\).*/\\1/'); "
+        "echo \"" +
+        phase + " $status $pid $id $HOOK_ENV\" >> " + log;
+    return {{"path", "/bin/sh"},
+            {"args", {"sh", "-c", script}},
+            {"env", {"HOOK_ENV=" + phase + "-env", "PATH=/bin:/usr/bin"}}};
 }
 
 std::vector<std::string> lines_of(const std::string& path) {
     std::ifstream in(path);
     std::vector<std::string> out;
     std::string line;
-    while (std::getline(in, line)) out.push_back(line);
+    while (std::getline(in, line))
+        out.push_back(line);
     return out;
 }
 
@@ -39,7 +44,9 @@ TEST(Hooks, EveryPhaseRunsInOrderWithState) {
     Bundle bundle({"sleep", "300"});
     // createContainer and startContainer run inside the container: their log must be
     // reachable there, so they write into a bind-mounted directory.
-    bundle.config()["mounts"].push_back({{"destination", dir.path()}, {"type", "bind"}, {"source", dir.path()},
+    bundle.config()["mounts"].push_back({{"destination", dir.path()},
+                                         {"type", "bind"},
+                                         {"source", dir.path()},
                                          {"options", {"rbind"}}});
     auto& hooks = bundle.config()["hooks"];
     hooks["prestart"] = {recording_hook(log, "prestart")};
@@ -55,7 +62,8 @@ TEST(Hooks, EveryPhaseRunsInOrderWithState) {
     ASSERT_EQ(runtime({"create", "--bundle", bundle.path(), id}).exit_code, 0);
     int pid = runtime.state(id)["pid"];
     auto after_create = lines_of(log);
-    ASSERT_EQ(after_create.size(), 3u) << "prestart, createRuntime and createContainer run during create";
+    ASSERT_EQ(after_create.size(), 3u)
+        << "prestart, createRuntime and createContainer run during create";
     std::string tail = std::to_string(pid) + " " + id;
     EXPECT_EQ(after_create[0], "prestart creating " + tail + " prestart-env");
     EXPECT_EQ(after_create[1], "createRuntime creating " + tail + " createRuntime-env");
@@ -85,7 +93,11 @@ TEST(Hooks, PoststartAndPoststopFailuresOnlyWarn) {
     ContainerGuard guard(runtime, id);
     auto r = runtime({"run", "--bundle", bundle.path(), id});
     EXPECT_EQ(r.exit_code, 0) << r.describe();
-    EXPECT_NE(r.err.find("warning: poststart hook 0 (/bin/false) exited with status 1"), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("warning: poststop hook 0 (/bin/false) exited with status 1"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("warning: poststart hook 0 (/bin/false) exited with status 1"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("warning: poststop hook 0 (/bin/false) exited with status 1"),
+              std::string::npos)
+        << r.err;
     EXPECT_FALSE(fs::exists(runtime.state_root() + "/" + id));
 }

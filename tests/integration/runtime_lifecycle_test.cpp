@@ -24,8 +24,10 @@ CommandOptions inherit(int a, int b) {
 
 void expect_nothing_left(const Runtime& runtime, const std::string& id, const Bundle& bundle) {
     EXPECT_FALSE(fs::exists(runtime.state_root() + "/" + id)) << "state directory left behind";
-    EXPECT_TRUE(cgroup_dirs_named(id).empty()) << "cgroup left behind: " << cgroup_dirs_named(id)[0];
-    EXPECT_TRUE(mounts_under(bundle.rootfs()).empty()) << "mount left behind under " << bundle.rootfs();
+    EXPECT_TRUE(cgroup_dirs_named(id).empty())
+        << "cgroup left behind: " << cgroup_dirs_named(id)[0];
+    EXPECT_TRUE(mounts_under(bundle.rootfs()).empty())
+        << "mount left behind under " << bundle.rootfs();
 }
 
 }  // namespace
@@ -48,8 +50,11 @@ TEST(Lifecycle, RunReportsAMissingProgramWithoutLeavingAnything) {
     ContainerGuard guard(runtime, id);
     auto r = runtime({"run", "--bundle", bundle.path(), id});
     EXPECT_EQ(r.exit_code, 1) << r.describe();
-    EXPECT_NE(r.err.find("\"no-such-program\": executable file not found in $PATH"), std::string::npos) << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "error must be one line: " << r.err;
+    EXPECT_NE(r.err.find("\"no-such-program\": executable file not found in $PATH"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1)
+        << "error must be one line: " << r.err;
     expect_nothing_left(runtime, id, bundle);
 }
 
@@ -119,7 +124,9 @@ TEST(Lifecycle, DeleteOfACreatedContainerRemovesItsInit) {
 TEST(Lifecycle, KillAcceptsSignalNamesAndNumbers) {
     Runtime runtime;
     // The trap proves the signal arrived: TERM writes a mark, then the shell exits.
-    Bundle bundle({"sh", "-c", "trap 'echo got-usr1 > /tmp/mark' USR1; trap 'exit 0' TERM; while :; do sleep 0.1; done"});
+    Bundle bundle(
+        {"sh", "-c",
+         "trap 'echo got-usr1 > /tmp/mark' USR1; trap 'exit 0' TERM; while :; do sleep 0.1; done"});
     bundle.config()["root"]["readonly"] = false;
     bundle.write();
     std::string id = unique_id("kill");
@@ -134,7 +141,8 @@ TEST(Lifecycle, KillAcceptsSignalNamesAndNumbers) {
     EXPECT_NE(bad.err.find("unknown signal \"SIGNOPE\""), std::string::npos) << bad.err;
     auto stopped = runtime({"kill", id, "KILL"});
     EXPECT_EQ(stopped.exit_code, 1) << "killing a stopped container is an error";
-    EXPECT_EQ(runtime({"kill", "--all", id, "KILL"}).exit_code, 0) << "--all on a stopped container is not";
+    EXPECT_EQ(runtime({"kill", "--all", id, "KILL"}).exit_code, 0)
+        << "--all on a stopped container is not";
 }
 
 TEST(Lifecycle, KillAllReachesEveryProcess) {
@@ -155,7 +163,9 @@ TEST(Lifecycle, KillAllReachesEveryProcess) {
 
 TEST(Lifecycle, RunForwardsSignalsToTheContainer) {
     Runtime runtime;
-    Bundle bundle({"sh", "-c", "trap 'echo terminated; exit 42' TERM; echo ready; while :; do sleep 0.1; done"});
+    Bundle bundle(
+        {"sh", "-c",
+         "trap 'echo terminated; exit 42' TERM; echo ready; while :; do sleep 0.1; done"});
     std::string id = unique_id("forward");
     ContainerGuard guard(runtime, id);
     TempDir out_dir;
@@ -201,8 +211,8 @@ TEST(Lifecycle, ExecRunsInTheContainerWithItsFlags) {
     ContainerGuard guard(runtime, id);
     ASSERT_EQ(runtime({"run", "-d", "--bundle", bundle.path(), id}).exit_code, 0);
 
-    auto r = runtime({"exec", "--env", "GREETING=hi", "--cwd", "/tmp", "--user", "1:1", id, "sh", "-c",
-                      "echo $GREETING $(pwd) $(id -u):$(id -g) $(hostname); exit 7"});
+    auto r = runtime({"exec", "--env", "GREETING=hi", "--cwd", "/tmp", "--user", "1:1", id, "sh",
+                      "-c", "echo $GREETING $(pwd) $(id -u):$(id -g) $(hostname); exit 7"});
     EXPECT_EQ(r.exit_code, 7) << r.describe();
     EXPECT_EQ(r.out, "hi /tmp 1:1 exec-host\n");
 
@@ -212,11 +222,12 @@ TEST(Lifecycle, ExecRunsInTheContainerWithItsFlags) {
 
     TempDir tmp;
     std::string process_file = tmp.path() + "/process.json";
-    std::ofstream(process_file) << json{{"args", {"sh", "-c", "echo from-process-file $FOO"}},
-                                        {"env", {"FOO=bar", "PATH=/bin"}},
-                                        {"cwd", "/"},
-                                        {"user", {{"uid", 0}, {"gid", 0}}}}
-                                       .dump();
+    std::ofstream(process_file) << json{
+        {"args", {"sh", "-c", "echo from-process-file $FOO"}},
+        {"env", {"FOO=bar", "PATH=/bin"}},
+        {"cwd", "/"},
+        {"user",
+         {{"uid", 0}, {"gid", 0}}}}.dump();
     auto p = runtime({"exec", "--process", process_file, id});
     EXPECT_EQ(p.exit_code, 0) << p.describe();
     EXPECT_EQ(p.out, "from-process-file bar\n");
@@ -247,14 +258,19 @@ TEST(Lifecycle, PauseAndResumeFreezeTheContainer) {
     std::string id = unique_id("pause");
     ContainerGuard guard(runtime, id);
     ASSERT_EQ(runtime({"run", "-d", "--bundle", bundle.path(), id}).exit_code, 0);
-    auto ticks = [&] { return fs::exists(bundle.rootfs() + "/tmp/ticks") ? fs::file_size(bundle.rootfs() + "/tmp/ticks") : 0; };
+    auto ticks = [&] {
+        return fs::exists(bundle.rootfs() + "/tmp/ticks")
+                   ? fs::file_size(bundle.rootfs() + "/tmp/ticks")
+                   : 0;
+    };
     ASSERT_TRUE(eventually([&] { return ticks() > 0; }));
     ASSERT_EQ(runtime({"pause", id}).exit_code, 0);
     EXPECT_EQ(runtime.state(id)["status"], "paused");
     auto frozen_at = ticks();
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     EXPECT_EQ(ticks(), frozen_at) << "a paused container made progress";
-    EXPECT_EQ(runtime({"exec", id, "true"}).exit_code, 1) << "exec into a paused container must fail";
+    EXPECT_EQ(runtime({"exec", id, "true"}).exit_code, 1)
+        << "exec into a paused container must fail";
     ASSERT_EQ(runtime({"resume", id}).exit_code, 0);
     EXPECT_EQ(runtime.state(id)["status"], "running");
     EXPECT_TRUE(eventually([&] { return ticks() > frozen_at; }));
@@ -294,11 +310,12 @@ TEST(Lifecycle, FeaturesSpecAndVersion) {
     ASSERT_EQ(f.exit_code, 0);
     json features = json::parse(f.out);
     EXPECT_EQ(features["ociVersionMax"], "1.2.0");
-    EXPECT_NE(std::find(features["linux"]["namespaces"].begin(), features["linux"]["namespaces"].end(), "time"),
+    EXPECT_NE(std::find(features["linux"]["namespaces"].begin(),
+                        features["linux"]["namespaces"].end(), "time"),
               features["linux"]["namespaces"].end());
     EXPECT_TRUE(features["linux"]["seccomp"]["enabled"].get<bool>());
-    EXPECT_NE(std::find(features["linux"]["capabilities"].begin(), features["linux"]["capabilities"].end(),
-                        "CAP_SYS_ADMIN"),
+    EXPECT_NE(std::find(features["linux"]["capabilities"].begin(),
+                        features["linux"]["capabilities"].end(), "CAP_SYS_ADMIN"),
               features["linux"]["capabilities"].end());
 
     TempDir dir;
@@ -318,7 +335,8 @@ TEST(Lifecycle, FeaturesSpecAndVersion) {
 
 TEST(Lifecycle, PreservedAndSocketActivationFdsReachTheContainerOthersDoNot) {
     Runtime runtime;
-    Bundle bundle({"sh", "-c", "cat <&3; if [ -e /proc/$$/fd/4 ]; then echo leaked; else echo no-leak; fi"});
+    Bundle bundle(
+        {"sh", "-c", "cat <&3; if [ -e /proc/$$/fd/4 ]; then echo leaked; else echo no-leak; fi"});
     std::string id = unique_id("fds");
     ContainerGuard guard(runtime, id);
     TempDir tmp;
@@ -328,11 +346,12 @@ TEST(Lifecycle, PreservedAndSocketActivationFdsReachTheContainerOthersDoNot) {
     int leak = ::open("/etc/hostname", O_RDONLY | O_CLOEXEC);  // must NOT reach the container
     ASSERT_GE(fd3, 0);
     // The child gets fd3 at number 3 and `leak` at number 4 via a small shell.
-    auto r = run_command({"sh", "-c", "exec 3<&" + std::to_string(fd3) + " 4<&" + std::to_string(leak) +
-                                          "; exec \"$@\"",
-                          "sh", runtime_binary(), "--root", runtime.state_root(), "run", "--preserve-fds", "1",
-                          "--bundle", bundle.path(), id},
-                         inherit(fd3, leak));
+    auto r = run_command(
+        {"sh", "-c",
+         "exec 3<&" + std::to_string(fd3) + " 4<&" + std::to_string(leak) + "; exec \"$@\"", "sh",
+         runtime_binary(), "--root", runtime.state_root(), "run", "--preserve-fds", "1", "--bundle",
+         bundle.path(), id},
+        inherit(fd3, leak));
     ::close(fd3);
     ::close(leak);
     EXPECT_EQ(r.exit_code, 0) << r.describe();

@@ -35,12 +35,20 @@ TEST(Mounts, BindMountsReadOnlyAndReadWrite) {
     TempDir data;
     std::ofstream(data.path() + "/file") << "from-host\n";
     fs::create_directories(data.path() + "/sub");
-    Bundle bundle({"sh", "-c", "cat /ro/file; echo x > /ro/new 2>/dev/null || echo ro-refused; echo y > /rw/new && echo rw-ok; cat /single"});
-    bundle.config()["mounts"].push_back({{"destination", "/ro"}, {"type", "bind"}, {"source", data.path()},
+    Bundle bundle({"sh", "-c",
+                   "cat /ro/file; echo x > /ro/new 2>/dev/null || echo ro-refused; echo y > "
+                   "/rw/new && echo rw-ok; cat /single"});
+    bundle.config()["mounts"].push_back({{"destination", "/ro"},
+                                         {"type", "bind"},
+                                         {"source", data.path()},
                                          {"options", {"rbind", "ro", "nosuid", "nodev"}}});
-    bundle.config()["mounts"].push_back({{"destination", "/rw"}, {"type", "none"}, {"source", data.path() + "/sub"},
+    bundle.config()["mounts"].push_back({{"destination", "/rw"},
+                                         {"type", "none"},
+                                         {"source", data.path() + "/sub"},
                                          {"options", {"bind", "rw"}}});
-    bundle.config()["mounts"].push_back({{"destination", "/single"}, {"type", "bind"}, {"source", data.path() + "/file"},
+    bundle.config()["mounts"].push_back({{"destination", "/single"},
+                                         {"type", "bind"},
+                                         {"source", data.path() + "/file"},
                                          {"options", {"bind", "ro"}}});
     auto r = run_bundle(bundle);
     EXPECT_EQ(r.exit_code, 0) << r.describe();
@@ -53,8 +61,11 @@ TEST(Mounts, RecursiveReadOnlyReachesSubmounts) {
     TempDir outer;
     fs::create_directories(outer.path() + "/inner");
     ASSERT_EQ(::mount("tmpfs", (outer.path() + "/inner").c_str(), "tmpfs", 0, "size=1m"), 0);
-    Bundle bundle({"sh", "-c", "touch /data/inner/f 2>/dev/null && echo writable || echo read-only"});
-    bundle.config()["mounts"].push_back({{"destination", "/data"}, {"type", "bind"}, {"source", outer.path()},
+    Bundle bundle(
+        {"sh", "-c", "touch /data/inner/f 2>/dev/null && echo writable || echo read-only"});
+    bundle.config()["mounts"].push_back({{"destination", "/data"},
+                                         {"type", "bind"},
+                                         {"source", outer.path()},
                                          {"options", {"rbind", "rro"}}});
     auto r = run_bundle(bundle);
     ::umount2((outer.path() + "/inner").c_str(), MNT_DETACH);
@@ -62,12 +73,18 @@ TEST(Mounts, RecursiveReadOnlyReachesSubmounts) {
 }
 
 TEST(Mounts, TmpfsWithOptionsAndTmpcopyup) {
-    Bundle bundle({"sh", "-c", "stat -c %a /scratch; grep ' /scratch ' /proc/mounts | cut -d' ' -f3,4; cat /etc/copied"});
+    Bundle bundle(
+        {"sh", "-c",
+         "stat -c %a /scratch; grep ' /scratch ' /proc/mounts | cut -d' ' -f3,4; cat /etc/copied"});
     fs::create_directories(bundle.rootfs() + "/etc");
     std::ofstream(bundle.rootfs() + "/etc/copied") << "kept\n";
-    bundle.config()["mounts"].push_back({{"destination", "/scratch"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+    bundle.config()["mounts"].push_back({{"destination", "/scratch"},
+                                         {"type", "tmpfs"},
+                                         {"source", "tmpfs"},
                                          {"options", {"mode=1777", "size=1m", "noexec"}}});
-    bundle.config()["mounts"].push_back({{"destination", "/etc"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+    bundle.config()["mounts"].push_back({{"destination", "/etc"},
+                                         {"type", "tmpfs"},
+                                         {"source", "tmpfs"},
                                          {"options", {"tmpcopyup"}}});
     auto r = run_bundle(bundle);
     EXPECT_EQ(r.exit_code, 0) << r.describe();
@@ -77,10 +94,11 @@ TEST(Mounts, TmpfsWithOptionsAndTmpcopyup) {
 }
 
 TEST(Mounts, MaskedAndReadOnlyPathsAndReadOnlyRoot) {
-    Bundle bundle({"sh", "-c",
-                   "wc -c < /etc/hostname; ls /home | wc -l; "
-                   "echo 1 > /proc/sys/kernel/domainname 2>/dev/null || echo proc-sys-ro; "
-                   "touch /newfile 2>/dev/null || echo root-ro; touch /tmp/x 2>/dev/null || echo tmp-ro"});
+    Bundle bundle(
+        {"sh", "-c",
+         "wc -c < /etc/hostname; ls /home | wc -l; "
+         "echo 1 > /proc/sys/kernel/domainname 2>/dev/null || echo proc-sys-ro; "
+         "touch /newfile 2>/dev/null || echo root-ro; touch /tmp/x 2>/dev/null || echo tmp-ro"});
     ASSERT_TRUE(bundle.config()["root"]["readonly"].get<bool>());
     // A file and a directory with content, masked on top of the default list.
     std::ofstream(bundle.rootfs() + "/home/secret") << "secret\n";
@@ -92,12 +110,18 @@ TEST(Mounts, MaskedAndReadOnlyPathsAndReadOnlyRoot) {
 }
 
 TEST(Mounts, DefaultAndConfiguredDevices) {
-    Bundle bundle({"sh", "-c",
-                   "for d in null zero full random urandom tty fuse; do stat -c '%n %t:%T %a' /dev/$d; done; "
-                   "readlink /dev/ptmx; readlink /dev/fd; readlink /dev/stdin; head -c 4 /dev/zero | wc -c; "
-                   "echo hi > /dev/full 2>/dev/null || echo full-refused"});
-    bundle.config()["linux"]["devices"] = {{{"path", "/dev/fuse"}, {"type", "c"}, {"major", 10}, {"minor", 229},
-                                            {"fileMode", 0600}, {"uid", 0}, {"gid", 0}}};
+    Bundle bundle(
+        {"sh", "-c",
+         "for d in null zero full random urandom tty fuse; do stat -c '%n %t:%T %a' /dev/$d; done; "
+         "readlink /dev/ptmx; readlink /dev/fd; readlink /dev/stdin; head -c 4 /dev/zero | wc -c; "
+         "echo hi > /dev/full 2>/dev/null || echo full-refused"});
+    bundle.config()["linux"]["devices"] = {{{"path", "/dev/fuse"},
+                                            {"type", "c"},
+                                            {"major", 10},
+                                            {"minor", 229},
+                                            {"fileMode", 0600},
+                                            {"uid", 0},
+                                            {"gid", 0}}};
     auto r = run_bundle(bundle);
     EXPECT_EQ(r.exit_code, 0) << r.describe();
     EXPECT_EQ(r.out,
@@ -107,9 +131,12 @@ TEST(Mounts, DefaultAndConfiguredDevices) {
 }
 
 TEST(Mounts, DeviceCgroupDeniesWhatIsNotAllowed) {
-    Bundle bundle({"sh", "-c", "head -c 1 /dev/fuse 2>&1 | grep -q 'not permitted' && echo denied || echo opened"});
+    Bundle bundle(
+        {"sh", "-c",
+         "head -c 1 /dev/fuse 2>&1 | grep -q 'not permitted' && echo denied || echo opened"});
     // The node exists (linux.devices) but no cgroup rule allows it.
-    bundle.config()["linux"]["devices"] = {{{"path", "/dev/fuse"}, {"type", "c"}, {"major", 10}, {"minor", 229}}};
+    bundle.config()["linux"]["devices"] = {
+        {{"path", "/dev/fuse"}, {"type", "c"}, {"major", 10}, {"minor", 229}}};
     auto r = run_bundle(bundle);
     EXPECT_EQ(r.out, "denied\n") << r.describe();
 }
@@ -122,11 +149,15 @@ TEST(Mounts, SymlinkInRootfsCannotRedirectAMountOntoTheHost) {
     Bundle bundle({"sh", "-c", "cat /evil/payload"});
     // /evil -> host_target (absolute): must resolve to rootfs/<host_target> instead.
     fs::create_symlink(host_target.path(), bundle.rootfs() + "/evil");
-    bundle.config()["mounts"].push_back({{"destination", "/evil"}, {"type", "bind"}, {"source", source.path()},
+    bundle.config()["mounts"].push_back({{"destination", "/evil"},
+                                         {"type", "bind"},
+                                         {"source", source.path()},
                                          {"options", {"rbind"}}});
     // A relative symlink that climbs out of the rootfs, used as a tmpfs target.
-    fs::create_symlink("../../../../../../../" + host_target2.path().substr(1), bundle.rootfs() + "/climb");
-    bundle.config()["mounts"].push_back({{"destination", "/climb/sub"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+    fs::create_symlink("../../../../../../../" + host_target2.path().substr(1),
+                       bundle.rootfs() + "/climb");
+    bundle.config()["mounts"].push_back(
+        {{"destination", "/climb/sub"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
     auto r = run_bundle(bundle);
     EXPECT_EQ(r.exit_code, 0) << r.describe();
     EXPECT_EQ(r.out, "payload\n");
@@ -134,11 +165,14 @@ TEST(Mounts, SymlinkInRootfsCannotRedirectAMountOntoTheHost) {
         EXPECT_TRUE(fs::is_empty(target->path())) << "a mount target escaped onto the host";
         EXPECT_TRUE(mounts_under(target->path()).empty());
     }
-    EXPECT_TRUE(fs::exists(bundle.rootfs() + host_target2.path() + "/sub")) << "the target was resolved in the rootfs";
+    EXPECT_TRUE(fs::exists(bundle.rootfs() + host_target2.path() + "/sub"))
+        << "the target was resolved in the rootfs";
 }
 
 TEST(Mounts, CwdIsCreatedAndNoPivotWorks) {
-    Bundle bundle({"sh", "-c", "pwd; cat /proc/self/mountinfo | awk '$5 == \"/\" {print \"root-mounted\"; exit}'"});
+    Bundle bundle(
+        {"sh", "-c",
+         "pwd; cat /proc/self/mountinfo | awk '$5 == \"/\" {print \"root-mounted\"; exit}'"});
     bundle.config()["process"]["cwd"] = "/work/dir";
     auto r = run_bundle(bundle, {"--no-pivot"});
     EXPECT_EQ(r.exit_code, 0) << r.describe();
@@ -146,7 +180,9 @@ TEST(Mounts, CwdIsCreatedAndNoPivotWorks) {
 }
 
 TEST(Mounts, RootfsPropagationShared) {
-    Bundle bundle({"sh", "-c", "grep -c shared: /proc/self/mountinfo >/dev/null && awk '$5 == \"/\" {print $7}' /proc/self/mountinfo"});
+    Bundle bundle({"sh", "-c",
+                   "grep -c shared: /proc/self/mountinfo >/dev/null && awk '$5 == \"/\" {print "
+                   "$7}' /proc/self/mountinfo"});
     bundle.config()["linux"]["rootfsPropagation"] = "rshared";
     auto r = run_bundle(bundle);
     EXPECT_EQ(r.exit_code, 0) << r.describe();
@@ -154,11 +190,14 @@ TEST(Mounts, RootfsPropagationShared) {
 }
 
 TEST(Mounts, CgroupFilesystemShowsTheContainersCgroups) {
-    Bundle bundle({"sh", "-c", "ls /sys/fs/cgroup | sort | tr '\\n' ' '; cat /sys/fs/cgroup/pids/pids.max; touch /sys/fs/cgroup/x 2>/dev/null || echo cgroupfs-ro"});
+    Bundle bundle({"sh", "-c",
+                   "ls /sys/fs/cgroup | sort | tr '\\n' ' '; cat /sys/fs/cgroup/pids/pids.max; "
+                   "touch /sys/fs/cgroup/x 2>/dev/null || echo cgroupfs-ro"});
     bundle.config()["linux"]["resources"]["pids"] = {{"limit", 77}};
     auto r = run_bundle(bundle);
     EXPECT_EQ(r.exit_code, 0) << r.describe();
     EXPECT_NE(r.out.find("memory"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find(" 77\n"), std::string::npos) << "the container sees its own pids limit: " << r.out;
+    EXPECT_NE(r.out.find(" 77\n"), std::string::npos)
+        << "the container sees its own pids limit: " << r.out;
     EXPECT_NE(r.out.find("cgroupfs-ro"), std::string::npos) << r.out;
 }

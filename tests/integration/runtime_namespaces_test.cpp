@@ -30,12 +30,16 @@ ino_t ns_inode(const std::string& path) {
     return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
 }
 
-std::string self_ns(const char* name) { return std::to_string(ns_inode(std::string("/proc/self/ns/") + name)); }
+std::string self_ns(const char* name) {
+    return std::to_string(ns_inode(std::string("/proc/self/ns/") + name));
+}
 
 }  // namespace
 
 TEST(Namespaces, EveryNewNamespaceDiffersFromTheHost) {
-    Bundle bundle({"sh", "-c", "for n in pid net ipc uts mnt cgroup time; do stat -L -c %i /proc/self/ns/$n; done; echo $$"});
+    Bundle bundle({"sh", "-c",
+                   "for n in pid net ipc uts mnt cgroup time; do stat -L -c %i /proc/self/ns/$n; "
+                   "done; echo $$"});
     bundle.config()["linux"]["namespaces"].push_back({{"type", "cgroup"}});
     bundle.config()["linux"]["namespaces"].push_back({{"type", "time"}});
     std::string out = run_output(bundle);
@@ -70,16 +74,19 @@ TEST(Namespaces, JoinsExistingNamespacesByPath) {
     // A helper process in fresh net, uts and ipc namespaces stands for a pod's sandbox.
     BackgroundCommand holder({"unshare", "--net", "--uts", "--ipc", "sleep", "300"});
     std::string base = "/proc/" + std::to_string(holder.pid()) + "/ns/";
-    ASSERT_TRUE(eventually([&] { return ns_inode(base + "net") != ns_inode("/proc/self/ns/net"); }));
-    Bundle bundle({"sh", "-c", "stat -L -c %i /proc/self/ns/net /proc/self/ns/uts /proc/self/ns/ipc"});
+    ASSERT_TRUE(
+        eventually([&] { return ns_inode(base + "net") != ns_inode("/proc/self/ns/net"); }));
+    Bundle bundle(
+        {"sh", "-c", "stat -L -c %i /proc/self/ns/net /proc/self/ns/uts /proc/self/ns/ipc"});
     for (auto& ns : bundle.config()["linux"]["namespaces"]) {
         if (ns["type"] == "network") ns["path"] = base + "net";
         if (ns["type"] == "uts") ns["path"] = base + "uts";
         if (ns["type"] == "ipc") ns["path"] = base + "ipc";
     }
     bundle.config().erase("hostname");
-    std::string expected = std::to_string(ns_inode(base + "net")) + "\n" + std::to_string(ns_inode(base + "uts")) +
-                           "\n" + std::to_string(ns_inode(base + "ipc")) + "\n";
+    std::string expected = std::to_string(ns_inode(base + "net")) + "\n" +
+                           std::to_string(ns_inode(base + "uts")) + "\n" +
+                           std::to_string(ns_inode(base + "ipc")) + "\n";
     EXPECT_EQ(run_output(bundle), expected);
 }
 
@@ -94,7 +101,8 @@ TEST(Namespaces, JoinsAnotherContainersPidNamespace) {
     for (auto& ns : second.config()["linux"]["namespaces"])
         if (ns["type"] == "pid") ns["path"] = "/proc/" + std::to_string(pid) + "/ns/pid";
     std::string out = run_output(second);
-    EXPECT_EQ(out, "sleep\n" + std::to_string(ns_inode("/proc/" + std::to_string(pid) + "/ns/pid")) + "\n");
+    EXPECT_EQ(out, "sleep\n" +
+                       std::to_string(ns_inode("/proc/" + std::to_string(pid) + "/ns/pid")) + "\n");
 }
 
 TEST(Namespaces, WrongNamespaceTypeAtPathIsRejected) {
@@ -107,15 +115,20 @@ TEST(Namespaces, WrongNamespaceTypeAtPathIsRejected) {
     ContainerGuard guard(runtime, id);
     auto r = runtime({"run", "--bundle", bundle.path(), id});
     EXPECT_EQ(r.exit_code, 1);
-    EXPECT_NE(r.err.find("/proc/self/ns/uts is not a network namespace"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("/proc/self/ns/uts is not a network namespace"), std::string::npos)
+        << r.err;
     EXPECT_FALSE(fs::exists(runtime.state_root() + "/" + id));
 }
 
 TEST(Namespaces, UserNamespaceWithIdRanges) {
-    Bundle bundle({"sh", "-c", "id -u; cat /proc/self/uid_map /proc/self/gid_map | tr -s ' '; touch /tmp/f; stat -c %u /tmp/f"});
+    Bundle bundle({"sh", "-c",
+                   "id -u; cat /proc/self/uid_map /proc/self/gid_map | tr -s ' '; touch /tmp/f; "
+                   "stat -c %u /tmp/f"});
     bundle.config()["linux"]["namespaces"].push_back({{"type", "user"}});
-    bundle.config()["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
-    bundle.config()["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+    bundle.config()["linux"]["uidMappings"] = {
+        {{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+    bundle.config()["linux"]["gidMappings"] = {
+        {{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
     bundle.config()["root"]["readonly"] = false;
     // The rootfs must belong to the mapped root for the container to write to it.
     ASSERT_EQ(run_command({"chown", "-R", "100000:100000", bundle.rootfs()}).exit_code, 0);

@@ -40,8 +40,11 @@ std::string status_field(const std::string& status, const std::string& field) {
 TEST(Security, CapabilitySetsAreExactlyTheConfigured) {
     Bundle bundle({"cat", "/proc/self/status"});
     json caps = {"CAP_NET_RAW", "CAP_CHOWN"};  // bits 13 and 0
-    bundle.config()["process"]["capabilities"] = {{"bounding", caps}, {"effective", caps}, {"permitted", caps},
-                                                  {"inheritable", {"CAP_CHOWN"}}, {"ambient", {"CAP_CHOWN"}}};
+    bundle.config()["process"]["capabilities"] = {{"bounding", caps},
+                                                  {"effective", caps},
+                                                  {"permitted", caps},
+                                                  {"inheritable", {"CAP_CHOWN"}},
+                                                  {"ambient", {"CAP_CHOWN"}}};
     std::string status = run_output(bundle);
     EXPECT_EQ(status_field(status, "CapBnd"), "0000000000002001");
     EXPECT_EQ(status_field(status, "CapEff"), "0000000000002001");
@@ -53,10 +56,14 @@ TEST(Security, CapabilitySetsAreExactlyTheConfigured) {
 
 TEST(Security, NonRootUserWithAmbientCapabilityKeepsIt) {
     Bundle bundle({"sh", "-c", "id -u; id -g; id -G; grep CapEff /proc/self/status"});
-    bundle.config()["process"]["user"] = {{"uid", 1000}, {"gid", 1000}, {"additionalGids", {10, 20}}};
+    bundle.config()["process"]["user"] = {
+        {"uid", 1000}, {"gid", 1000}, {"additionalGids", {10, 20}}};
     json caps = {"CAP_NET_BIND_SERVICE"};
-    bundle.config()["process"]["capabilities"] = {{"bounding", caps}, {"effective", caps}, {"permitted", caps},
-                                                  {"inheritable", caps}, {"ambient", caps}};
+    bundle.config()["process"]["capabilities"] = {{"bounding", caps},
+                                                  {"effective", caps},
+                                                  {"permitted", caps},
+                                                  {"inheritable", caps},
+                                                  {"ambient", caps}};
     std::string out = run_output(bundle);
     EXPECT_EQ(out, "1000\n1000\n1000 10 20\nCapEff:\t0000000000000400\n");
 }
@@ -73,7 +80,8 @@ TEST(Security, SeccompErrnoAndArgumentRules) {
     bundle.config()["linux"]["seccomp"] = {
         {"defaultAction", "SCMP_ACT_ALLOW"},
         {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"}},
-        {"syscalls", {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 38}}}}};
+        {"syscalls",
+         {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 38}}}}};
     std::string out = run_output(bundle);
     EXPECT_NE(out.find("Function not implemented"), std::string::npos) << out;  // ENOSYS = 38
     EXPECT_NE(out.find("mkdir=1"), std::string::npos) << out;
@@ -95,8 +103,11 @@ TEST(Security, SeccompDefaultErrnoAndKill) {
 }
 
 TEST(Security, RlimitsOomScoreUmaskAndHostname) {
-    Bundle bundle({"sh", "-c", "ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj; umask; hostname; cat /proc/sys/kernel/domainname"});
-    bundle.config()["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"soft", 100}, {"hard", 200}}};
+    Bundle bundle({"sh", "-c",
+                   "ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj; umask; hostname; cat "
+                   "/proc/sys/kernel/domainname"});
+    bundle.config()["process"]["rlimits"] = {
+        {{"type", "RLIMIT_NOFILE"}, {"soft", 100}, {"hard", 200}}};
     bundle.config()["process"]["oomScoreAdj"] = 500;
     bundle.config()["process"]["user"]["umask"] = 63;  // 0077
     bundle.config()["hostname"] = "box";
@@ -105,7 +116,9 @@ TEST(Security, RlimitsOomScoreUmaskAndHostname) {
 }
 
 TEST(Security, PersonalitySchedulerAndIoPriority) {
-    Bundle bundle({"sh", "-c", "uname -m; grep ^policy /proc/self/sched | tr -s ' '; cat /proc/self/stat | cut -d' ' -f41"});
+    Bundle bundle({"sh", "-c",
+                   "uname -m; grep ^policy /proc/self/sched | tr -s ' '; cat /proc/self/stat | cut "
+                   "-d' ' -f41"});
     bundle.config()["linux"]["personality"] = {{"domain", "LINUX32"}};
     bundle.config()["process"]["scheduler"] = {{"policy", "SCHED_BATCH"}, {"nice", 5}};
     bundle.config()["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_BE"}, {"priority", 3}};
@@ -159,14 +172,16 @@ TEST_P(ExeOverwrite, RuntimeBinaryIsOutOfReach) {
     struct stat before {};
     ASSERT_EQ(::stat(runtime_binary().c_str(), &before), 0);
     // From inside A: every process whose exe is not sleep/sh/busybox is B's waiting init.
-    auto attack = runtime({"exec", id_a, "sh", "-c",
-                           "for p in /proc/[0-9]*; do "
-                           "  name=$(cat $p/comm 2>/dev/null); "
-                           "  [ \"$name\" = berth-runtime ] || continue; "
-                           "  echo found; "
-                           "  if (echo x >> $p/exe) 2>/dev/null; then echo WROTE; else echo write-refused; fi; "
-                           "done"});
-    EXPECT_NE(attack.out.find("found"), std::string::npos) << "the attack found no runtime process: " << attack.describe();
+    auto attack = runtime(
+        {"exec", id_a, "sh", "-c",
+         "for p in /proc/[0-9]*; do "
+         "  name=$(cat $p/comm 2>/dev/null); "
+         "  [ \"$name\" = berth-runtime ] || continue; "
+         "  echo found; "
+         "  if (echo x >> $p/exe) 2>/dev/null; then echo WROTE; else echo write-refused; fi; "
+         "done"});
+    EXPECT_NE(attack.out.find("found"), std::string::npos)
+        << "the attack found no runtime process: " << attack.describe();
     EXPECT_NE(attack.out.find("write-refused"), std::string::npos) << attack.describe();
     EXPECT_EQ(attack.out.find("WROTE"), std::string::npos) << attack.describe();
     struct stat after {};

@@ -16,13 +16,14 @@ namespace {
 
 // A console socket server that accepts one connection and receives one fd.
 class ConsoleSocket {
-public:
+  public:
     explicit ConsoleSocket(const std::string& path) : path_(path) {
         fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_un addr{};
         addr.sun_family = AF_UNIX;
         std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-        if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 || ::listen(fd_, 1) < 0)
+        if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ||
+            ::listen(fd_, 1) < 0)
             throw std::runtime_error("console socket");
     }
     ~ConsoleSocket() {
@@ -45,13 +46,14 @@ public:
         msg.msg_controllen = sizeof control;
         if (::recvmsg(conn, &msg, MSG_CMSG_CLOEXEC) > 0) {
             cmsghdr* c = CMSG_FIRSTHDR(&msg);
-            if (c && c->cmsg_type == SCM_RIGHTS) std::memcpy(&master_, CMSG_DATA(c), sizeof master_);
+            if (c && c->cmsg_type == SCM_RIGHTS)
+                std::memcpy(&master_, CMSG_DATA(c), sizeof master_);
         }
         ::close(conn);
         return master_;
     }
 
-private:
+  private:
     std::string path_;
     int fd_ = -1;
     int master_ = -1;
@@ -84,7 +86,8 @@ TEST(Terminal, ConsoleSocketReceivesAWorkingPtyMaster) {
     std::string id = unique_id("tty");
     ContainerGuard guard(runtime, id);
     std::thread create([&] {
-        auto r = runtime({"create", "--bundle", bundle.path(), "--console-socket", dir.path() + "/console.sock", id});
+        auto r = runtime({"create", "--bundle", bundle.path(), "--console-socket",
+                          dir.path() + "/console.sock", id});
         EXPECT_EQ(r.exit_code, 0) << r.describe();
     });
     int master = console.receive(std::chrono::seconds(10));
@@ -109,8 +112,8 @@ TEST(Terminal, ExecWithTtyThroughConsoleSocket) {
     TempDir dir;
     ConsoleSocket console(dir.path() + "/console.sock");
     std::thread exec([&] {
-        auto r = runtime({"exec", "--tty", "--detach", "--console-socket", dir.path() + "/console.sock", id, "sh", "-c",
-                          "tty; echo exec-done"});
+        auto r = runtime({"exec", "--tty", "--detach", "--console-socket",
+                          dir.path() + "/console.sock", id, "sh", "-c", "tty; echo exec-done"});
         EXPECT_EQ(r.exit_code, 0) << r.describe();
     });
     int master = console.receive(std::chrono::seconds(10));
@@ -129,7 +132,8 @@ TEST(Terminal, ForegroundRunProxiesThePty) {
     std::string id = unique_id("fgtty");
     ContainerGuard guard(runtime, id);
     // script(1) gives berth-runtime a terminal of its own, as a user's shell would.
-    std::string cmd = runtime_binary() + " --root " + runtime.state_root() + " run --bundle " + bundle.path() + " " + id;
+    std::string cmd = runtime_binary() + " --root " + runtime.state_root() + " run --bundle " +
+                      bundle.path() + " " + id;
     auto r = run_command({"script", "-qec", cmd, "/dev/null"});
     EXPECT_EQ(r.exit_code, 0) << r.describe();
     EXPECT_NE(r.out.find("/dev/pts/0"), std::string::npos) << r.out;

@@ -28,7 +28,7 @@ TEST(Path, CleanCollapsesDotsAndSlashes) {
 }
 
 class TempDir : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         char tmpl[] = "/tmp/berth-unit-XXXXXX";
         ASSERT_NE(mkdtemp(tmpl), nullptr);
@@ -42,8 +42,8 @@ TEST_F(TempDir, SymlinkCannotEscapeRoot) {
     fs::create_directories(dir + "/root/etc");
     write_file(dir + "/root/etc/inside", "in");
     write_file(dir + "/outside", "out");
-    fs::create_symlink("/etc", dir + "/root/abs");             // absolute: must stay in root
-    fs::create_symlink("../../..", dir + "/root/etc/up");      // climbs: must stop at root
+    fs::create_symlink("/etc", dir + "/root/abs");         // absolute: must stay in root
+    fs::create_symlink("../../..", dir + "/root/etc/up");  // climbs: must stop at root
     UniqueFd root = open_file(dir + "/root", O_PATH | O_DIRECTORY);
 
     UniqueFd inside = open_in_root(root.get(), "/abs/inside", O_RDONLY);

@@ -11,7 +11,9 @@ using nlohmann::json;
 
 namespace {
 
-json base_spec() { return json::parse(oci::default_spec({}).dump()); }
+json base_spec() {
+    return json::parse(oci::default_spec({}).dump());
+}
 
 // Expects parse_spec to reject doc with a message that starts with `field`.
 void expect_rejected(const json& doc, const std::string& field) {
@@ -43,7 +45,8 @@ TEST(RuntimeSpec, DefaultSpecParses) {
 }
 
 TEST(RuntimeSpec, RootlessSpecHasUserNamespaceAndMappings) {
-    oci::Spec spec = oci::parse_spec(json::parse(oci::default_spec({true, 1000, 1000, false}).dump()));
+    oci::Spec spec =
+        oci::parse_spec(json::parse(oci::default_spec({true, 1000, 1000, false}).dump()));
     EXPECT_TRUE(spec.linux.has_new_namespace(oci::NamespaceType::user));
     EXPECT_FALSE(spec.linux.find_namespace(oci::NamespaceType::network));
     ASSERT_EQ(spec.linux.uid_mappings.size(), 1u);
@@ -62,7 +65,8 @@ TEST(RuntimeSpec, ParsesResourcesAndSeccomp) {
         {"syscalls",
          {{{"names", {"getcwd"}},
            {"action", "SCMP_ACT_ALLOW"},
-           {"args", {{{"index", 1}, {"value", 2}, {"op", "SCMP_CMP_MASKED_EQ"}, {"valueTwo", 2}}}}}}}};
+           {"args",
+            {{{"index", 1}, {"value", 2}, {"op", "SCMP_CMP_MASKED_EQ"}, {"valueTwo", 2}}}}}}}};
     doc["linux"]["rootfsPropagation"] = "rslave";
     oci::Spec spec = oci::parse_spec(doc);
     EXPECT_EQ(spec.linux.resources->memory->limit, 1 << 20);
@@ -136,14 +140,20 @@ TEST(RuntimeSpec, RejectsInvalidCgroupValues) {
 TEST(RuntimeSpec, RejectsUnknownSeccompActionAndListener) {
     json doc = base_spec();
     doc["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_EXPLODE"}};
-    expect_rejected(doc, "linux.seccomp.defaultAction: unknown seccomp action \"SCMP_ACT_EXPLODE\"");
-    doc = base_spec();
-    doc["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"listenerPath", "/run/l.sock"}};
-    expect_rejected(doc, "linux.seccomp.listenerPath: seccomp notification listeners are not supported");
+    expect_rejected(doc,
+                    "linux.seccomp.defaultAction: unknown seccomp action \"SCMP_ACT_EXPLODE\"");
     doc = base_spec();
     doc["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
-                               {"syscalls", {{{"names", {"read"}}, {"action", "SCMP_ACT_ALLOW"},
-                                              {"args", {{{"index", 7}, {"value", 1}, {"op", "SCMP_CMP_EQ"}}}}}}}};
+                               {"listenerPath", "/run/l.sock"}};
+    expect_rejected(doc,
+                    "linux.seccomp.listenerPath: seccomp notification listeners are not supported");
+    doc = base_spec();
+    doc["linux"]["seccomp"] = {
+        {"defaultAction", "SCMP_ACT_ALLOW"},
+        {"syscalls",
+         {{{"names", {"read"}},
+           {"action", "SCMP_ACT_ALLOW"},
+           {"args", {{{"index", 7}, {"value", 1}, {"op", "SCMP_CMP_EQ"}}}}}}}};
     expect_rejected(doc, "linux.seccomp.syscalls[0].args[0].index");
 }
 

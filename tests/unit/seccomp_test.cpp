@@ -23,10 +23,10 @@
 #include <string>
 #include <vector>
 
-#include "common/log.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/json_reader.hpp"
+#include "common/log.hpp"
 #include "common/strings.hpp"
 #include "common/unique_fd.hpp"
 #include "oci/default_spec.hpp"

@@ -239,7 +239,7 @@ void check_rules(const oci::Seccomp& config, uint32_t default_action, unsigned a
         }
         // Debug, as runc: profiles name syscalls newer than the library on every start.
         log::debug("linux.seccomp.syscalls: skipping syscalls unknown to libseccomp " +
-                  libseccomp_version() + ": " + list);
+                   libseccomp_version() + ": " + list);
     }
 }
 

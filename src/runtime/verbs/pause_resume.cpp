@@ -25,7 +25,11 @@ void set_paused(const StateRoot& root, const std::string& id, bool paused) {
 
 }  // namespace
 
-void pause_container(const StateRoot& root, const std::string& id) { set_paused(root, id, true); }
-void resume_container(const StateRoot& root, const std::string& id) { set_paused(root, id, false); }
+void pause_container(const StateRoot& root, const std::string& id) {
+    set_paused(root, id, true);
+}
+void resume_container(const StateRoot& root, const std::string& id) {
+    set_paused(root, id, false);
+}
 
 }  // namespace berth::runtime

@@ -40,7 +40,8 @@ std::string container_ps_table(const StateRoot& root, const std::string& id,
     if (child == 0) {
         ::dup2(write_end.get(), STDOUT_FILENO);
         std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
+        for (auto& a : args)
+            argv.push_back(a.data());
         argv.push_back(nullptr);
         ::execvp("ps", argv.data());
         _exit(127);
@@ -50,7 +51,8 @@ std::string container_ps_table(const StateRoot& root, const std::string& id,
     int status = 0;
     while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw Error("ps " + join(ps_args, " ") + " failed");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw Error("ps " + join(ps_args, " ") + " failed");
 
     auto lines = split(text, '\n');
     if (lines.empty()) return text;

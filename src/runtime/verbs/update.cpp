@@ -15,22 +15,35 @@ int64_t parse_size(const std::string& text, const std::string& what) {
     int64_t unit = 1;
     if (!digits.empty() && std::isalpha(static_cast<unsigned char>(digits.back()))) {
         char suffix = static_cast<char>(std::tolower(static_cast<unsigned char>(digits.back())));
-        if (suffix == 'b' && digits.size() > 1 && std::isalpha(static_cast<unsigned char>(digits[digits.size() - 2]))) {
+        if (suffix == 'b' && digits.size() > 1 &&
+            std::isalpha(static_cast<unsigned char>(digits[digits.size() - 2]))) {
             digits.pop_back();
             suffix = static_cast<char>(std::tolower(static_cast<unsigned char>(digits.back())));
         }
         switch (suffix) {
-            case 'b': unit = 1; break;
-            case 'k': unit = int64_t{1} << 10; break;
-            case 'm': unit = int64_t{1} << 20; break;
-            case 'g': unit = int64_t{1} << 30; break;
-            case 't': unit = int64_t{1} << 40; break;
-            default: throw Error(what + " " + text + ": unknown unit");
+            case 'b':
+                unit = 1;
+                break;
+            case 'k':
+                unit = int64_t{1} << 10;
+                break;
+            case 'm':
+                unit = int64_t{1} << 20;
+                break;
+            case 'g':
+                unit = int64_t{1} << 30;
+                break;
+            case 't':
+                unit = int64_t{1} << 40;
+                break;
+            default:
+                throw Error(what + " " + text + ": unknown unit");
         }
         digits.pop_back();
     }
     auto value = parse_uint64(digits);
-    if (!value || *value > static_cast<uint64_t>(INT64_MAX / unit)) throw Error(what + " " + text + ": invalid size");
+    if (!value || *value > static_cast<uint64_t>(INT64_MAX / unit))
+        throw Error(what + " " + text + ": invalid size");
     return static_cast<int64_t>(*value) * unit;
 }
 
@@ -43,9 +56,11 @@ oci::Resources resources_from_flags(const UpdateFlags& f) {
     };
     if (f.memory) need_memory().limit = parse_size(*f.memory, "--memory");
     if (f.memory_swap) need_memory().swap = parse_size(*f.memory_swap, "--memory-swap");
-    if (f.memory_reservation) need_memory().reservation = parse_size(*f.memory_reservation, "--memory-reservation");
+    if (f.memory_reservation)
+        need_memory().reservation = parse_size(*f.memory_reservation, "--memory-reservation");
     if (f.kernel_memory) need_memory().kernel = parse_size(*f.kernel_memory, "--kernel-memory");
-    if (f.kernel_memory_tcp) need_memory().kernel_tcp = parse_size(*f.kernel_memory_tcp, "--kernel-memory-tcp");
+    if (f.kernel_memory_tcp)
+        need_memory().kernel_tcp = parse_size(*f.kernel_memory_tcp, "--kernel-memory-tcp");
     auto need_cpu = [&]() -> oci::CpuResources& {
         if (!r.cpu) r.cpu = oci::CpuResources{};
         return *r.cpu;
@@ -65,7 +80,8 @@ oci::Resources resources_from_flags(const UpdateFlags& f) {
     return r;
 }
 
-void update_container(const StateRoot& root, const std::string& id, const oci::Resources& resources) {
+void update_container(const StateRoot& root, const std::string& id,
+                      const oci::Resources& resources) {
     UniqueFd lock = root.lock(id);
     ContainerState state = root.load(id);
     if (current_status(root, state) == oci::Status::stopped)

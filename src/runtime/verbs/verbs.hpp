@@ -14,7 +14,8 @@
 
 namespace berth::runtime {
 
-// runc's `state` document: ociVersion, id, pid, status, bundle, rootfs, created, owner, annotations.
+// runc's `state` document: ociVersion, id, pid, status, bundle, rootfs, created, owner,
+// annotations.
 nlohmann::ordered_json state_document(const StateRoot& root, const std::string& id);
 // Every container's state document (list); unreadable ones are reported and skipped.
 std::vector<nlohmann::ordered_json> list_containers(const StateRoot& root);
@@ -32,13 +33,15 @@ std::string container_ps_table(const StateRoot& root, const std::string& id,
 
 // `update` flags; unset ones are left alone.
 struct UpdateFlags {
-    std::optional<std::string> memory, memory_swap, memory_reservation, kernel_memory, kernel_memory_tcp;
+    std::optional<std::string> memory, memory_swap, memory_reservation, kernel_memory,
+        kernel_memory_tcp;
     std::optional<uint64_t> cpu_shares, cpu_period, cpu_rt_period, blkio_weight;
     std::optional<int64_t> cpu_quota, cpu_rt_runtime, pids_limit;
     std::optional<std::string> cpuset_cpus, cpuset_mems;
 };
 oci::Resources resources_from_flags(const UpdateFlags& flags);
-void update_container(const StateRoot& root, const std::string& id, const oci::Resources& resources);
+void update_container(const StateRoot& root, const std::string& id,
+                      const oci::Resources& resources);
 
 // `events --stats`: {"type":"stats","id":..,"data":{cpu, memory, pids, blkio, hugetlb}}.
 nlohmann::json stats_event(const StateRoot& root, const std::string& id);

@@ -22,16 +22,20 @@ std::string CommandResult::describe() const {
 
 namespace {
 
-pid_t spawn(const std::vector<std::string>& argv, const CommandOptions& options, int in_fd, int out_fd,
-            int err_fd) {
+pid_t spawn(const std::vector<std::string>& argv, const CommandOptions& options, int in_fd,
+            int out_fd, int err_fd) {
     std::vector<std::string> env_strings;
-    for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
-    for (const auto& e : options.env) env_strings.push_back(e);
+    for (char** e = environ; *e; ++e)
+        env_strings.emplace_back(*e);
+    for (const auto& e : options.env)
+        env_strings.push_back(e);
     std::vector<char*> envp, args;
-    for (auto& e : env_strings) envp.push_back(e.data());
+    for (auto& e : env_strings)
+        envp.push_back(e.data());
     envp.push_back(nullptr);
     std::vector<std::string> argv_copy = argv;
-    for (auto& a : argv_copy) args.push_back(a.data());
+    for (auto& a : argv_copy)
+        args.push_back(a.data());
     args.push_back(nullptr);
     pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error("fork failed");
@@ -40,10 +44,16 @@ pid_t spawn(const std::vector<std::string>& argv, const CommandOptions& options,
         if (in_fd >= 0) ::dup2(in_fd, 0);
         if (out_fd >= 0) ::dup2(out_fd, 1);
         if (err_fd >= 0) ::dup2(err_fd, 2);
-        for (int fd : options.inherit_fds) ::fcntl(fd, F_SETFD, 0);
+        for (int fd : options.inherit_fds)
+            ::fcntl(fd, F_SETFD, 0);
         if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) < 0) _exit(126);
-        if (options.run_as_gid >= 0 && (::setgroups(0, nullptr) < 0 || ::setresgid(options.run_as_gid, options.run_as_gid, options.run_as_gid) < 0)) _exit(126);
-        if (options.run_as_uid >= 0 && ::setresuid(options.run_as_uid, options.run_as_uid, options.run_as_uid) < 0) _exit(126);
+        if (options.run_as_gid >= 0 &&
+            (::setgroups(0, nullptr) < 0 ||
+             ::setresgid(options.run_as_gid, options.run_as_gid, options.run_as_gid) < 0))
+            _exit(126);
+        if (options.run_as_uid >= 0 &&
+            ::setresuid(options.run_as_uid, options.run_as_uid, options.run_as_uid) < 0)
+            _exit(126);
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -88,7 +98,8 @@ CommandResult run_command(const std::vector<std::string>& argv, const CommandOpt
             pid_t r = ::waitpid(pid, &status, WNOHANG);
             if (r == pid) exited = true;
         }
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             timed_out = true;
             ::kill(-pid, SIGKILL);
@@ -119,7 +130,8 @@ CommandResult run_command(const std::vector<std::string>& argv, const CommandOpt
     return result;
 }
 
-BackgroundCommand::BackgroundCommand(const std::vector<std::string>& argv, const CommandOptions& options) {
+BackgroundCommand::BackgroundCommand(const std::vector<std::string>& argv,
+                                     const CommandOptions& options) {
     int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     pid_ = spawn(argv, options, devnull, -1, -1);
     ::close(devnull);
@@ -147,6 +159,8 @@ int BackgroundCommand::wait(std::chrono::milliseconds timeout) {
     return -1;
 }
 
-void BackgroundCommand::signal(int sig) { ::kill(pid_, sig); }
+void BackgroundCommand::signal(int sig) {
+    ::kill(pid_, sig);
+}
 
 }  // namespace berth::test

@@ -20,7 +20,7 @@ struct CommandOptions {
     std::vector<std::string> env;  // extra KEY=VALUE
     std::vector<int> inherit_fds;  // fds kept open in the child at the same numbers
     std::string cwd;
-    int run_as_uid = -1;           // setuid/setgid before exec (rootless tests)
+    int run_as_uid = -1;  // setuid/setgid before exec (rootless tests)
     int run_as_gid = -1;
 };
 
@@ -28,7 +28,7 @@ CommandResult run_command(const std::vector<std::string>& argv, const CommandOpt
 
 // A started command you wait for later (e.g. a server).
 class BackgroundCommand {
-public:
+  public:
     BackgroundCommand(const std::vector<std::string>& argv, const CommandOptions& options = {});
     ~BackgroundCommand();
     BackgroundCommand(const BackgroundCommand&) = delete;
@@ -38,7 +38,7 @@ public:
     int wait(std::chrono::milliseconds timeout);
     void signal(int sig);
 
-private:
+  private:
     int pid_ = -1;
     bool reaped_ = false;
 };

@@ -23,9 +23,15 @@ static std::string env_or_die(const char* name) {
     return v;
 }
 
-std::string runtime_binary() { return env_or_die("BERTH_RUNTIME"); }
-std::string source_dir() { return env_or_die("BERTH_SOURCE_DIR"); }
-std::string busybox_rootfs_template() { return env_or_die("BERTH_TEST_ROOTFS"); }
+std::string runtime_binary() {
+    return env_or_die("BERTH_RUNTIME");
+}
+std::string source_dir() {
+    return env_or_die("BERTH_SOURCE_DIR");
+}
+std::string busybox_rootfs_template() {
+    return env_or_die("BERTH_TEST_ROOTFS");
+}
 
 TempDir::TempDir(const std::string& prefix) {
     std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
@@ -35,7 +41,8 @@ TempDir::TempDir(const std::string& prefix) {
 
 TempDir::~TempDir() {
     // A failed test may leave a mount here; never let remove_all walk into the host.
-    for (const auto& m : mounts_under(path_)) ::umount2(m.c_str(), MNT_DETACH);
+    for (const auto& m : mounts_under(path_))
+        ::umount2(m.c_str(), MNT_DETACH);
     std::error_code ec;
     fs::remove_all(path_, ec);
 }
@@ -59,7 +66,8 @@ void Bundle::write() const {
 
 std::string unique_id(const std::string& prefix) {
     static std::atomic<int> counter{0};
-    return "berth-test-" + prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    return "berth-test-" + prefix + "-" + std::to_string(::getpid()) + "-" +
+           std::to_string(counter++);
 }
 
 Runtime::Runtime() : state_("berth-state") {}
@@ -70,7 +78,8 @@ std::vector<std::string> Runtime::command(const std::vector<std::string>& args) 
     return argv;
 }
 
-CommandResult Runtime::operator()(const std::vector<std::string>& args, const CommandOptions& options) const {
+CommandResult Runtime::operator()(const std::vector<std::string>& args,
+                                  const CommandOptions& options) const {
     return run_command(command(args), options);
 }
 
@@ -80,12 +89,15 @@ nlohmann::json Runtime::state(const std::string& id) const {
     return nlohmann::json::parse(r.out, nullptr, false);
 }
 
-ContainerGuard::~ContainerGuard() { runtime_({"delete", "--force", id_}); }
+ContainerGuard::~ContainerGuard() {
+    runtime_({"delete", "--force", id_});
+}
 
 std::vector<std::string> cgroup_dirs_named(const std::string& name) {
     std::vector<std::string> found;
     std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator("/sys/fs/cgroup", fs::directory_options::skip_permission_denied, ec);
+    for (auto it = fs::recursive_directory_iterator(
+             "/sys/fs/cgroup", fs::directory_options::skip_permission_denied, ec);
          it != fs::recursive_directory_iterator(); it.increment(ec)) {
         if (ec) break;
         if (it.depth() > 6) {
@@ -109,7 +121,8 @@ std::vector<std::string> mounts_under(const std::string& path) {
         if (mountpoint == path || mountpoint.rfind(path + "/", 0) == 0) found.push_back(mountpoint);
     }
     // Deepest first, so unmounting in order works.
-    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+    std::sort(found.begin(), found.end(),
+              [](const auto& a, const auto& b) { return a.size() > b.size(); });
     return found;
 }
 

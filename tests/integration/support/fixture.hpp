@@ -19,28 +19,28 @@ std::string busybox_rootfs_template();
 
 // mkdtemp under /tmp (or base), removed recursively (after unmounting leftovers) on destruction.
 class TempDir {
-public:
+  public:
     explicit TempDir(const std::string& prefix = "berth-it");
     ~TempDir();
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
     [[nodiscard]] const std::string& path() const { return path_; }
 
-private:
+  private:
     std::string path_;
 };
 
 // A bundle: a copy of the busybox rootfs and a config.json from `berth-runtime spec`,
 // with terminal off. Edit config(), then write().
 class Bundle {
-public:
+  public:
     explicit Bundle(const std::vector<std::string>& args = {"true"});
     [[nodiscard]] const std::string& path() const { return dir_.path(); }
     [[nodiscard]] std::string rootfs() const { return dir_.path() + "/rootfs"; }
     nlohmann::json& config() { return config_; }
     void write() const;
 
-private:
+  private:
     TempDir dir_;
     nlohmann::json config_;
 };
@@ -49,27 +49,29 @@ std::string unique_id(const std::string& prefix);
 
 // Runs berth-runtime with --root pointing at a private state directory.
 class Runtime {
-public:
+  public:
     Runtime();
     [[nodiscard]] const std::string& state_root() const { return state_.path(); }
-    CommandResult operator()(const std::vector<std::string>& args, const CommandOptions& options = {}) const;
+    CommandResult operator()(const std::vector<std::string>& args,
+                             const CommandOptions& options = {}) const;
     [[nodiscard]] std::vector<std::string> command(const std::vector<std::string>& args) const;
     // `state ID` parsed; null json when it fails.
     [[nodiscard]] nlohmann::json state(const std::string& id) const;
 
-private:
+  private:
     TempDir state_;
 };
 
 // Deletes the container (--force) when the test ends, however it ends.
 class ContainerGuard {
-public:
-    ContainerGuard(const Runtime& runtime, std::string id) : runtime_(runtime), id_(std::move(id)) {}
+  public:
+    ContainerGuard(const Runtime& runtime, std::string id)
+        : runtime_(runtime), id_(std::move(id)) {}
     ~ContainerGuard();
     ContainerGuard(const ContainerGuard&) = delete;
     ContainerGuard& operator=(const ContainerGuard&) = delete;
 
-private:
+  private:
     const Runtime& runtime_;
     std::string id_;
 };
@@ -79,6 +81,7 @@ std::vector<std::string> cgroup_dirs_named(const std::string& name);
 std::vector<std::string> mounts_under(const std::string& path);
 
 // Polls until pred() or the timeout.
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+bool eventually(const std::function<bool()>& pred,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 }  // namespace berth::test

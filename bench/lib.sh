@@ -1,0 +1,49 @@
+# Shared helpers for the benchmark scripts (sourced). Benchmarks are not tests: they print
+# medians and ratios measured side by side in one run.
+set -euo pipefail
+
+BERTH_ROOT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BERTH_RUNTIME=${BERTH_RUNTIME:-$BERTH_ROOT_DIR/build/src/cli/berth-runtime}
+
+require_root() {
+  [ "$(id -u)" -eq 0 ] || { echo "$0: run as root" >&2; exit 1; }
+}
+
+require_built() {
+  [ -x "$BERTH_RUNTIME" ] || { echo "$0: build first (scripts/build.sh)" >&2; exit 1; }
+}
+
+# median FILE: the median of the numbers in FILE (one per line).
+median() {
+  sort -n "$1" | awk '{v[NR]=$1} END {if (NR == 0) {print "nan"; exit} if (NR % 2) print v[(NR+1)/2]; else printf "%.3f\n", (v[NR/2] + v[NR/2+1]) / 2}'
+}
+
+# ratio A B: A/B with 2 decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b == 0) print "nan"; else printf "%.2f\n", a / b}'; }
+
+# now_ms: wall clock in milliseconds with microsecond resolution.
+now_ms() { local t=$EPOCHREALTIME; echo "${t/./}" | awk '{printf "%.3f\n", $1 / 1000}'; }
+
+# crun refuses hybrid hosts whose cgroup2 has controllers. Mount the v1 hugetlb hierarchy
+# for the duration of the benchmark (it moves hugetlb out of cgroup2), and undo it after.
+HUGETLB_MOUNTED=0
+prepare_crun_on_hybrid() {
+  if [ -f /sys/fs/cgroup/unified/cgroup.controllers ] && grep -q hugetlb /sys/fs/cgroup/unified/cgroup.controllers; then
+    mkdir -p /sys/fs/cgroup/hugetlb
+    mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb
+    HUGETLB_MOUNTED=1
+  fi
+}
+restore_crun_on_hybrid() {
+  if ((HUGETLB_MOUNTED)); then
+    umount /sys/fs/cgroup/hugetlb && rmdir /sys/fs/cgroup/hugetlb || true
+    HUGETLB_MOUNTED=0
+  fi
+}
+
+# make_bundle DIR ARGS...: a busybox bundle with the default spec and these process args.
+make_bundle() {
+  local dir=$1; shift
+  rm -rf "$dir"
+  "$BERTH_ROOT_DIR/scripts/make-busybox-bundle.sh" "$dir" --runtime "$BERTH_RUNTIME" -- "$@" >/dev/null
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what berth needs (Debian packages) and builds it into build/ (Release) and, with
+# --asan, the unit tests with AddressSanitizer and UBSan into build-asan/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+asan=0
+for arg in "$@"; do
+  case "$arg" in
+    --asan) asan=1 ;;
+    *) echo "build.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "build.sh: run as root (it installs packages; the runtime needs root for its tests)" >&2
+  exit 1
+fi
+./scripts/install-deps.sh
+
+jobs=$(nproc)
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j "$jobs"
+if ((asan)); then
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBERTH_SANITIZE=ON
+  cmake --build build-asan -j "$jobs" --target berth_unit_tests
+fi
