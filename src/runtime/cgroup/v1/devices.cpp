@@ -1,0 +1,41 @@
+// v1 devices: the rule list written in order to devices.allow / devices.deny, so that later
+// rules override earlier ones as the kernel applies them.
+#include "runtime/cgroup/controllers.hpp"
+#include "runtime/cgroup/files.hpp"
+
+namespace berth::runtime::cgroup::v1 {
+namespace {
+
+std::string number(const std::optional<int64_t>& n) {
+    return n ? std::to_string(*n) : std::string("*");
+}
+
+}  // namespace
+
+std::vector<std::pair<bool, std::string>> device_writes(const std::vector<oci::DeviceRule>& rules) {
+    std::vector<std::pair<bool, std::string>> out;
+    for (const auto& r : rules) {
+        std::string access = r.access.empty() ? std::string("rwm") : r.access;
+        bool full_access = access.find('r') != std::string::npos &&
+                           access.find('w') != std::string::npos &&
+                           access.find('m') != std::string::npos;
+        std::string numbers = number(r.major) + ":" + number(r.minor);
+        if (r.type == 'a' && !r.major && !r.minor && full_access) {
+            // Every device, every access: resets the cgroup to allow-all or deny-all.
+            out.emplace_back(r.allow, "a *:* rwm");
+        } else if (r.type == 'a') {
+            out.emplace_back(r.allow, "c " + numbers + " " + access);
+            out.emplace_back(r.allow, "b " + numbers + " " + access);
+        } else {
+            out.emplace_back(r.allow, std::string(1, r.type) + " " + numbers + " " + access);
+        }
+    }
+    return out;
+}
+
+void apply_devices(const std::string& dir, const std::vector<oci::DeviceRule>& rules) {
+    for (const auto& [allow, line] : device_writes(rules))
+        cg_write(dir, allow ? "devices.allow" : "devices.deny", line);
+}
+
+}  // namespace berth::runtime::cgroup::v1
