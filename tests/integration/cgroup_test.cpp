@@ -67,8 +67,23 @@ class SharedCounter {
     std::atomic<uint64_t>* value_;
 };
 
-// Removes a cgroup directory tree bottom-up, killing and thawing what is inside first.
-void force_remove(const std::string& dir) {
+// True for directories these tests may sweep: named berth-test-*/berthtest*, never a
+// hierarchy's root (whose cgroup.procs lists every process on the host).
+bool sweepable(const std::string& dir) {
+    const std::string base = fs::path(dir).filename().string();
+    if (base.rfind("berth-test-", 0) != 0 && base.rfind("berthtest", 0) != 0) return false;
+    for (const auto& h : Layout::detect().hierarchies)
+        if (fs::path(dir).lexically_normal() == fs::path(h.mountpoint).lexically_normal())
+            return false;
+    return true;
+}
+
+// Removes a test's cgroup directory tree bottom-up, killing and thawing what is inside first.
+void force_remove(const std::string& dir, bool top = true) {
+    if (top && !sweepable(dir)) {
+        ADD_FAILURE() << "refusing to sweep " << dir;
+        return;
+    }
     if (!fs::exists(dir)) return;
     for (const auto& child : list_directory(dir, true))
         force_remove(dir + "/" + child);
@@ -94,6 +109,7 @@ class CgroupTest : public ::testing::Test {
     }
 
     void TearDown() override {
+        if (name.empty()) return;  // skipped in SetUp: nothing made
         for (pid_t pid : children) {
             ::kill(pid, SIGKILL);
         }

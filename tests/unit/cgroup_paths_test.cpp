@@ -42,11 +42,10 @@ TEST(CgroupPaths, AbsolutePathIsRelativeToTheHierarchyRoot) {
     EXPECT_EQ(path_in_hierarchy(p, hierarchy("/user.slice")), "/machine/berth/abc");
 }
 
-TEST(CgroupPaths, AbsolutePathBelowAMountedSubtreeDropsTheMountRoot) {
-    CgroupPath p = resolve_cgroups_path(opts("/docker/abc/inner"));
-    EXPECT_EQ(path_in_hierarchy(p, hierarchy("/docker/abc", "/docker/abc")), "/inner");
-    // Outside the mounted subtree: taken as it is, under the mountpoint (as runc does).
-    EXPECT_EQ(path_in_hierarchy(p, hierarchy("/", "/other")), "/docker/abc/inner");
+TEST(CgroupPaths, AbsolutePathIgnoresTheMountedSubtreeAsRuncDoes) {
+    CgroupPath p = resolve_cgroups_path(opts("/docker/abc"));
+    // Never the mount's root itself, even when the mount shows exactly that subtree.
+    EXPECT_EQ(path_in_hierarchy(p, hierarchy("/docker/abc", "/docker/abc")), "/docker/abc");
 }
 
 TEST(CgroupPaths, RelativePathJoinsTheRuntimesOwnCgroup) {
@@ -56,8 +55,10 @@ TEST(CgroupPaths, RelativePathJoinsTheRuntimesOwnCgroup) {
     EXPECT_EQ(path_in_hierarchy(p, hierarchy("/user.slice/session-1.scope")),
               "/user.slice/session-1.scope/berth/abc");
     EXPECT_EQ(path_in_hierarchy(p, hierarchy("/")), "/berth/abc");
-    // In a cgroup namespace-less container the mount shows our own subtree as its root.
+    // In a container without a cgroup namespace the mount shows our own subtree as its root.
     EXPECT_EQ(path_in_hierarchy(p, hierarchy("/docker/x", "/docker/x")), "/berth/abc");
+    EXPECT_EQ(path_in_hierarchy(p, hierarchy("/docker/x/sub", "/docker/x")), "/sub/berth/abc");
+    EXPECT_EQ(path_in_hierarchy(p, hierarchy("/elsewhere", "/docker/x")), "/berth/abc");
 }
 
 TEST(CgroupPaths, EmptyPathUsesTheContainerId) {

@@ -16,6 +16,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/path.hpp"
+#include "common/strings.hpp"
 #include "runtime/cgroup/controllers.hpp"
 #include "runtime/cgroup/files.hpp"
 #include "runtime/cgroup/layout.hpp"
@@ -52,6 +53,15 @@ const char* mode_name(Mode m) {
             return "v2";
     }
     return "v1";
+}
+
+// A saved path must name a cgroup below the hierarchy's root: "/"-rooted, clean, not "/".
+// (Sweeping or signalling a hierarchy's root would reach every process on the host.)
+bool valid_saved_path(const std::string& path) {
+    if (path.size() < 2 || path[0] != '/' || path.back() == '/') return false;
+    for (const auto& part : berth::split(path.substr(1), '/'))
+        if (part.empty() || part == "." || part == "..") return false;
+    return true;
 }
 
 Mode mode_from_name(const std::string& s) {
@@ -200,9 +210,9 @@ class CgroupManager final : public Manager {
                 // Parents that create() made, up to the topmost: only while they are empty.
                 if (!p.created.empty() && p.created != p.path) {
                     std::string cur = parent_path(p.path);
-                    for (;;) {
+                    while (cur.size() > 1 && cur.size() >= p.created.size()) {
                         if (::rmdir(p.dir_of(cur).c_str()) < 0 && errno != ENOENT) break;  // in use
-                        if (cur == p.created || cur.size() <= 1) break;
+                        if (cur == p.created) break;
                         cur = parent_path(cur);
                     }
                 }
@@ -590,6 +600,8 @@ std::unique_ptr<Manager> Manager::open(const Options& options, const Layout& lay
         Place p;
         p.hierarchy = h;
         p.path = path_in_hierarchy(path, h);
+        if (!valid_saved_path(p.path))
+            throw Error("linux.cgroupsPath: resolves to \"" + p.path + "\" in " + h.mountpoint);
         places.push_back(std::move(p));
     }
     Owners owners = locate_controllers(layout);
@@ -611,8 +623,14 @@ std::unique_ptr<Manager> Manager::from_json(const json& saved) {
             p.path = h.at("path").get<std::string>();
             p.created = h.value("created", std::string());
             p.skipped = h.value("skipped", false);
-            if (p.path.empty() || p.path[0] != '/' || p.hierarchy.mountpoint.empty())
-                throw Error("invalid path in hierarchy " + p.hierarchy.mountpoint);
+            const bool created_ok =
+                p.created.empty() ||
+                (valid_saved_path(p.created) &&
+                 (p.created == p.path || p.path.rfind(p.created + "/", 0) == 0));
+            if (!valid_saved_path(p.path) || !created_ok || p.hierarchy.mountpoint.empty() ||
+                p.hierarchy.mountpoint[0] != '/')
+                throw Error("invalid path \"" + p.path + "\" in hierarchy " +
+                            p.hierarchy.mountpoint);
             places.push_back(std::move(p));
         }
         Owners owners{};

@@ -117,17 +117,20 @@ CgroupPath resolve_cgroups_path(const Options& options) {
 }
 
 std::string path_in_hierarchy(const CgroupPath& path, const Hierarchy& h) {
-    auto below_root = [&](const std::string& p) -> std::string {
-        const std::string& root = h.root;
-        if (root.empty() || root == "/") return p;
-        if (p == root) return "/";
-        if (p.size() > root.size() && p.compare(0, root.size(), root) == 0 && p[root.size()] == '/')
-            return p.substr(root.size());
-        return p;
-    };
-    if (path.absolute) return below_root(path.path);
-    std::string base = below_root(h.current.empty() ? std::string("/") : h.current);
-    if (base.empty() || base.back() != '/') base += '/';
+    // Absolute: below the mountpoint as it is, as runc does (whatever subtree is mounted).
+    if (path.absolute) return path.path;
+    // Relative: below the runtime's own cgroup, seen from the mount's root; the mount's root
+    // itself when the own cgroup is outside what is mounted.
+    std::string base = "/";
+    const std::string& root = h.root;
+    const std::string& self = h.current.empty() ? std::string("/") : h.current;
+    if (root.empty() || root == "/") {
+        base = self;
+    } else if (self.size() > root.size() && self.compare(0, root.size(), root) == 0 &&
+               self[root.size()] == '/') {
+        base = self.substr(root.size());
+    }
+    if (base.back() != '/') base += '/';
     return base + path.path;
 }
 

@@ -23,7 +23,9 @@ CgroupPath resolve_cgroups_path(const Options& options);
 // "a-b.slice" -> "/a.slice/a-b.slice"; "-.slice" -> "/". Throws on an invalid slice name.
 std::string expand_slice(std::string_view slice);
 
-// The container's cgroup inside hierarchy h: "/"-rooted, relative to h.mountpoint.
+// The container's cgroup inside hierarchy h: "/"-rooted, relative to h.mountpoint. Absolute
+// paths are taken as they are (runc ignores what subtree the mount shows); relative ones
+// join the runtime's own cgroup. Never "/".
 std::string path_in_hierarchy(const CgroupPath& path, const Hierarchy& h);
 
 }  // namespace berth::runtime::cgroup
