@@ -264,7 +264,12 @@ class CgroupManager final : public Manager {
 
     void kill_all(int signal) override {
         if (signal == SIGKILL) {
-            if (const Place* u = unified(); u != nullptr && v2::kill(u->dir())) return;
+            if (const Place* u = unified(); u != nullptr && v2::kill(u->dir())) {
+                // Tasks frozen by a v1 freezer die only once thawed (cgroup2's lets SIGKILL in).
+                const Place* f = owner(Controller::freezer);
+                if (f != nullptr && !f->hierarchy.unified && v1::frozen(f->dir())) v1::thaw(f->dir());
+                return;
+            }
         }
         const bool can_freeze = owner(Controller::freezer) != nullptr;
         const bool was_frozen = can_freeze && frozen();
