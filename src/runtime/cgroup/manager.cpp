@@ -116,7 +116,7 @@ void remove_cgroup_dir(const std::string& dir) {
         if (code != EBUSY && code != ENOTEMPTY)
             throw_system_error(code, "cannot remove cgroup", dir);
         auto children = list_directory(dir, true);
-        if (!children.empty()) {
+        if (!children.empty() && attempt < 20) {
             for (const auto& child : children)
                 remove_cgroup_dir(dir + "/" + child);
             continue;
@@ -163,12 +163,17 @@ class CgroupManager final : public Manager {
         std::vector<std::string> made;  // absolute directories, in the order they were made
         try {
             for (auto& p : places_) {
+                const size_t before = made.size();
                 try {
                     create_in(p, made);
                 } catch (const SystemError& e) {
                     if (!rootless_ || !permission_error(e.code())) throw;
                     log::warn("rootless: skipping the cgroup hierarchy at " +
                               p.hierarchy.mountpoint + ": " + e.what());
+                    while (made.size() > before) {
+                        ::rmdir(made.back().c_str());
+                        made.pop_back();
+                    }
                     p.skipped = true;
                     p.created.clear();
                 }
@@ -267,7 +272,8 @@ class CgroupManager final : public Manager {
             if (const Place* u = unified(); u != nullptr && v2::kill(u->dir())) {
                 // Tasks frozen by a v1 freezer die only once thawed (cgroup2's lets SIGKILL in).
                 const Place* f = owner(Controller::freezer);
-                if (f != nullptr && !f->hierarchy.unified && v1::frozen(f->dir())) v1::thaw(f->dir());
+                if (f != nullptr && !f->hierarchy.unified && v1::frozen(f->dir()))
+                    v1::thaw(f->dir());
                 return;
             }
         }

@@ -27,7 +27,11 @@ void apply_cpu(const std::string& dir, const oci::CpuResources& cpu, const Apply
     if (cpu.burst) {
         burst = std::to_string(*cpu.burst);
         try {
-            cg_write(dir, "cpu.max.burst", burst);
+            if (!cg_write_if_exists(dir, "cpu.max.burst", burst)) {
+                // A kernel before 5.14 has no burst; without cpu.max the controller is off.
+                if (!cg_exists(dir, "cpu.max")) cg_write(dir, "cpu.max.burst", burst);
+                log::warn("linux.resources.cpu.burst: this kernel has no cpu.max.burst; ignored");
+            }
             burst.clear();
         } catch (const SystemError& e) {
             if (e.code() != EINVAL || !have_quota) throw;
