@@ -61,18 +61,18 @@ Resources resources(const char* json) {
 class SharedCounter {
   public:
     SharedCounter() {
-        void* p = ::mmap(nullptr, sizeof(std::atomic<uint64_t>), PROT_READ | PROT_WRITE,
+        void* p = ::mmap(nullptr, sizeof(uint64_t), PROT_READ | PROT_WRITE,
                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) throw std::runtime_error("mmap failed");
-        value_ = new (p) std::atomic<uint64_t>(0);
+        value_ = static_cast<uint64_t*>(p);
     }
-    ~SharedCounter() { ::munmap(value_, sizeof(std::atomic<uint64_t>)); }
+    ~SharedCounter() { ::munmap(value_, sizeof(uint64_t)); }
     SharedCounter(const SharedCounter&) = delete;
     SharedCounter& operator=(const SharedCounter&) = delete;
-    std::atomic<uint64_t>& operator*() { return *value_; }
+    std::atomic_ref<uint64_t> operator*() { return std::atomic_ref<uint64_t>(*value_); }
 
   private:
-    std::atomic<uint64_t>* value_;
+    uint64_t* value_;  // zeroed by mmap
 };
 
 // True for directories these tests may sweep: named berth-test-*/berthtest*, never a
@@ -94,7 +94,7 @@ void force_remove(const std::string& dir, bool top = true) {
     }
     if (!fs::exists(dir)) return;
     for (const auto& child : list_directory(dir, true))
-        force_remove(dir + "/" + child);
+        force_remove(concat({dir, "/", child}), false);
     cg_write_if_exists(dir, "freezer.state", "THAWED");
     if (cg_exists(dir, "cgroup.freeze")) cg_write_if_exists(dir, "cgroup.freeze", "0");
     for (int attempt = 0; attempt < 100; ++attempt) {
@@ -224,12 +224,12 @@ class CgroupTest : public ::testing::Test {
     std::map<pid_t, int> gates;
 };
 
-int spin(std::atomic<uint64_t>& counter) {
+int spin(std::atomic_ref<uint64_t> counter) {
     for (;;)
         counter.fetch_add(1, std::memory_order_relaxed);
 }
 
-bool makes_progress(std::atomic<uint64_t>& counter) {
+bool makes_progress(std::atomic_ref<uint64_t> counter) {
     uint64_t before = counter.load();
     sleep_ms(100);
     return counter.load() != before;
@@ -626,7 +626,8 @@ TEST_F(CgroupTest, StatsAreSane) {
     auto s = m.stats();
     SCOPED_TRACE(s.dump());
     ASSERT_TRUE(s["cpu"].contains("usage"));
-    EXPECT_GT(s["cpu"]["usage"]["total"].get<uint64_t>(), 50'000'000u);  // 50 ms of 200 ms spinning
+    // At least 10 ms of the 200 ms spent spinning, also on a busy machine.
+    EXPECT_GT(s["cpu"]["usage"]["total"].get<uint64_t>(), 10'000'000u);
     EXPECT_LE(s["cpu"]["usage"]["total"].get<uint64_t>(), 2'000'000'000u);
     EXPECT_GT(s["cpu"]["usage"]["user"].get<uint64_t>(), 0u);
     EXPECT_GE(s["memory"]["usage"].value("usage", uint64_t{0}), 4u << 20);

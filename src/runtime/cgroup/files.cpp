@@ -147,6 +147,17 @@ std::vector<uint16_t> parse_cpu_list(std::string_view text) {
     return out;
 }
 
+std::string concat(std::initializer_list<std::string_view> pieces) {
+    size_t size = 0;
+    for (auto p : pieces)
+        size += p.size();
+    std::string out;
+    out.reserve(size);
+    for (auto p : pieces)
+        out += p;
+    return out;
+}
+
 std::vector<std::string> list_directory(const std::string& dir, bool directories_only) {
     std::vector<std::string> names;
     std::unique_ptr<DIR, DirCloser> d(::opendir(dir.c_str()));
@@ -175,7 +186,10 @@ std::vector<pid_t> read_pids_recursive(const std::string& dir) {
     if (!text) return {};
     std::vector<pid_t> out = parse_pids(*text);
     for (const auto& child : list_directory(dir, true)) {
-        auto more = read_pids_recursive(dir + "/" + child);
+        std::string sub = dir;
+        sub += '/';
+        sub += child;
+        auto more = read_pids_recursive(sub);
         out.insert(out.end(), more.begin(), more.end());
     }
     return out;

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -34,6 +35,9 @@ std::vector<uint16_t> parse_cpu_list(std::string_view text);
 
 // Reads a value file, 0 when it is absent or not a number.
 uint64_t cg_read_uint(const std::string& dir, std::string_view file);
+
+// Concatenates the pieces into one string (one allocation; for messages built in loops).
+std::string concat(std::initializer_list<std::string_view> pieces);
 
 // The names in a directory (only subdirectories when asked); empty when it cannot be read.
 std::vector<std::string> list_directory(const std::string& dir, bool directories_only);

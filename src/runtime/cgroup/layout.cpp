@@ -213,7 +213,7 @@ Layout build_layout(const std::vector<MountEntry>& mounts, const std::vector<Pro
         layout.mode = Mode::v1;
     if (have_unified) {
         for (const auto& c : split(std::string(trim(unified_controllers)), ' '))
-            if (!c.empty()) layout.v2_controllers.push_back(std::string(trim(c)));
+            if (!c.empty()) layout.v2_controllers.emplace_back(trim(c));
     }
     return layout;
 }

@@ -117,8 +117,12 @@ void remove_cgroup_dir(const std::string& dir) {
             throw_system_error(code, "cannot remove cgroup", dir);
         auto children = list_directory(dir, true);
         if (!children.empty() && attempt < 20) {
-            for (const auto& child : children)
-                remove_cgroup_dir(dir + "/" + child);
+            for (const auto& child : children) {
+                std::string sub = dir;
+                sub += '/';
+                sub += child;
+                remove_cgroup_dir(sub);
+            }
             continue;
         }
         if (attempt >= 6) throw_system_error(code, "cannot remove cgroup", dir);
@@ -557,11 +561,11 @@ class CgroupManager final : public Manager {
                 continue;  // core files and controllers berth does not model: written as they are
             auto o = owners_[static_cast<size_t>(*c)];
             if (!o)
-                throw Error("linux.resources.unified." + key + ": the " + prefix +
-                            " controller is not available on this host");
+                throw Error(concat({"linux.resources.unified.", key, ": the ", prefix,
+                                    " controller is not available on this host"}));
             if (*o != unified_pos)
-                throw Error("linux.resources.unified." + key + ": the " + prefix +
-                            " controller is managed through cgroup v1 on this host");
+                throw Error(concat({"linux.resources.unified.", key, ": the ", prefix,
+                                    " controller is managed through cgroup v1 on this host"}));
         }
         try {
             v2::apply_unified(u->dir(), values);

@@ -90,8 +90,12 @@ std::string expand_slice(std::string_view slice) {
     std::string path, prefix;
     for (const auto& component : split(stem, '-')) {
         if (component.empty()) throw Error("invalid slice name \"" + std::string(slice) + "\"");
-        path += "/" + prefix + component + std::string(suffix);
-        prefix += component + "-";
+        path += '/';
+        path += prefix;
+        path += component;
+        path += suffix;
+        prefix += component;
+        prefix += '-';
     }
     return path;
 }

@@ -15,19 +15,22 @@ std::string number(const std::optional<int64_t>& n) {
 std::vector<std::pair<bool, std::string>> device_writes(const std::vector<oci::DeviceRule>& rules) {
     std::vector<std::pair<bool, std::string>> out;
     for (const auto& r : rules) {
-        std::string access = r.access.empty() ? std::string("rwm") : r.access;
-        bool full_access = access.find('r') != std::string::npos &&
-                           access.find('w') != std::string::npos &&
-                           access.find('m') != std::string::npos;
-        std::string numbers = number(r.major) + ":" + number(r.minor);
+        const std::string access = r.access.empty() ? std::string("rwm") : r.access;
+        const bool full_access = access.find('r') != std::string::npos &&
+                                 access.find('w') != std::string::npos &&
+                                 access.find('m') != std::string::npos;
+        const std::string major = number(r.major), minor = number(r.minor);
+        auto line = [&](char type) {
+            return concat({std::string_view(&type, 1), " ", major, ":", minor, " ", access});
+        };
         if (r.type == 'a' && !r.major && !r.minor && full_access) {
             // Every device, every access: resets the cgroup to allow-all or deny-all.
             out.emplace_back(r.allow, "a *:* rwm");
         } else if (r.type == 'a') {
-            out.emplace_back(r.allow, "c " + numbers + " " + access);
-            out.emplace_back(r.allow, "b " + numbers + " " + access);
+            out.emplace_back(r.allow, line('c'));
+            out.emplace_back(r.allow, line('b'));
         } else {
-            out.emplace_back(r.allow, std::string(1, r.type) + " " + numbers + " " + access);
+            out.emplace_back(r.allow, line(r.type));
         }
     }
     return out;

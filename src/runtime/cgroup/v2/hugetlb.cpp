@@ -13,9 +13,9 @@ void apply_hugetlb(const std::string& dir, const std::vector<oci::HugepageLimit>
         const std::string prefix = "hugetlb." + h.page_size;
         const std::string value = std::to_string(h.limit);
         if (!cg_write_if_exists(dir, prefix + ".max", value))
-            throw SystemError(ENOENT, "linux.resources.hugepageLimits: page size " + h.page_size +
-                                          " is not supported by this kernel (no " + prefix +
-                                          ".max in " + dir + ")");
+            throw SystemError(ENOENT, concat({"linux.resources.hugepageLimits: page size ",
+                                              h.page_size, " is not supported by this kernel (no ",
+                                              prefix, ".max in ", dir, ")"}));
         if (rsvd) rsvd = cg_write_if_exists(dir, prefix + ".rsvd.max", value);
     }
 }

@@ -14,8 +14,9 @@ void apply_unified(const std::string& dir, const std::map<std::string, std::stri
             cg_write(dir, key, value);
         } catch (const SystemError& e) {
             if (e.code() != ENOENT) throw;
-            throw SystemError(ENOENT, "linux.resources.unified." + key + ": no such file in " +
-                                          dir + " (is its controller enabled for this cgroup?)");
+            throw SystemError(ENOENT,
+                              concat({"linux.resources.unified.", key, ": no such file in ", dir,
+                                      " (is its controller enabled for this cgroup?)"}));
         }
     }
 }
