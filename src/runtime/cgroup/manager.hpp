@@ -22,6 +22,11 @@ struct Hierarchy {
     std::string controllers;  // "memory", "cpu,cpuacct", "name=systemd"; empty for cgroup2
     std::string mountpoint;   // "/sys/fs/cgroup/memory"
     bool unified = false;     // cgroup2
+    // The cgroup of the hierarchy that is mounted at mountpoint ("/" unless the mount shows
+    // only a subtree), and the runtime process's own cgroup from /proc/self/cgroup. Both are
+    // paths inside the hierarchy; only detection and path resolution use them.
+    std::string root = "/";
+    std::string current = "/";
 };
 
 // What the host offers; read once from /proc/self/mountinfo and /proc/self/cgroup.
@@ -29,21 +34,25 @@ struct Layout {
     Mode mode = Mode::v1;
     std::vector<Hierarchy> hierarchies;
     std::vector<std::string> v2_controllers;  // cgroup.controllers of the unified root
+    // Reads /proc/self/mountinfo, /proc/self/cgroup and (when there is a cgroup2 mount) the
+    // unified root's cgroup.controllers, once each.
     static Layout detect();
 };
 
 struct Options {
     std::string cgroups_path;  // linux.cgroupsPath, may be empty or relative
     std::string container_id;
-    bool systemd = false;      // --systemd-cgroup: "slice:prefix:name" converted to a path
-    bool rootless = false;     // skip hierarchies we cannot write, with a warning
+    bool systemd = false;   // --systemd-cgroup: "slice:prefix:name" converted to a path
+    bool rootless = false;  // skip hierarchies we cannot write, with a warning
 };
 
 // One container's cgroup in every hierarchy.
 class Manager {
-public:
+  public:
     // Resolves paths only; creates nothing. Throws on an invalid cgroupsPath.
     static std::unique_ptr<Manager> open(const Options& options);
+    // Same, on a given layout (tests use it to drive a cgroup2 mount of a hybrid host as v2).
+    static std::unique_ptr<Manager> open(const Options& options, const Layout& layout);
     // Rebuilds a manager from what to_json() saved in the container's state.
     static std::unique_ptr<Manager> from_json(const nlohmann::json& saved);
     virtual ~Manager() = default;
@@ -52,8 +61,14 @@ public:
 
     // mkdir in every hierarchy; on failure removes what it made and throws.
     virtual void create() = 0;
-    // Writes every resource setting; throws naming the file and value that were refused.
+    // Writes every resource setting that is present; throws naming the file and value that
+    // were refused. Settings whose controller the host lacks are an error naming the setting.
+    // Call it before add_process() so that realtime CPU settings are in place first.
+    // An empty device rule list leaves the device rules as they are.
     virtual void apply(const oci::Resources& resources) = 0;
+    // As apply(), for `update` on a running container: also writes explicit "off" values that
+    // apply() skips on a fresh cgroup (disableOOMKiller=false).
+    virtual void update(const oci::Resources& resources) = 0;
     // Moves pid into the container's cgroup in every hierarchy.
     virtual void add_process(pid_t pid) = 0;
     // Removes the cgroup directories (retrying while the kernel still sees dying tasks).
@@ -75,7 +90,9 @@ public:
     // Where the container's cgroup is, per hierarchy, for the cgroup mounts in the rootfs.
     struct Placement {
         Hierarchy hierarchy;
-        std::string path;  // absolute path of the container's cgroup in that hierarchy
+        // The container's cgroup inside that hierarchy, "/"-rooted and relative to the
+        // mountpoint: the directory is hierarchy.mountpoint + path.
+        std::string path;
     };
     [[nodiscard]] virtual std::vector<Placement> placements() const = 0;
 

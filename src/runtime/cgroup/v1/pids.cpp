@@ -1,0 +1,21 @@
+// v1 pids: pids.max.
+#include <limits>
+
+#include "runtime/cgroup/controllers.hpp"
+#include "runtime/cgroup/files.hpp"
+#include "runtime/cgroup/values.hpp"
+
+namespace berth::runtime::cgroup::v1 {
+
+void apply_pids(const std::string& dir, int64_t limit) {
+    cg_write(dir, "pids.max", pids_max_value(limit));
+}
+
+void stats_pids(const std::string& dir, Stats& stats) {
+    stats.pids.current = cg_read_uint(dir, "pids.current");
+    uint64_t limit = cg_read_uint(dir, "pids.max");
+    stats.pids.limit =
+        limit == std::numeric_limits<uint64_t>::max() ? 0 : limit;  // "max": 0, as runc
+}
+
+}  // namespace berth::runtime::cgroup::v1
