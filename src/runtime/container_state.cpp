@@ -15,6 +15,7 @@
 #include "common/file.hpp"
 #include "common/json_reader.hpp"
 #include "common/strings.hpp"
+#include "common/time.hpp"
 
 namespace berth::runtime {
 
@@ -159,27 +160,9 @@ bool init_alive(const ContainerState& state) {
 oci::Status current_status(const StateRoot& root, const ContainerState& state) {
     if (!init_alive(state)) return oci::Status::stopped;
     struct stat st {};
-    if (::stat(root.exec_fifo_path(state.id).c_str(), &st) == 0) return oci::Status::created;
+    if (::stat(root.start_socket_path(state.id).c_str(), &st) == 0) return oci::Status::created;
     return state.paused ? oci::Status::paused : oci::Status::running;
 }
 
-std::string rfc3339_now() {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    tm utc{};
-    gmtime_r(&ts.tv_sec, &utc);
-    char buf[80];
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
-    std::string out(buf, n);
-    if (ts.tv_nsec) {
-        char frac[16];
-        snprintf(frac, sizeof frac, ".%09ld", ts.tv_nsec);
-        std::string f = frac;
-        while (f.back() == '0')
-            f.pop_back();
-        out += f;
-    }
-    return out + "Z";
-}
 
 }  // namespace berth::runtime

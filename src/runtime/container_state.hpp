@@ -1,6 +1,6 @@
 // What berth-runtime remembers about a container between verbs: one directory per
 // container under the state root (default /run/berth-runtime/<id>/), holding state.json,
-// a copy of the config.json it was created from, and the exec fifo while it is "created".
+// a copy of the config.json it was created from, and the start socket while it is "created".
 #pragma once
 
 #include <sys/types.h>
@@ -60,8 +60,9 @@ class StateRoot {
     [[nodiscard]] std::string config_path(const std::string& id) const {
         return container_dir(id) + "/config.json";
     }
-    [[nodiscard]] std::string exec_fifo_path(const std::string& id) const {
-        return container_dir(id) + "/exec.fifo";
+    // Exists while the container is "created" (see start_socket.hpp).
+    [[nodiscard]] std::string start_socket_path(const std::string& id) const {
+        return container_dir(id) + "/exec.sock";
     }
     // Compiled seccomp programs, shared by the containers of this root (tmpfs, root-only).
     [[nodiscard]] seccomp::CompileOptions seccomp_cache() const {
@@ -79,6 +80,5 @@ std::optional<uint64_t> process_start_time(pid_t pid);
 oci::Status current_status(const StateRoot& root, const ContainerState& state);
 bool init_alive(const ContainerState& state);
 
-std::string rfc3339_now();
 
 }  // namespace berth::runtime
