@@ -16,7 +16,8 @@ pid_t clone_process(int namespace_flags, int cgroup_dir, bool* into_cgroup) {
     *into_cgroup = false;
     if (cgroup_dir >= 0) {
         clone_args args{};
-        args.flags = static_cast<uint64_t>(static_cast<unsigned>(namespace_flags)) | CLONE_INTO_CGROUP;
+        args.flags =
+            static_cast<uint64_t>(static_cast<unsigned>(namespace_flags)) | CLONE_INTO_CGROUP;
         args.exit_signal = SIGCHLD;
         args.cgroup = static_cast<uint64_t>(cgroup_dir);
         long pid = ::syscall(SYS_clone3, &args, sizeof args);
@@ -26,7 +27,8 @@ pid_t clone_process(int namespace_flags, int cgroup_dir, bool* into_cgroup) {
         }
         if (errno != ENOSYS && errno != E2BIG) throw_errno("clone3 into the container's cgroup");
     }
-    return static_cast<pid_t>(::syscall(SYS_clone, namespace_flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
+    return static_cast<pid_t>(
+        ::syscall(SYS_clone, namespace_flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
 }
 
 pid_t clone_into_cgroups(cgroup::Manager& cgroups, int namespace_flags) {

@@ -48,7 +48,8 @@ StartRequest wait_for_start_request(int listen_fd) {
         n = ::read(conn, buf, sizeof buf - 1);
     } while (n < 0 && errno == EINTR);
     if (n <= 0) throw_errno("read the start request");
-    request.host_pid = static_cast<pid_t>(parse_int64(trim(std::string_view(buf, static_cast<size_t>(n)))).value_or(0));
+    request.host_pid = static_cast<pid_t>(
+        parse_int64(trim(std::string_view(buf, static_cast<size_t>(n)))).value_or(0));
     return request;
 }
 
