@@ -369,6 +369,7 @@ int Launch::wait_and_remove() {
     int code = wait_in_foreground(init_pid_, pty_master_.get());
     ::sigprocmask(SIG_SETMASK, &original_mask_, nullptr);
     destroy_container(root_, state_, &spec_);
+    reap_children();
     return code;
 }
 
