@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,11 +28,18 @@ void start_container(const StateRoot& root, const std::string& id) {
     }
     UniqueFd owned(fd);
     write_all(owned.get(), std::to_string(state.pid), fifo);
-    owned.reset();
     ::unlink(fifo.c_str());
 
     std::string config_path = root.config_path(id);
     oci::Spec spec = oci::parse_spec(parse_json(read_file(config_path), config_path));
+    if (!spec.hooks.poststart.empty()) {
+        // poststart runs once the process is exec'd (as runc's does): the init holds the fifo
+        // open until its exec closes it, and a writer without readers polls POLLERR.
+        pollfd p{owned.get(), 0, 0};
+        while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+        }
+    }
+    owned.reset();
     oci::State st;
     st.id = id;
     st.status = oci::Status::running;
