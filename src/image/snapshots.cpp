@@ -1,0 +1,155 @@
+#include "image/snapshots.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "common/file.hpp"
+#include "common/json_reader.hpp"
+#include "common/remove_tree.hpp"
+#include "oci/descriptor.hpp"
+
+namespace berth::image {
+namespace {
+
+void make_dir(const std::string& path, mode_t mode = 0700) {
+    if (::mkdir(path.c_str(), mode) < 0 && errno != EEXIST) throw_errno("mkdir", path);
+}
+
+std::string temp_name(const Digest& chain) {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    return chain.hex() + "-" + std::to_string(::getpid()) + "-" + std::to_string(rng() % 1000000);
+}
+
+}  // namespace
+
+Digest chain_id(const std::optional<Digest>& parent, const Digest& diff_id) {
+    if (!parent) return diff_id;
+    return digest_of(parent->str() + " " + diff_id.str());
+}
+
+std::vector<Digest> chain_ids(const std::vector<Digest>& diff_ids) {
+    std::vector<Digest> out;
+    std::optional<Digest> parent;
+    for (const auto& d : diff_ids) {
+        out.push_back(chain_id(parent, d));
+        parent = out.back();
+    }
+    return out;
+}
+
+Snapshots::Snapshots(std::string root) : root_(std::move(root)) {
+    make_dir(root_);
+    make_dir(root_ + "/snapshots");
+    make_dir(root_ + "/snapshots/.tmp");
+    make_dir(root_ + "/locks");
+}
+
+std::string Snapshots::dir(const Digest& chain) const {
+    return root_ + "/snapshots/" + chain.hex();
+}
+
+bool Snapshots::has(const Digest& chain) const {
+    return ::access(dir(chain).c_str(), F_OK) == 0;
+}
+
+FileLock Snapshots::lock(const Digest& chain) const {
+    return FileLock(root_ + "/locks/" + chain.hex() + ".snapshot");
+}
+
+std::optional<SnapshotInfo> Snapshots::info(const Digest& chain) const {
+    auto text = read_file_if_exists(dir(chain) + "/info.json");
+    if (!text) return std::nullopt;
+    std::string what = "snapshot " + chain.str() + " info.json";
+    nlohmann::json doc = parse_json(*text, what);
+    JsonReader r(doc, what);
+    SnapshotInfo info;
+    info.chain_id = oci::parse_digest_field(r.at("chainId"));
+    if (auto p = r.find("parent")) info.parent = oci::parse_digest_field(*p);
+    info.diff_id = oci::parse_digest_field(r.at("diffId"));
+    info.blob = oci::parse_digest_field(r.at("blob"));
+    info.size = r.at("size").as_int(0);
+    info.entries = r.at("entries").as_int(0);
+    return info;
+}
+
+std::vector<Digest> Snapshots::list() const {
+    std::vector<Digest> out;
+    DIR* d = ::opendir((root_ + "/snapshots").c_str());
+    if (!d) return out;
+    while (dirent* e = ::readdir(d)) {
+        if (auto digest = Digest::try_parse(std::string("sha256:") + e->d_name))
+            out.push_back(*digest);
+    }
+    ::closedir(d);
+    return out;
+}
+
+bool Snapshots::create(const Digest& chain, const std::function<SnapshotInfo(int fs_fd)>& fill) {
+    if (has(chain)) return false;
+    FileLock held = lock(chain);
+    if (has(chain)) return false;  // made while we waited
+    std::string temp = root_ + "/snapshots/.tmp/" + temp_name(chain);
+    make_dir(temp);
+    try {
+        make_dir(temp + "/fs", 0755);
+        UniqueFd fs = open_file(temp + "/fs", O_RDONLY | O_DIRECTORY);
+        SnapshotInfo info = fill(fs.get());
+        nlohmann::ordered_json j;
+        j["chainId"] = chain.str();
+        if (info.parent) j["parent"] = info.parent->str();
+        j["diffId"] = info.diff_id.str();
+        j["blob"] = info.blob.str();
+        j["size"] = info.size;
+        j["entries"] = info.entries;
+        write_file_atomic(temp + "/info.json", j.dump() + "\n", 0600);
+        // The unpacked files reach the disk before the snapshot becomes visible.
+        if (::syncfs(fs.get()) < 0) throw_errno("syncfs", temp);
+        if (::rename(temp.c_str(), dir(chain).c_str()) < 0) throw_errno("rename", temp);
+    } catch (...) {
+        remove_tree(temp);
+        throw;
+    }
+    return true;
+}
+
+void Snapshots::remove(const Digest& chain) {
+    FileLock held = lock(chain);
+    // Rename first: a half-removed snapshot is never visible under its name.
+    std::string temp = root_ + "/snapshots/.tmp/" + temp_name(chain) + ".removing";
+    if (::rename(dir(chain).c_str(), temp.c_str()) < 0) {
+        if (errno == ENOENT) return;
+        throw_errno("rename", dir(chain));
+    }
+    remove_tree(temp);
+}
+
+void Snapshots::remove_stale_temp() {
+    std::string tmp = root_ + "/snapshots/.tmp";
+    DIR* d = ::opendir(tmp.c_str());
+    if (!d) return;
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (name != "." && name != "..") names.push_back(name);
+    }
+    ::closedir(d);
+    for (const auto& name : names) {
+        // In use while its chain's lock is held by a live unpack.
+        std::string hex = name.substr(0, name.find('-'));
+        std::string lock_path = root_ + "/locks/" + hex + ".snapshot";
+        int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) continue;
+        UniqueFd lock_fd(fd);
+        if (::flock(fd, LOCK_EX | LOCK_NB) < 0) continue;
+        remove_tree(tmp + "/" + name);
+    }
+}
+
+}  // namespace berth::image

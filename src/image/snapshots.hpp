@@ -1,0 +1,55 @@
+// Snapshots: one unpacked directory per layer chain ID, <root>/snapshots/<hex>/fs, shared by
+// every image whose layers start with that chain. Each holds one layer's own files (whiteouts
+// as overlayfs markers), so a rootfs is an overlayfs of the chain's snapshots. A snapshot is
+// unpacked into <root>/snapshots/.tmp/ and renamed into place complete, under a lock that
+// makes a concurrent unpack of the same chain wait and then find it done.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/digest.hpp"
+#include "image/content_store.hpp"
+
+namespace berth::image {
+
+// The OCI chain ID: ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " +
+// DiffID(Ln)).
+Digest chain_id(const std::optional<Digest>& parent, const Digest& diff_id);
+std::vector<Digest> chain_ids(const std::vector<Digest>& diff_ids);
+
+struct SnapshotInfo {
+    Digest chain_id;
+    std::optional<Digest> parent;
+    Digest diff_id;
+    Digest blob;       // the layer blob it was unpacked from
+    int64_t size = 0;  // uncompressed tar size
+    int64_t entries = 0;
+};
+
+class Snapshots {
+  public:
+    explicit Snapshots(std::string root);  // the berth root
+
+    [[nodiscard]] bool has(const Digest& chain) const;
+    [[nodiscard]] std::string dir(const Digest& chain) const;
+    [[nodiscard]] std::string fs_path(const Digest& chain) const { return dir(chain) + "/fs"; }
+    [[nodiscard]] std::optional<SnapshotInfo> info(const Digest& chain) const;
+    [[nodiscard]] std::vector<Digest> list() const;
+
+    // Makes the snapshot unless it exists: fill(fs_fd) unpacks into an empty directory and
+    // returns the info to record; the result is renamed into place only when fill returns.
+    // Returns false when the snapshot was there already (fill not called).
+    bool create(const Digest& chain, const std::function<SnapshotInfo(int fs_fd)>& fill);
+    void remove(const Digest& chain);
+    // Leftovers of unpacks that crashed (nobody holds their lock).
+    void remove_stale_temp();
+    [[nodiscard]] FileLock lock(const Digest& chain) const;
+
+  private:
+    std::string root_;
+};
+
+}  // namespace berth::image
