@@ -106,6 +106,19 @@ void discard_unreferenced_blobs(Images& images, const std::vector<Digest>& blobs
     }
 }
 
+void discard_unreferenced_snapshots(Images& images, const std::vector<Digest>& chains) {
+    if (chains.empty()) return;
+    Marks marks = mark(images);
+    for (const auto& chain : chains) {
+        if (marks.snapshots.contains(chain)) continue;
+        try {
+            images.snapshots().remove(chain);
+        } catch (const std::exception& e) {
+            log::warn("remove snapshot " + chain.str() + ": " + e.what());
+        }
+    }
+}
+
 DiskUsage disk_usage(Images& images) {
     DiskUsage usage;
     Marks marks = mark(images);

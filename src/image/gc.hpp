@@ -23,6 +23,7 @@ GcResult collect_garbage(Images& images);
 // After a failed load or pull: removes those of blobs that no recorded image references
 // (the caller holds the writer lock, so gc cannot run).
 void discard_unreferenced_blobs(Images& images, const std::vector<Digest>& blobs);
+void discard_unreferenced_snapshots(Images& images, const std::vector<Digest>& chains);
 
 struct UsageLine {
     int64_t count = 0;

@@ -121,6 +121,18 @@ std::vector<ImageRecord> ImageDb::list() {
     return out;
 }
 
+std::vector<ImageRecord> ImageDb::by_index(const Digest& index) {
+    std::vector<ImageRecord> out;
+    Statement st = db_.prepare("SELECT " + std::string(kColumns) +
+                               " FROM images WHERE index_digest = ?1 ORDER BY id");
+    st.bind(1, index.str());
+    while (st.step())
+        out.push_back(read_row(st));
+    for (auto& r : out)
+        load_names(r);
+    return out;
+}
+
 void ImageDb::add_name(const std::string& name, const Digest& id) {
     Statement st = db_.prepare(
         "INSERT INTO names (name, image) VALUES (?1, ?2) "

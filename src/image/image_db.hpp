@@ -39,6 +39,8 @@ class ImageDb {
     // Images whose id or config digest starts with hex_prefix (docker's short ids).
     [[nodiscard]] std::vector<ImageRecord> by_prefix(const std::string& hex_prefix);
     [[nodiscard]] std::vector<ImageRecord> list();
+    // Images chosen from the index with this digest (one per platform pulled).
+    [[nodiscard]] std::vector<ImageRecord> by_index(const Digest& index);
     void add_name(const std::string& name, const Digest& id);
     bool remove_name(const std::string& name);  // false when it was not there
     void remove_image(const Digest& id);

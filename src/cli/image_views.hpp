@@ -1,0 +1,25 @@
+// How berth prints images: the `images` table and JSON, `inspect` documents, `system df`.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "image/gc.hpp"
+#include "image/images.hpp"
+
+namespace berth::cli {
+
+// One row per name (an unnamed image gets one row of <none>), newest first.
+std::string images_table(image::Images& images, const std::vector<image::ImageRecord>& records,
+                         bool quiet);
+nlohmann::ordered_json images_json(image::Images& images,
+                                   const std::vector<image::ImageRecord>& records);
+nlohmann::ordered_json inspect_json(image::Images& images, const image::ImageRecord& record);
+std::string disk_usage_table(const image::DiskUsage& usage);
+nlohmann::ordered_json disk_usage_json(const image::DiskUsage& usage);
+
+// "3 hours ago" from an RFC 3339 time; "" when it does not parse.
+std::string time_ago(const std::string& rfc3339);
+
+}  // namespace berth::cli
