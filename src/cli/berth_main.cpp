@@ -414,7 +414,9 @@ int main(int argc, char** argv) {
             try {
                 UniqueFd dir = open_file(temp, O_RDONLY | O_DIRECTORY);
                 images.unpack_flat(image, dir.get());
-                auto config = image::make_runtime_config(image.config, dir.get());
+                image::RuntimeConfigOptions options;
+                options.default_command = {"sh"};  // as umoci and `runc spec` write
+                auto config = image::make_runtime_config(image.config, dir.get(), options);
                 write_file_atomic(unpack_dir + "/config.json", config.spec.dump(2) + "\n");
                 if (::rename(temp.c_str(), rootfs.c_str()) < 0) throw_errno("rename", temp);
             } catch (...) {

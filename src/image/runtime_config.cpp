@@ -107,6 +107,7 @@ RuntimeConfig make_runtime_config(const oci::ImageConfig& image, int rootfs_fd,
     std::vector<std::string> args = options.entrypoint ? *options.entrypoint : c.entrypoint;
     const std::vector<std::string>& cmd = options.command.empty() ? c.cmd : options.command;
     args.insert(args.end(), cmd.begin(), cmd.end());
+    if (args.empty()) args = options.default_command;
     if (args.empty()) throw Error("the image has no Entrypoint or Cmd, and no command was given");
 
     std::vector<std::string> env = c.env;

@@ -17,6 +17,7 @@ namespace berth::image {
 struct RuntimeConfigOptions {
     std::optional<std::vector<std::string>> entrypoint;  // replaces the image's (empty: none)
     std::vector<std::string> command;                    // replaces the image's Cmd when given
+    std::vector<std::string> default_command;            // when there is no command at all
     std::vector<std::string> env;                        // KEY=VALUE, over the image's
     std::string user;                                    // replaces the image's User
     std::string workdir;                                 // replaces the image's WorkingDir
@@ -42,7 +43,8 @@ struct ResolvedUser {
 // (rootfs_fd, or -1 to allow numeric ids only). Throws Error naming what is not found.
 ResolvedUser resolve_user(const std::string& user, int rootfs_fd);
 
-// Throws Error when the image has nothing to run and no command was given.
+// Throws Error when the image has nothing to run, no command was given and there is no
+// default_command.
 RuntimeConfig make_runtime_config(const oci::ImageConfig& image, int rootfs_fd,
                                   const RuntimeConfigOptions& options = {});
 

@@ -77,7 +77,14 @@ Database::Database(const std::string& path) : path_(path) {
     }
     sqlite3_busy_timeout(db_, 30000);
     try {
-        exec("PRAGMA journal_mode=WAL");
+        // Switching to WAL takes an exclusive lock and does not wait for it: retry while
+        // another process opens the database at the same moment.
+        for (int attempt = 0;; ++attempt) {
+            int wal = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+            if (wal == SQLITE_OK) break;
+            if ((wal & 0xff) != SQLITE_BUSY || attempt >= 300) exec("PRAGMA journal_mode=WAL");
+            sqlite3_sleep(10);
+        }
         exec("PRAGMA synchronous=NORMAL");
         exec("PRAGMA foreign_keys=ON");
     } catch (...) {
@@ -93,7 +100,18 @@ Database::~Database() {
 
 void Database::exec(std::string_view sql) {
     char* error = nullptr;
-    if (sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string text(sql);
+    int rc;
+    // The busy handler is not called in every case (a read lock that must become a write
+    // lock): retry those for a while too.
+    for (int attempt = 0;; ++attempt) {
+        rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error);
+        if ((rc & 0xff) != SQLITE_BUSY || attempt >= 300) break;
+        sqlite3_free(error);
+        error = nullptr;
+        sqlite3_sleep(10);
+    }
+    if (rc != SQLITE_OK) {
         std::string message = error ? error : sqlite3_errmsg(db_);
         sqlite3_free(error);
         throw Error("state database " + path_ + ": " + message);

@@ -34,7 +34,8 @@ struct HttpRequest {
     std::function<bool(long status, const char* data, size_t size)> on_data;
     size_t max_body = 64 * 1024 * 1024;  // buffered bodies (no on_data) larger than this fail
     bool verify_tls = true;
-    std::string ca_file;  // extra CA bundle for this registry (certs.d), empty: the system's
+    long timeout_seconds = 0;  // the whole request; 0: none (stalls still end it)
+    std::string ca_file;       // extra CA bundle for this registry (certs.d), empty: the system's
 };
 
 struct HttpResponse {

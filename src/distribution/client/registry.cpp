@@ -69,12 +69,19 @@ std::string Registry::absolute(const std::string& location) const {
 
 void Registry::ping() {
     if (pinged_) return;
+    // Loopback registries are nearly always plain HTTP: try that first (a TLS hello to a
+    // plain server costs a round trip, or a timeout with a quiet one). Other insecure
+    // registries: HTTPS without verification, then HTTP, as docker does.
     std::vector<std::string> schemes{"https"};
-    if (options_.insecure) schemes.emplace_back("http");
+    if (image::is_loopback_registry(registry_))
+        schemes.insert(schemes.begin(), "http");
+    else if (options_.insecure)
+        schemes.emplace_back("http");
     std::string last_error;
     for (const auto& scheme : schemes) {
         HttpRequest r = base_request();
         r.url = scheme + "://" + host_ + "/v2/";
+        r.timeout_seconds = 10;
         HttpResponse response;
         try {
             response = http_.perform(r);
@@ -289,6 +296,10 @@ void Registry::fetch_blob(const std::string& repo, const oci::Descriptor& blob,
             r = send(
                 pull_scope(repo),
                 [&] {
+                    // Built again for every attempt: resume where the last one stopped.
+                    offset = writer.written();
+                    first_chunk = true;
+                    skip = 0;
                     HttpRequest q = base_request();
                     q.url = url("/v2/" + repo + "/blobs/" + blob.digest.str());
                     if (offset > 0)
@@ -504,12 +515,11 @@ std::vector<std::string> Registry::list_tags(const std::string& repo, int page_s
     std::string next = "/v2/" + repo + "/tags/list";
     if (page_size > 0) next += "?n=" + std::to_string(page_size);
     for (int page = 0; page < 10000 && !next.empty(); ++page) {
-        std::string target = absolute(next);
         HttpResponse r = send(
             pull_scope(repo),
             [&] {
                 HttpRequest q = base_request();
-                q.url = target;
+                q.url = absolute(next);
                 return q;
             },
             what, options_.retries);
