@@ -129,11 +129,17 @@ Image Images::load(const ImageRecord& record) {
 }
 
 void Images::ensure_snapshot(const Image& image, size_t i) {
+    std::vector<PreparedSnapshot> one;
+    if (auto p = prepare_snapshot(image, i)) one.push_back(std::move(*p));
+    snapshots_.publish(one);
+}
+
+std::optional<PreparedSnapshot> Images::prepare_snapshot(const Image& image, size_t i) {
     const oci::Descriptor& layer = image.manifest.layers.at(i);
     const Digest& chain = image.chain.at(i);
-    if (snapshots_.has(chain)) return;
+    if (snapshots_.has(chain)) return std::nullopt;
     std::string what = "layer " + layer.digest.str();
-    snapshots_.create(chain, [&](int fs_fd) {
+    return snapshots_.prepare(chain, [&](int fs_fd) {
         UniqueFd blob = store_.open(layer.digest);
         FdSource source(blob.get(), store_.path(layer.digest));
         UnpackResult r =
@@ -158,6 +164,7 @@ ImageRecord Images::commit(const Digest& manifest, const std::optional<Digest>& 
     std::atomic<size_t> next{0};
     std::mutex failure_mutex;
     std::exception_ptr failure;
+    std::vector<PreparedSnapshot> prepared;
     auto worker = [&] {
         for (size_t i; (i = next.fetch_add(1)) < count;) {
             {
@@ -166,7 +173,10 @@ ImageRecord Images::commit(const Digest& manifest, const std::optional<Digest>& 
             }
             try {
                 if (progress) progress(i, false);
-                ensure_snapshot(image, i);
+                if (auto p = prepare_snapshot(image, i)) {
+                    std::lock_guard lock(failure_mutex);
+                    prepared.push_back(std::move(*p));
+                }
                 if (progress) progress(i, true);
             } catch (...) {
                 std::lock_guard lock(failure_mutex);
@@ -182,6 +192,7 @@ ImageRecord Images::commit(const Digest& manifest, const std::optional<Digest>& 
     for (auto& t : pool)
         t.join();
     if (failure) std::rethrow_exception(failure);
+    snapshots_.publish(prepared);
 
     image.record.index_digest = index;
     image.record.created = rfc3339_now();

@@ -64,6 +64,8 @@ class Images {
 
     // The snapshot of layer i, unpacked from its blob if missing.
     void ensure_snapshot(const Image& image, size_t layer);
+    // The same, unpublished (nullopt when it exists): see Snapshots::prepare.
+    std::optional<PreparedSnapshot> prepare_snapshot(const Image& image, size_t layer);
     // The whole image flattened into the directory dir_fd (whiteouts applied): berth's
     // "unpack" and the copying fallback when overlayfs is unavailable.
     void unpack_flat(const Image& image, int dir_fd);

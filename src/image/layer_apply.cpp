@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/file.hpp"
 #include "common/log.hpp"
 #include "common/path.hpp"
 #include "common/remove_tree.hpp"
@@ -124,6 +125,17 @@ std::vector<std::string> list_dir(int dir_fd, const std::string& what) {
     return names;
 }
 
+// The process umask, read without changing it (umask(2) would race with other threads).
+mode_t current_umask() {
+    auto text = read_file_if_exists("/proc/self/status");
+    if (text) {
+        size_t at = text->find("Umask:\t");
+        if (at != std::string::npos)
+            return static_cast<mode_t>(std::stoul(text->substr(at + 7), nullptr, 8));
+    }
+    return 022;
+}
+
 struct DeferredDir {
     std::string path;
     mode_t mode;
@@ -151,16 +163,24 @@ class Applier {
     void whiteout(const std::string& parent, const std::string& name);
     void opaque(const std::string& parent);
     void clear_opaque(int dir_fd, const std::string& relative, int depth);
-    void set_owner(int dir, const std::string& name, archive_entry* e) const;
+    // fresh: made just now by this root process, so already 0:0 unless its directory is setgid.
+    void set_owner(int dir, const std::string& name, archive_entry* e, bool fresh = false) const;
     void set_xattrs(int fd, int dir, const std::string& name, archive_entry* e) const;
     static void times_of(archive_entry* e, timespec times[2]);
-    void write_data(archive* a, int fd, const std::string& relative);
+    int64_t write_data(archive* a, int fd, const std::string& relative);
+    // A new file, directory, link or node called base in dir: made directly, and only when
+    // something is in the way (a lower layer's entry) cleared first and made again.
+    template <typename Make>
+    int create(int& dir, const std::string& relative, const std::string& base, bool keep_dir,
+               Make make);
 
     int root_fd_;
     ApplyOptions options_;
     bool root_;
     std::string cached_path_;
     UniqueFd cached_fd_;
+    bool cached_setgid_ = false;
+    mode_t umask_ = current_umask();
     std::unordered_set<std::string> created_;
     std::vector<DeferredDir> deferred_;
     ApplyStats stats_;
@@ -229,6 +249,9 @@ int Applier::parent_fd(const std::string& relative) {
     if (cached_fd_ && cached_path_ == parent) return cached_fd_.get();
     cached_fd_ = resolve_dir(parent, true);
     cached_path_ = parent;
+    // New files take a setgid directory's group: then owners are always set explicitly.
+    struct stat st {};
+    cached_setgid_ = ::fstat(cached_fd_.get(), &st) < 0 || (st.st_mode & S_ISGID) != 0;
     return cached_fd_.get();
 }
 
@@ -259,10 +282,11 @@ void Applier::clear_existing(int dir, const std::string& name, bool keep_dir) {
     forget_parent();
 }
 
-void Applier::set_owner(int dir, const std::string& name, archive_entry* e) const {
+void Applier::set_owner(int dir, const std::string& name, archive_entry* e, bool fresh) const {
     if (!root_) return;  // unprivileged: files stay ours
     auto uid = static_cast<uid_t>(archive_entry_uid(e));
     auto gid = static_cast<gid_t>(archive_entry_gid(e));
+    if (fresh && uid == 0 && gid == 0 && !cached_setgid_) return;
     if (::fchownat(dir, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
         throw_errno("chown", name);
 }
@@ -299,10 +323,11 @@ void Applier::set_xattrs(int fd, int dir, const std::string& name, archive_entry
     }
 }
 
-void Applier::write_data(archive* a, int fd, const std::string& relative) {
+int64_t Applier::write_data(archive* a, int fd, const std::string& relative) {
     const void* block = nullptr;
     size_t size = 0;
     la_int64_t offset = 0;
+    int64_t end = 0;
     for (;;) {
         int r = archive_read_data_block(a, &block, &size, &offset);
         if (r == ARCHIVE_EOF) break;
@@ -320,8 +345,20 @@ void Applier::write_data(archive* a, int fd, const std::string& relative) {
             at += n;
             left -= static_cast<size_t>(n);
         }
+        end = std::max<int64_t>(end, at);
         stats_.file_bytes += size;
     }
+    return end;
+}
+
+template <typename Make>
+int Applier::create(int& dir, const std::string& relative, const std::string& base, bool keep_dir,
+                    Make make) {
+    int rc = make(dir);
+    if (rc >= 0 || errno != EEXIST) return rc;
+    clear_existing(dir, base, keep_dir);
+    dir = parent_fd(relative);
+    return make(dir);
 }
 
 void Applier::whiteout(const std::string& parent, const std::string& name) {
@@ -421,11 +458,15 @@ void Applier::apply(archive* a, archive_entry* e, const std::string& raw) {
 
     switch (type) {
         case AE_IFDIR: {
-            clear_existing(dir, base, true);
-            dir = parent_fd(relative);
-            if (::mkdirat(dir, base.c_str(), 0700) < 0 && errno != EEXIST)
-                throw_errno("mkdir", relative);
-            set_owner(dir, base, e);
+            bool fresh = ::mkdirat(dir, base.c_str(), 0700) == 0;
+            if (!fresh) {
+                if (errno != EEXIST) throw_errno("mkdir", relative);
+                clear_existing(dir, base, true);  // a directory stays, anything else goes
+                dir = parent_fd(relative);
+                if (::mkdirat(dir, base.c_str(), 0700) < 0 && errno != EEXIST)
+                    throw_errno("mkdir", relative);
+            }
+            set_owner(dir, base, e, fresh);
             if (archive_entry_xattr_count(e) > 0) {
                 int fd =
                     ::openat(dir, base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -437,22 +478,30 @@ void Applier::apply(archive* a, archive_entry* e, const std::string& raw) {
             return;
         }
         case AE_IFREG: {
-            clear_existing(dir, base, false);
-            dir = parent_fd(relative);
-            int fd = ::openat(dir, base.c_str(),
-                              O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+            // Created with its permission bits when the umask lets them through: then no
+            // fchmod. Root-owned files of a root process need no fchown either.
+            mode_t initial = (mode & 0777 & ~umask_) == (mode & 07777) ? (mode & 0777) : 0600;
+            int fd = create(dir, relative, base, false, [&](int d) {
+                return ::openat(d, base.c_str(),
+                                O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, initial);
+            });
             if (fd < 0) throw_errno("create", relative);
             UniqueFd file(fd);
-            write_data(a, file.get(), relative);
+            int64_t end = write_data(a, file.get(), relative);
             la_int64_t size = archive_entry_size(e);
-            struct stat st {};
-            if (::fstat(file.get(), &st) == 0 && st.st_size < size &&
-                ::ftruncate(file.get(), size) < 0)  // a sparse file's hole at the end
+            if (end < size && ::ftruncate(file.get(), size) < 0)  // a sparse file's hole at the end
                 throw_errno("truncate", relative);
-            if (root_ && ::fchown(file.get(), static_cast<uid_t>(archive_entry_uid(e)),
-                                  static_cast<gid_t>(archive_entry_gid(e))) < 0)
-                throw_errno("chown", relative);
-            if (::fchmod(file.get(), mode) < 0) throw_errno("chmod", relative);
+            auto uid = static_cast<uid_t>(archive_entry_uid(e));
+            auto gid = static_cast<gid_t>(archive_entry_gid(e));
+            bool chowned = false;
+            if (root_ && (uid != 0 || gid != 0 || cached_setgid_)) {
+                if (::fchown(file.get(), uid, gid) < 0) throw_errno("chown", relative);
+                chowned = true;
+            }
+            // chown clears setuid/setgid bits: those are set after it.
+            if ((initial != (mode & 07777) || (chowned && (mode & 06000))) &&
+                ::fchmod(file.get(), mode) < 0)
+                throw_errno("chmod", relative);
             set_xattrs(file.get(), dir, base, e);
             if (::futimens(file.get(), times) < 0) throw_errno("set times", relative);
             return;
@@ -460,12 +509,12 @@ void Applier::apply(archive* a, archive_entry* e, const std::string& raw) {
         case AE_IFLNK: {
             const char* target = archive_entry_symlink(e);
             if (!target) reject("symlink without a target");
-            clear_existing(dir, base, false);
-            dir = parent_fd(relative);
-            if (::symlinkat(target, dir, base.c_str()) < 0) throw_errno("symlink", relative);
+            if (create(dir, relative, base, false,
+                       [&](int d) { return ::symlinkat(target, d, base.c_str()); }) < 0)
+                throw_errno("symlink", relative);
             forget_parent();  // later entries may go through it
             dir = parent_fd(relative);
-            set_owner(dir, base, e);
+            set_owner(dir, base, e, true);
             set_xattrs(-1, dir, base, e);
             if (::utimensat(dir, base.c_str(), times, AT_SYMLINK_NOFOLLOW) < 0)
                 throw_errno("set times", relative);
@@ -474,10 +523,10 @@ void Applier::apply(archive* a, archive_entry* e, const std::string& raw) {
         case AE_IFCHR:
         case AE_IFBLK:
         case AE_IFIFO: {
-            clear_existing(dir, base, false);
-            dir = parent_fd(relative);
             dev_t dev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
-            if (::mknodat(dir, base.c_str(), type | mode, type == AE_IFIFO ? 0 : dev) < 0) {
+            if (create(dir, relative, base, false, [&](int d) {
+                    return ::mknodat(d, base.c_str(), type | mode, type == AE_IFIFO ? 0 : dev);
+                }) < 0) {
                 if (errno == EPERM && !root_ && type != AE_IFIFO) {
                     log::debug("device node " + relative + " skipped: not root");
                     return;

@@ -1,6 +1,7 @@
 #include "image/layer_unpack.hpp"
 
 #include "image/decompress.hpp"
+#include "image/read_ahead.hpp"
 
 namespace berth::image {
 

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,31 +90,80 @@ std::vector<Digest> Snapshots::list() const {
     return out;
 }
 
-bool Snapshots::create(const Digest& chain, const std::function<SnapshotInfo(int fs_fd)>& fill) {
-    if (has(chain)) return false;
-    FileLock held = lock(chain);
-    if (has(chain)) return false;  // made while we waited
+PreparedSnapshot::PreparedSnapshot(PreparedSnapshot&& other) noexcept
+    : chain_(std::move(other.chain_)),
+      temp_(std::move(other.temp_)),
+      target_(std::move(other.target_)),
+      done_(std::exchange(other.done_, true)) {}
+
+PreparedSnapshot& PreparedSnapshot::operator=(PreparedSnapshot&& other) noexcept {
+    if (this != &other) {
+        discard();
+        chain_ = std::move(other.chain_);
+        temp_ = std::move(other.temp_);
+        target_ = std::move(other.target_);
+        done_ = std::exchange(other.done_, true);
+    }
+    return *this;
+}
+
+PreparedSnapshot::~PreparedSnapshot() {
+    discard();
+}
+
+void PreparedSnapshot::discard() noexcept {
+    if (done_) return;
+    done_ = true;
+    try {
+        remove_tree(temp_);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): prune removes what is left
+    }
+}
+
+std::optional<PreparedSnapshot> Snapshots::prepare(
+    const Digest& chain, const std::function<SnapshotInfo(int fs_fd)>& fill) {
+    if (has(chain)) return std::nullopt;
     std::string temp = root_ + "/snapshots/.tmp/" + temp_name(chain);
     make_dir(temp);
-    try {
-        make_dir(temp + "/fs", 0755);
-        UniqueFd fs = open_file(temp + "/fs", O_RDONLY | O_DIRECTORY);
-        SnapshotInfo info = fill(fs.get());
-        nlohmann::ordered_json j;
-        j["chainId"] = chain.str();
-        if (info.parent) j["parent"] = info.parent->str();
-        j["diffId"] = info.diff_id.str();
-        j["blob"] = info.blob.str();
-        j["size"] = info.size;
-        j["entries"] = info.entries;
-        write_file_atomic(temp + "/info.json", j.dump() + "\n", 0600);
-        // The unpacked files reach the disk before the snapshot becomes visible.
-        if (::syncfs(fs.get()) < 0) throw_errno("syncfs", temp);
-        if (::rename(temp.c_str(), dir(chain).c_str()) < 0) throw_errno("rename", temp);
-    } catch (...) {
-        remove_tree(temp);
-        throw;
+    PreparedSnapshot prepared(chain, temp, dir(chain));
+    make_dir(temp + "/fs", 0755);
+    UniqueFd fs = open_file(temp + "/fs", O_RDONLY | O_DIRECTORY);
+    SnapshotInfo info = fill(fs.get());
+    nlohmann::ordered_json j;
+    j["chainId"] = chain.str();
+    if (info.parent) j["parent"] = info.parent->str();
+    j["diffId"] = info.diff_id.str();
+    j["blob"] = info.blob.str();
+    j["size"] = info.size;
+    j["entries"] = info.entries;
+    write_file(temp + "/info.json", j.dump() + "\n", 0600);
+    return prepared;
+}
+
+void Snapshots::publish(std::vector<PreparedSnapshot>& prepared) {
+    if (prepared.empty()) return;
+    // The unpacked files reach the disk before any snapshot becomes visible.
+    UniqueFd root = open_file(root_ + "/snapshots", O_RDONLY | O_DIRECTORY);
+    if (::syncfs(root.get()) < 0) throw_errno("syncfs", root_ + "/snapshots");
+    for (auto& p : prepared) {
+        if (::rename(p.temp_.c_str(), p.target_.c_str()) < 0) {
+            // Published meanwhile by another pull of the same layers: ours goes.
+            if (errno != ENOTEMPTY && errno != EEXIST) throw_errno("rename", p.temp_);
+            p.discard();
+            continue;
+        }
+        p.done_ = true;
     }
+    if (::fsync(root.get()) < 0) throw_errno("fsync", root_ + "/snapshots");
+    prepared.clear();
+}
+
+bool Snapshots::create(const Digest& chain, const std::function<SnapshotInfo(int fs_fd)>& fill) {
+    auto p = prepare(chain, fill);
+    if (!p) return false;
+    std::vector<PreparedSnapshot> one;
+    one.push_back(std::move(*p));
+    publish(one);
     return true;
 }
 
@@ -131,6 +179,7 @@ void Snapshots::remove(const Digest& chain) {
 }
 
 void Snapshots::remove_stale_temp() {
+    // Called under gc's exclusive lock: no pull or load is unpacking now.
     std::string tmp = root_ + "/snapshots/.tmp";
     DIR* d = ::opendir(tmp.c_str());
     if (!d) return;
@@ -140,16 +189,8 @@ void Snapshots::remove_stale_temp() {
         if (name != "." && name != "..") names.push_back(name);
     }
     ::closedir(d);
-    for (const auto& name : names) {
-        // In use while its chain's lock is held by a live unpack.
-        std::string hex = name.substr(0, name.find('-'));
-        std::string lock_path = root_ + "/locks/" + hex + ".snapshot";
-        int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0) continue;
-        UniqueFd lock_fd(fd);
-        if (::flock(fd, LOCK_EX | LOCK_NB) < 0) continue;
+    for (const auto& name : names)
         remove_tree(tmp + "/" + name);
-    }
 }
 
 }  // namespace berth::image

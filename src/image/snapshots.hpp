@@ -1,8 +1,7 @@
 // Snapshots: one unpacked directory per layer chain ID, <root>/snapshots/<hex>/fs, shared by
 // every image whose layers start with that chain. Each holds one layer's own files (whiteouts
 // as overlayfs markers), so a rootfs is an overlayfs of the chain's snapshots. A snapshot is
-// unpacked into <root>/snapshots/.tmp/ and renamed into place complete, under a lock that
-// makes a concurrent unpack of the same chain wait and then find it done.
+// unpacked into <root>/snapshots/.tmp/, flushed (syncfs) and renamed into place complete.
 #pragma once
 
 #include <functional>
@@ -29,6 +28,29 @@ struct SnapshotInfo {
     int64_t entries = 0;
 };
 
+// A snapshot unpacked into its temp directory and not visible yet. Destroyed unpublished,
+// it removes the temp directory. No lock is held meanwhile (two pulls waiting for each
+// other's unpublished snapshots would deadlock): two processes may unpack one chain at the
+// same moment, and the second to publish drops its copy.
+class PreparedSnapshot {
+  public:
+    PreparedSnapshot(PreparedSnapshot&& other) noexcept;
+    PreparedSnapshot& operator=(PreparedSnapshot&& other) noexcept;
+    PreparedSnapshot(const PreparedSnapshot&) = delete;
+    PreparedSnapshot& operator=(const PreparedSnapshot&) = delete;
+    ~PreparedSnapshot();
+    [[nodiscard]] const Digest& chain() const { return chain_; }
+
+  private:
+    friend class Snapshots;
+    void discard() noexcept;
+    PreparedSnapshot(Digest chain, std::string temp, std::string target)
+        : chain_(std::move(chain)), temp_(std::move(temp)), target_(std::move(target)) {}
+    Digest chain_;
+    std::string temp_, target_;
+    bool done_ = false;
+};
+
 class Snapshots {
   public:
     explicit Snapshots(std::string root);  // the berth root
@@ -43,8 +65,14 @@ class Snapshots {
     // returns the info to record; the result is renamed into place only when fill returns.
     // Returns false when the snapshot was there already (fill not called).
     bool create(const Digest& chain, const std::function<SnapshotInfo(int fs_fd)>& fill);
+    // The two halves of create, so that one syncfs serves every layer of a pull: prepare
+    // unpacks (nullopt when the snapshot exists), publish flushes the filesystem once and
+    // renames them all into place.
+    std::optional<PreparedSnapshot> prepare(const Digest& chain,
+                                            const std::function<SnapshotInfo(int fs_fd)>& fill);
+    void publish(std::vector<PreparedSnapshot>& prepared);
     void remove(const Digest& chain);
-    // Leftovers of unpacks that crashed (nobody holds their lock).
+    // Leftovers of unpacks that crashed; only under gc's exclusive lock.
     void remove_stale_temp();
     [[nodiscard]] FileLock lock(const Digest& chain) const;
 

@@ -1,10 +1,12 @@
 #include "distribution/client/pull.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <mutex>
 #include <thread>
 
+#include "common/log.hpp"
 #include "image/gc.hpp"
 #include "image/layer_unpack.hpp"
 #include "image/platform.hpp"
@@ -78,6 +80,8 @@ class Puller {
     const PullOptions& options_;
     image::Image image_;  // manifest, config and chain: what ensure_snapshot needs
     Added added_;
+    std::mutex prepared_mutex_;
+    std::vector<image::PreparedSnapshot> prepared_;  // published together, after one syncfs
 };
 
 void Puller::pull_layer(size_t i) {
@@ -99,14 +103,15 @@ void Puller::pull_layer(size_t i) {
         return;
     }
     std::string what = "layer " + layer.digest.str();
+    auto started = std::chrono::steady_clock::now();
     image::BlobWriter writer = store.writer(layer.digest, layer.size, what);
     if (observer) observer->begin(layer.digest, layer.size, "Downloading");
     std::atomic<bool> cancel{false};
     std::exception_ptr unpack_error;
-    bool unpacked = false;
+    std::optional<image::PreparedSnapshot> prepared;
     std::thread unpacker([&] {
         try {
-            unpacked = images_.snapshots().create(chain, [&](int fs_fd) {
+            prepared = images_.snapshots().prepare(chain, [&](int fs_fd) {
                 auto source = writer.follow();
                 image::UnpackResult r = image::unpack_layer(
                     *source, fs_fd, image::WhiteoutMode::overlay, image_.config.diff_ids[i], what);
@@ -140,9 +145,22 @@ void Puller::pull_layer(size_t i) {
         if (unpack_error && cancel) std::rethrow_exception(unpack_error);
         throw;
     }
+    auto downloaded = std::chrono::steady_clock::now();
     unpacker.join();
     if (unpack_error) std::rethrow_exception(unpack_error);
-    if (unpacked) added_.snapshot(chain);
+    if (prepared) {
+        added_.snapshot(chain);
+        std::lock_guard lock(prepared_mutex_);
+        prepared_.push_back(std::move(*prepared));
+    }
+    if (log::debug_enabled()) {
+        auto ms = [&](auto t) {
+            return std::to_string(
+                std::chrono::duration_cast<std::chrono::milliseconds>(t - started).count());
+        };
+        log::debug(what + ": downloaded in " + ms(downloaded) + " ms, unpacked in " +
+                   ms(std::chrono::steady_clock::now()) + " ms");
+    }
     if (observer) observer->end(layer.digest, "Pull complete");
 }
 
@@ -225,6 +243,7 @@ PullResult Puller::run(const std::optional<oci::Descriptor>& head, const std::st
     image_.chain = image::chain_ids(image_.config.diff_ids);
 
     pull_layers();
+    images_.snapshots().publish(prepared_);
 
     if (!store.has(fetched.digest)) {
         store.put(fetched.bytes, fetched.digest);
