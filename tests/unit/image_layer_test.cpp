@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "common/file.hpp"
+#include "common/remove_tree.hpp"
 #include "image/layer_unpack.hpp"
 #include "support/tar_builder.hpp"
 
@@ -30,10 +31,7 @@ class LayerTest : public ::testing::Test {
         fs::create_directories(root);
         fs::create_directories(base + "/outside");
     }
-    void TearDown() override {
-        fs::permissions(base, fs::perms::all, fs::perm_options::add);
-        fs::remove_all(base);
-    }
+    void TearDown() override { remove_tree(base); }  // copes with the 0555 directories
 
     UnpackResult apply(const std::string& tar, WhiteoutMode mode = WhiteoutMode::remove,
                        const std::optional<Digest>& diff_id = std::nullopt) {
