@@ -75,6 +75,16 @@ class StateRoot {
 // Start time of pid from /proc/PID/stat, or nullopt when the process is gone.
 std::optional<uint64_t> process_start_time(pid_t pid);
 
+// After `start` has written into the exec fifo: waits until no one holds it for reading any
+// more, that is until the init has exec'd the container's process (its fd is close-on-exec)
+// or died, as runc's `start` returns only then. Gives up quietly after a few seconds (a
+// startContainer hook may take longer).
+void wait_for_exec(int exec_fifo_write_fd);
+
+// Every process in init's pid namespace (init included), for a container with its own pid
+// namespace and no cgroup to list them (rootless without delegated cgroups).
+std::vector<pid_t> processes_in_pid_namespace(pid_t init);
+
 // The container's live status: stopped when the init is gone (or its pid was reused).
 oci::Status current_status(const StateRoot& root, const ContainerState& state);
 bool init_alive(const ContainerState& state);

@@ -79,17 +79,22 @@ void init_main(const InitPlan& p) {
     const oci::Process& process = *p.process;
 
     // CVE-2019-5736: until we exec, /proc/PID/exe is the runtime binary; a non-dumpable
-    // process's /proc entries are out of reach of anything in the container.
-    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    // process's /proc entries are out of reach of anything in the container. Rootless, the
+    // runtime writes our id maps (and oom_score_adj) as our owner, which needs us dumpable
+    // until then (as runc's nsexec does); nothing runs in the container yet.
+    if (!p.rootless) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     ::umask(0);
     p.sync->expect(SyncType::setup_done, "setting up the container");
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
     if (p.intermediate) {
         join_namespaces(*p.joins);
         if (p.unshare_flags && ::unshare(p.unshare_flags) < 0) throw_errno("unshare namespaces");
         if (p.unshare_flags & CLONE_NEWUSER) {
+            if (p.rootless) ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
             p.sync->send(SyncType::map_ids, ::getpid());
             p.sync->expect(SyncType::setup_done, "mapping user ids");
+            ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         }
         write_time_offsets(spec.linux);
         pid_t child = ::fork();

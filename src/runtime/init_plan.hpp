@@ -29,6 +29,7 @@ struct InitPlan {
     int preserve_fds = 0;              // fds 3 .. 3+N-1 stay open in the container
     bool no_pivot = false;
     bool no_new_keyring = false;
+    bool rootless = false;  // the runtime runs unprivileged (it writes id maps as our owner)
 
     // Namespaces: the fast path creates them all with clone(2); otherwise an intermediate
     // child joins/unshares and forks the init (joined pid namespace, time namespace,

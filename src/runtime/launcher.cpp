@@ -97,6 +97,8 @@ class Launch {
     void start();
     int wait_and_remove();
     void commit() { rollback_.commit(); }
+    // Detached run: the exec fifo's reader must be the init alone (see wait_for_exec).
+    void close_exec_fifo() { exec_fifo_.reset(); }
 
     [[nodiscard]] pid_t init_pid() const { return init_pid_; }
 
@@ -189,6 +191,16 @@ void Launch::spawn() {
 
     cgroup_->create();
     rollback_.add([this] { cgroup_->destroy(); });
+    if (rootless_ && !linux.has_new_namespace(oci::NamespaceType::pid)) {
+        bool tracked = false;
+        for (const auto& p : cgroup_->placements())
+            tracked = tracked || !p.shared;
+        // As runc warns: only the init is known, what it forks may outlive `kill` and `delete`.
+        if (!tracked)
+            log::warn(
+                "rootless: no cgroup and no new pid namespace: the container's processes other "
+                "than its init cannot be found to be killed");
+    }
     oci::Resources resources = linux.resources.value_or(oci::Resources{});
     resources.devices = device_cgroup_rules(linux);
     cgroup_->apply(resources);
@@ -238,6 +250,7 @@ void Launch::spawn() {
     plan_.preserve_fds = options_.preserve_fds + listen_fds_for_us();
     plan_.no_pivot = options_.no_pivot;
     plan_.no_new_keyring = options_.no_new_keyring;
+    plan_.rootless = rootless_;
     plan_.joins = &joins_;
     plan_.intermediate = intermediate;
     plan_.clone_flags = intermediate ? 0 : new_flags;
@@ -392,10 +405,12 @@ int run_container(const StateRoot& root, const CreateOptions& options, bool deta
         // Detached: the same as create + start, without a fifo round trip.
         launch.create();
         launch.commit();
+        launch.close_exec_fifo();
         auto fifo = root.exec_fifo_path(options.id);
         UniqueFd fd = open_file(fifo, O_WRONLY | O_NONBLOCK);
         write_all(fd.get(), std::to_string(launch.init_pid()), fifo);
         ::unlink(fifo.c_str());
+        wait_for_exec(fd.get());
         return 0;
     }
     launch.create();

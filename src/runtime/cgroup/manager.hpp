@@ -42,8 +42,11 @@ struct Layout {
 struct Options {
     std::string cgroups_path;  // linux.cgroupsPath, may be empty or relative
     std::string container_id;
-    bool systemd = false;   // --systemd-cgroup: "slice:prefix:name" converted to a path
-    bool rootless = false;  // skip hierarchies we cannot write, with a warning
+    bool systemd = false;  // --systemd-cgroup: "slice:prefix:name" converted to a path
+    // Unprivileged: without a cgroupsPath, hierarchies where the container's cgroup cannot be
+    // created are skipped with one warning (the container stays in the runtime's cgroup
+    // there), and a resource setting for a skipped controller is an error, as in runc.
+    bool rootless = false;
 };
 
 // One container's cgroup in every hierarchy.
@@ -87,12 +90,15 @@ class Manager {
     // runc's `events --stats` "data" object: cpu, memory, pids, blkio, hugetlb.
     [[nodiscard]] virtual nlohmann::json stats() const = 0;
 
-    // Where the container's cgroup is, per hierarchy, for the cgroup mounts in the rootfs.
+    // Where the container's processes are, per hierarchy, for the cgroup mounts in the rootfs.
     struct Placement {
         Hierarchy hierarchy;
         // The container's cgroup inside that hierarchy, "/"-rooted and relative to the
         // mountpoint: the directory is hierarchy.mountpoint + path.
         std::string path;
+        // Rootless, skipped hierarchy: the container has no cgroup of its own there and path
+        // is the runtime's cgroup, which the container's processes stay in (as runc shows it).
+        bool shared = false;
     };
     [[nodiscard]] virtual std::vector<Placement> placements() const = 0;
 

@@ -15,13 +15,17 @@ namespace berth::runtime {
 
 std::vector<pid_t> container_pids(const StateRoot& root, const std::string& id) {
     ContainerState state = root.load(id);
-    if (state.cgroup.is_null()) {
-        if (init_alive(state)) return {state.pid};
-        return {};
+    std::unique_ptr<cgroup::Manager> cg;
+    if (!state.cgroup.is_null()) cg = cgroup::Manager::from_json(state.cgroup);
+    if (cg && !cg->placements().empty()) {
+        auto pids = cg->pids();
+        std::sort(pids.begin(), pids.end());
+        return pids;
     }
-    auto pids = cgroup::Manager::from_json(state.cgroup)->pids();
-    std::sort(pids.begin(), pids.end());
-    return pids;
+    // No cgroup of its own (rootless, not delegated): its pid namespace, or the init alone.
+    if (!init_alive(state)) return {};
+    if (state.own_pid_namespace) return processes_in_pid_namespace(state.pid);
+    return {state.pid};
 }
 
 std::string container_ps_table(const StateRoot& root, const std::string& id,

@@ -27,8 +27,9 @@ void start_container(const StateRoot& root, const std::string& id) {
     }
     UniqueFd owned(fd);
     write_all(owned.get(), std::to_string(state.pid), fifo);
-    owned.reset();
     ::unlink(fifo.c_str());
+    wait_for_exec(owned.get());
+    owned.reset();
 
     std::string config_path = root.config_path(id);
     oci::Spec spec = oci::parse_spec(parse_json(read_file(config_path), config_path));
