@@ -37,6 +37,14 @@ prepare_crun_on_hybrid() {
 restore_crun_on_hybrid() {
   if ((HUGETLB_MOUNTED)); then
     umount /sys/fs/cgroup/hugetlb && rmdir /sys/fs/cgroup/hugetlb || true
+    # A lingering dead cgroup can keep the hierarchy alive after umount: remount it once
+    # it is gone, and unmount again, until hugetlb is back in cgroup2.
+    for _ in 1 2 3 4 5; do
+      grep -q hugetlb /sys/fs/cgroup/unified/cgroup.controllers && break
+      sleep 1
+      mkdir -p /tmp/berth-hugetlb.$$ && mount -t cgroup -o hugetlb cgroup /tmp/berth-hugetlb.$$ && umount /tmp/berth-hugetlb.$$
+      rmdir /tmp/berth-hugetlb.$$ 2>/dev/null || true
+    done
     HUGETLB_MOUNTED=0
   fi
 }

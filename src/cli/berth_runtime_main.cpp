@@ -218,8 +218,6 @@ int main(int argc, char** argv) {
         return code == 0 ? 0 : 1;
     }
     log::configure(log_path, log_format == "json" ? log::Format::json : log::Format::text, debug);
-    if (systemd_cgroup)
-        log::debug("--systemd-cgroup: systemd is not used; the cgroup is managed through cgroupfs");
     StateRoot root(state_root);
 
     try {

@@ -6,6 +6,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "common/time.hpp"
+
 namespace berth::log {
 namespace {
 
@@ -35,16 +37,7 @@ const char* level_name(Level level) {
     return "info";
 }
 
-std::string timestamp() {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    tm utc{};
-    gmtime_r(&ts.tv_sec, &utc);
-    char buf[64];
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
-    snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
-    return buf;
-}
+std::string timestamp() { return rfc3339_now(false); }
 
 void write_fd(int fd, const std::string& line) {
     // One write per line keeps lines whole when several processes share the file.

@@ -1,7 +1,5 @@
 #include "oci/default_spec.hpp"
 
-#include "oci/runtime_state.hpp"
-
 namespace berth::oci {
 
 using ojson = nlohmann::ordered_json;
@@ -21,7 +19,9 @@ static ojson mount(const char* dest, const char* type, const char* source,
 ojson default_spec(const DefaultSpecOptions& options) {
     const ojson caps = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"};
     ojson spec = {
-        {"ociVersion", kSpecVersion},
+        // Nothing here needs more than runtime-spec 1.0.2, and saying so keeps the bundle
+        // usable by older runtimes (crun 1.8 refuses 1.2.0).
+        {"ociVersion", "1.0.2"},
         {"process",
          {{"terminal", true},
           {"user", {{"uid", 0}, {"gid", 0}}},

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +15,7 @@
 #include "common/file.hpp"
 #include "common/json_reader.hpp"
 #include "common/strings.hpp"
+#include "common/time.hpp"
 
 namespace berth::runtime {
 
@@ -163,17 +163,6 @@ bool init_alive(const ContainerState& state) {
     return start && *start == state.pid_start_time;
 }
 
-void wait_for_exec(int exec_fifo_write_fd) {
-    // With no events asked for, poll reports only POLLERR: a fifo's writer gets it once the
-    // last reader is gone.
-    pollfd fd{exec_fifo_write_fd, 0, 0};
-    constexpr int kTimeoutMs = 5000;
-    int r;
-    do {
-        r = ::poll(&fd, 1, kTimeoutMs);
-    } while (r < 0 && errno == EINTR);
-}
-
 std::vector<pid_t> processes_in_pid_namespace(pid_t init) {
     // The init itself may be out of our reach until it execs (it is not dumpable).
     std::vector<pid_t> pids{init};
@@ -198,27 +187,8 @@ std::vector<pid_t> processes_in_pid_namespace(pid_t init) {
 oci::Status current_status(const StateRoot& root, const ContainerState& state) {
     if (!init_alive(state)) return oci::Status::stopped;
     struct stat st {};
-    if (::stat(root.exec_fifo_path(state.id).c_str(), &st) == 0) return oci::Status::created;
+    if (::stat(root.start_socket_path(state.id).c_str(), &st) == 0) return oci::Status::created;
     return state.paused ? oci::Status::paused : oci::Status::running;
-}
-
-std::string rfc3339_now() {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    tm utc{};
-    gmtime_r(&ts.tv_sec, &utc);
-    char buf[80];
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
-    std::string out(buf, n);
-    if (ts.tv_nsec) {
-        char frac[16];
-        snprintf(frac, sizeof frac, ".%09ld", ts.tv_nsec);
-        std::string f = frac;
-        while (f.back() == '0')
-            f.pop_back();
-        out += f;
-    }
-    return out + "Z";
 }
 
 }  // namespace berth::runtime

@@ -1,6 +1,6 @@
 // What berth-runtime remembers about a container between verbs: one directory per
 // container under the state root (default /run/berth-runtime/<id>/), holding state.json,
-// a copy of the config.json it was created from, and the exec fifo while it is "created".
+// a copy of the config.json it was created from, and the start socket while it is "created".
 #pragma once
 
 #include <sys/types.h>
@@ -60,8 +60,9 @@ class StateRoot {
     [[nodiscard]] std::string config_path(const std::string& id) const {
         return container_dir(id) + "/config.json";
     }
-    [[nodiscard]] std::string exec_fifo_path(const std::string& id) const {
-        return container_dir(id) + "/exec.fifo";
+    // Exists while the container is "created" (see start_socket.hpp).
+    [[nodiscard]] std::string start_socket_path(const std::string& id) const {
+        return container_dir(id) + "/exec.sock";
     }
     // Compiled seccomp programs, shared by the containers of this root (tmpfs, root-only).
     [[nodiscard]] seccomp::CompileOptions seccomp_cache() const {
@@ -75,12 +76,6 @@ class StateRoot {
 // Start time of pid from /proc/PID/stat, or nullopt when the process is gone.
 std::optional<uint64_t> process_start_time(pid_t pid);
 
-// After `start` has written into the exec fifo: waits until no one holds it for reading any
-// more, that is until the init has exec'd the container's process (its fd is close-on-exec)
-// or died, as runc's `start` returns only then. Gives up quietly after a few seconds (a
-// startContainer hook may take longer).
-void wait_for_exec(int exec_fifo_write_fd);
-
 // Every process in init's pid namespace (init included), for a container with its own pid
 // namespace and no cgroup to list them (rootless without delegated cgroups).
 std::vector<pid_t> processes_in_pid_namespace(pid_t init);
@@ -88,7 +83,5 @@ std::vector<pid_t> processes_in_pid_namespace(pid_t init);
 // The container's live status: stopped when the init is gone (or its pid was reused).
 oci::Status current_status(const StateRoot& root, const ContainerState& state);
 bool init_alive(const ContainerState& state);
-
-std::string rfc3339_now();
 
 }  // namespace berth::runtime

@@ -77,9 +77,14 @@ std::vector<oci::DeviceRule> device_cgroup_rules(const oci::Linux& linux) {
 
 void create_device_nodes(int root_fd, const std::vector<oci::Device>& devices,
                          bool bind_from_host) {
+    std::string parent_dir;
+    UniqueFd parent;
     for (const auto& d : devices) {
         std::string path = clean_path(d.path);
-        UniqueFd parent = mkdir_all_in_root(root_fd, parent_path(path));
+        if (!parent || parent_path(path) != parent_dir) {  // usually all in /dev: look it up once
+            parent_dir = parent_path(path);
+            parent = mkdir_all_in_root(root_fd, parent_dir);
+        }
         std::string name = base_name(path);
         // Whatever the image left at this path (a file, an old node) gives way to the device.
         if (::unlinkat(parent.get(), name.c_str(), 0) < 0 && errno != ENOENT && errno != EISDIR)
@@ -101,8 +106,10 @@ void create_device_nodes(int root_fd, const std::vector<oci::Device>& devices,
                         ? 0
                         : makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor));
         if (::mknodat(parent.get(), name.c_str(), type | mode, dev) < 0) throw_errno("mknod", path);
-        if (::fchownat(parent.get(), name.c_str(), d.uid.value_or(0), d.gid.value_or(0),
-                       AT_SYMLINK_NOFOLLOW) < 0)
+        // mknod outside a user namespace: the node is root's already.
+        const bool owned_by_root = d.uid.value_or(0) == 0 && d.gid.value_or(0) == 0;
+        if (!owned_by_root && ::fchownat(parent.get(), name.c_str(), d.uid.value_or(0),
+                                         d.gid.value_or(0), AT_SYMLINK_NOFOLLOW) < 0)
             throw_errno("chown", path);
     }
 }

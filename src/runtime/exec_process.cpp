@@ -20,6 +20,7 @@
 #include "common/strings.hpp"
 #include "runtime/capabilities.hpp"
 #include "runtime/cgroup/manager.hpp"
+#include "runtime/clone.hpp"
 #include "runtime/exe_protection.hpp"
 #include "runtime/foreground.hpp"
 #include "runtime/lsm.hpp"
@@ -277,8 +278,13 @@ int exec_in_container(const StateRoot& root, const ExecOptions& o) {
     auto [parent_sync, child_sync] = SyncSocket::make_pair();
     plan.sync = &child_sync;
     plan.original_mask = block_all_signals();
-    pid_t child = ::fork();
-    if (child < 0) throw_errno("fork");
+    pid_t child;
+    if (cg) {
+        child = clone_into_cgroups(*cg, 0);
+    } else {
+        child = ::fork();
+        if (child < 0) throw_errno("fork");
+    }
     if (child == 0) {
         parent_sync.close();
         console_peer.reset();
@@ -301,7 +307,6 @@ int exec_in_container(const StateRoot& root, const ExecOptions& o) {
         if (process.oom_score_adj)
             write_existing_file("/proc/" + std::to_string(child) + "/oom_score_adj",
                                 std::to_string(*process.oom_score_adj));
-        if (cg) cg->add_process(child);
         parent_sync.send(SyncType::setup_done);
         bool eof = false;
         parent_sync.receive(&eof);  // EOF once exec'd; an error is thrown

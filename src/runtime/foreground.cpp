@@ -56,6 +56,14 @@ bool pump(int from, int to) {
 
 }  // namespace
 
+void reap_children() {
+    for (int i = 0; i < 1000; ++i) {
+        pid_t pid = ::waitpid(-1, nullptr, WNOHANG);
+        if (pid < 0) return;  // ECHILD: none left
+        if (pid == 0) ::usleep(1000);
+    }
+}
+
 int wait_in_foreground(pid_t target, int pty_master) {
     sigset_t all;
     sigfillset(&all);

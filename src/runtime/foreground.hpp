@@ -18,4 +18,8 @@ int exit_code_from_status(int status);
 // Blocks until `target` exits. pty_master >= 0 proxies it to stdin/stdout.
 int wait_in_foreground(pid_t target, int pty_master);
 
+// A subreaper inherits a container's orphans: collects the ones still dying (up to a
+// second), so none is left a zombie when we exit.
+void reap_children();
+
 }  // namespace berth::runtime

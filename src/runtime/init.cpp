@@ -17,6 +17,7 @@
 #include "runtime/lsm.hpp"
 #include "runtime/process_attributes.hpp"
 #include "runtime/rootfs.hpp"
+#include "runtime/start_socket.hpp"
 #include "runtime/terminal.hpp"
 
 namespace berth::runtime {
@@ -60,18 +61,17 @@ void prepare_inherited_fds(int preserve) {
         throw_errno("close_range");
 }
 
-// Waits for `start`: the parent's message (run) or a write into the exec fifo (create).
-// Returns the init's host pid, which `start` writes so that hooks can be told.
-pid_t wait_for_start(const InitPlan& p) {
+// After `start` connected: where an error before the exec is reported (create mode).
+int g_start_connection = -1;
+
+// Waits for `start`: the parent's message (run) or a connection on the start socket
+// (create). Returns the init's host pid, which `start` sends so that hooks can be told.
+pid_t wait_for_start(const InitPlan& p, UniqueFd& connection) {
     if (p.foreground) return static_cast<pid_t>(p.sync->expect(SyncType::start, "starting").value);
-    char buf[32] = {};
-    ssize_t n;
-    do {
-        n = ::read(p.exec_fifo_fd, buf, sizeof buf - 1);
-    } while (n < 0 && errno == EINTR);
-    if (n <= 0) throw_errno("wait on the exec fifo");
-    return static_cast<pid_t>(
-        parse_int64(trim(std::string_view(buf, static_cast<size_t>(n)))).value_or(0));
+    StartRequest request = wait_for_start_request(p.start_listen_fd);
+    connection = std::move(request.connection);
+    g_start_connection = connection.get();
+    return request.host_pid;
 }
 
 void init_main(const InitPlan& p) {
@@ -190,7 +190,8 @@ void init_main(const InitPlan& p) {
     if (::chdir(process.cwd.c_str()) < 0) throw_errno("process.cwd: chdir", process.cwd);
     ::umask(process.user.umask.value_or(022));
 
-    host_pid = wait_for_start(p);
+    UniqueFd start_connection;  // closes at exec: that tells `start` the process runs
+    host_pid = wait_for_start(p, start_connection);
     oci::State state = hook_state(p, host_pid);
     state.status = oci::Status::created;
     run_hooks(spec.hooks.start_container, state, "startContainer");
@@ -220,10 +221,15 @@ void container_init(const InitPlan& plan) {
     } catch (const std::exception& e) {
         // Before `ready` the runtime is listening; after it (create mode) nobody is, so the
         // container's stderr is the only place left to say why.
-        if (g_runtime_listening)
+        if (g_runtime_listening) {
             plan.sync->send_error(e.what());
-        else
+        } else if (g_start_connection >= 0) {
+            std::string message = e.what();
+            ssize_t unused = ::write(g_start_connection, message.data(), message.size());
+            (void)unused;
+        } else {
             dprintf(2, "berth-runtime: %s\n", e.what());
+        }
     }
     _exit(127);
 }

@@ -24,7 +24,7 @@ struct InitPlan {
     std::string rootfs;  // absolute
 
     const SyncSocket* sync = nullptr;  // the child's end
-    int exec_fifo_fd = -1;             // `create`: wait here until `start` writes
+    int start_listen_fd = -1;          // `create`: wait here until `start` connects
     int console_socket_fd = -1;        // process.terminal: send the pty master here
     int preserve_fds = 0;              // fds 3 .. 3+N-1 stay open in the container
     bool no_pivot = false;

@@ -21,8 +21,10 @@
 #include "common/log.hpp"
 #include "common/path.hpp"
 #include "common/strings.hpp"
+#include "common/time.hpp"
 #include "runtime/capabilities.hpp"
 #include "runtime/cgroup/manager.hpp"
+#include "runtime/clone.hpp"
 #include "runtime/devices.hpp"
 #include "runtime/exe_protection.hpp"
 #include "runtime/foreground.hpp"
@@ -30,8 +32,10 @@
 #include "runtime/init_plan.hpp"
 #include "runtime/namespaces.hpp"
 #include "runtime/seccomp/seccomp.hpp"
+#include "runtime/start_socket.hpp"
 #include "runtime/terminal.hpp"
 #include "runtime/validate.hpp"
+#include "runtime/verbs/verbs.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -57,11 +61,6 @@ class Rollback {
   private:
     std::vector<std::function<void()>> steps_;
 };
-
-pid_t clone_process(int flags) {
-    // fork(2) semantics (no new stack) plus namespace flags; glibc's fork() takes none.
-    return static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
-}
 
 void reap(pid_t pid) {
     while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
@@ -97,8 +96,6 @@ class Launch {
     void start();
     int wait_and_remove();
     void commit() { rollback_.commit(); }
-    // Detached run: the exec fifo's reader must be the init alone (see wait_for_exec).
-    void close_exec_fifo() { exec_fifo_.reset(); }
 
     [[nodiscard]] pid_t init_pid() const { return init_pid_; }
 
@@ -121,7 +118,7 @@ class Launch {
     std::unique_ptr<cgroup::Manager> cgroup_;
     std::vector<NamespaceToJoin> joins_;
     UniqueFd state_dir_;
-    UniqueFd exec_fifo_;
+    UniqueFd start_listener_;
     UniqueFd console_;       // the socket the init sends the pty master to
     UniqueFd console_peer_;  // foreground terminal: our end of an internal pair
     UniqueFd pty_master_;
@@ -206,10 +203,7 @@ void Launch::spawn() {
     cgroup_->apply(resources);
 
     if (!foreground_) {
-        std::string fifo = root_.exec_fifo_path(options_.id);
-        if (::mkfifo(fifo.c_str(), 0600) < 0) throw_errno("mkfifo", fifo);
-        // O_RDWR never blocks on a fifo: the init keeps it and waits in read(2) for `start`.
-        exec_fifo_ = open_file(fifo, O_RDWR);
+        start_listener_ = listen_for_start(state_dir_.get());
     }
     if (process.terminal) {
         if (!options_.console_socket.empty()) {
@@ -245,7 +239,7 @@ void Launch::spawn() {
     plan_.bundle = options_.bundle;
     plan_.rootfs = rootfs_;
     plan_.sync = &child_sync;
-    plan_.exec_fifo_fd = exec_fifo_.get();
+    plan_.start_listen_fd = start_listener_.get();
     plan_.console_socket_fd = console_.get();
     plan_.preserve_fds = options_.preserve_fds + listen_fds_for_us();
     plan_.no_pivot = options_.no_pivot;
@@ -279,8 +273,7 @@ void Launch::spawn() {
     plan_.original_signal_mask = original_mask_;
     rollback_.add([this] { ::sigprocmask(SIG_SETMASK, &original_mask_, nullptr); });
 
-    child_ = clone_process(plan_.clone_flags);
-    if (child_ < 0) throw_errno("clone the container process");
+    child_ = clone_into_cgroups(*cgroup_, plan_.clone_flags);
     if (child_ == 0) {
         // Our flock on the state directory must not live on in the init (it would block
         // `start` and `delete`), nor our end of the handshake.
@@ -303,7 +296,6 @@ void Launch::spawn() {
     if (process.oom_score_adj)
         write_existing_file("/proc/" + std::to_string(child_) + "/oom_score_adj",
                             std::to_string(*process.oom_score_adj));
-    cgroup_->add_process(child_);
     sync_.send(SyncType::setup_done);
     handle_messages();
 }
@@ -387,7 +379,8 @@ void Launch::start() {
 int Launch::wait_and_remove() {
     int code = wait_in_foreground(init_pid_, pty_master_.get());
     ::sigprocmask(SIG_SETMASK, &original_mask_, nullptr);
-    destroy_container(root_, state_);
+    destroy_container(root_, state_, &spec_);
+    reap_children();
     return code;
 }
 
@@ -400,36 +393,43 @@ void create_container(const StateRoot& root, const CreateOptions& options) {
 }
 
 int run_container(const StateRoot& root, const CreateOptions& options, bool detach) {
-    Launch launch(root, options, !detach);
     if (detach) {
-        // Detached: the same as create + start, without a fifo round trip.
-        launch.create();
-        launch.commit();
-        launch.close_exec_fifo();
-        auto fifo = root.exec_fifo_path(options.id);
-        UniqueFd fd = open_file(fifo, O_WRONLY | O_NONBLOCK);
-        write_all(fd.get(), std::to_string(launch.init_pid()), fifo);
-        ::unlink(fifo.c_str());
-        wait_for_exec(fd.get());
+        {
+            Launch created(root, options, false);
+            created.create();
+            created.commit();
+        }  // releases the state directory's lock for `start`
+        try {
+            start_container(root, options.id);
+        } catch (...) {
+            destroy_container(root, root.load(options.id));
+            throw;
+        }
         return 0;
     }
+    Launch launch(root, options, true);
     launch.create();
     launch.start();
     launch.commit();
     return launch.wait_and_remove();
 }
 
-void destroy_container(const StateRoot& root, const ContainerState& state) {
-    std::optional<oci::Spec> spec;
-    try {
-        auto path = root.config_path(state.id);
-        spec = oci::parse_spec(parse_json(read_file(path), path));
-    } catch (const std::exception& e) {
-        log::warn(std::string("poststop hooks skipped: ") + e.what());
+void destroy_container(const StateRoot& root, const ContainerState& state, const oci::Spec* known_spec) {
+    std::optional<oci::Spec> loaded;
+    if (!known_spec) {
+        try {
+            auto path = root.config_path(state.id);
+            loaded = oci::parse_spec(parse_json(read_file(path), path));
+            known_spec = &*loaded;
+        } catch (const std::exception& e) {
+            log::warn(std::string("poststop hooks skipped: ") + e.what());
+        }
     }
     std::unique_ptr<cgroup::Manager> cg;
     if (!state.cgroup.is_null()) cg = cgroup::Manager::from_json(state.cgroup);
-    if (cg) {
+    // With its own pid namespace, everything in the container died with its init; otherwise
+    // (or while the init lives) the cgroup is where the remaining processes are found.
+    if (cg && (!state.own_pid_namespace || init_alive(state))) {
         try {
             cg->kill_all(SIGKILL);
         } catch (const std::exception& e) {
@@ -439,13 +439,13 @@ void destroy_container(const StateRoot& root, const ContainerState& state) {
     if (init_alive(state)) ::kill(state.pid, SIGKILL);
     for (int i = 0; i < 1000 && init_alive(state); ++i)
         ::usleep(1000);
-    if (spec) {
+    if (known_spec) {
         oci::State st;
         st.id = state.id;
         st.status = oci::Status::stopped;
         st.bundle = state.bundle;
         st.annotations = state.annotations;
-        run_hooks_warn(spec->hooks.poststop, st, "poststop");
+        run_hooks_warn(known_spec->hooks.poststop, st, "poststop");
     }
     if (cg) cg->destroy();
     root.remove(state.id);

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "oci/runtime_spec.hpp"
 #include "runtime/container_state.hpp"
 
 namespace berth::runtime {
@@ -27,7 +28,9 @@ void create_container(const StateRoot& root, const CreateOptions& options);
 // removes the container and returns the process's exit code.
 int run_container(const StateRoot& root, const CreateOptions& options, bool detach);
 
-// Removes what a container left: poststop hooks, cgroup, state directory.
-void destroy_container(const StateRoot& root, const ContainerState& state);
+// Removes what a container left: remaining processes, poststop hooks, cgroup, state
+// directory. The config is read from the state directory unless given.
+void destroy_container(const StateRoot& root, const ContainerState& state,
+                       const oci::Spec* spec = nullptr);
 
 }  // namespace berth::runtime

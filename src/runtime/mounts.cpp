@@ -123,6 +123,14 @@ void mount_cgroups(const RootfsContext& ctx, int root_fd, const oci::Mount& m,
         set_mount_attributes(tree.get(), attrs, 0, false, what);
         attach_mount_tree(tree.get(), target_fd, what);
     };
+    // Below the fresh tmpfs, by name: nothing in it can be a symlink.
+    auto bind_placement_at = [&](const cgroup::Manager::Placement& p, int dir_fd,
+                                 const std::string& name, const std::string& what) {
+        UniqueFd tree = clone_mount_tree(p.hierarchy.mountpoint + p.path, false);
+        set_mount_attributes(tree.get(), attrs, 0, false, what);
+        if (::move_mount(tree.get(), "", dir_fd, name.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
+            throw_errno("mount on", what);
+    };
 
     if (ctx.cgroup_mode == cgroup::Mode::v2) {
         if (ctx.new_cgroup_namespace) {
@@ -141,14 +149,18 @@ void mount_cgroups(const RootfsContext& ctx, int root_fd, const oci::Mount& m,
     for (const auto& p : ctx.cgroup_placements) {
         std::string name = hierarchy_dir_name(p.hierarchy);
         std::string sub = m.destination + "/" + name;
-        UniqueFd dir = mkdir_all_in_root(root_fd, sub);
+        // The tmpfs was mounted a moment ago by us: nothing in it can be a symlink.
+        if (::mkdirat(top.get(), name.c_str(), 0755) < 0) throw_errno("mkdir", sub);
         if (ctx.new_cgroup_namespace) {
+            UniqueFd dir(
+                ::openat(top.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!dir) throw_errno("open", sub);
             const char* fstype = p.hierarchy.unified ? "cgroup2" : "cgroup";
             const char* data = p.hierarchy.unified ? nullptr : p.hierarchy.controllers.c_str();
             if (::mount("cgroup", fd_path(dir.get()).c_str(), fstype, flags, data) < 0)
                 throw_errno(field + ": mount cgroup on", sub);
         } else {
-            bind_placement(p, dir.get(), sub);
+            bind_placement_at(p, top.get(), name, sub);
         }
         // Co-mounted controllers ("cpu,cpuacct") are also reachable by each name.
         if (name.find(',') != std::string::npos) {
@@ -186,17 +198,17 @@ void mount_entry(const RootfsContext& ctx, int root_fd, const oci::Mount& m, siz
 }
 
 void make_path_readonly(const std::string& path) {
-    int fd = ::open(path.c_str(), O_PATH | O_CLOEXEC);
-    if (fd < 0) {
+    // Called after pivot_root: "/" is the container's, so the path cannot lead out of it.
+    int tree_fd =
+        ::open_tree(AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    if (tree_fd < 0) {
         if (errno == ENOENT) return;
-        throw_errno("readonlyPaths: open", path);
+        throw_errno("readonlyPaths: bind", path);
     }
-    ::close(fd);
-    UniqueFd tree = clone_mount_tree(path, true);
+    UniqueFd tree(tree_fd);
     set_mount_attributes(tree.get(), MOUNT_ATTR_RDONLY, 0, true, path);
-    UniqueFd target(::open(path.c_str(), O_PATH | O_CLOEXEC));
-    if (!target) throw_errno("readonlyPaths: open", path);
-    attach_mount_tree(tree.get(), target.get(), path);
+    if (::move_mount(tree.get(), "", AT_FDCWD, path.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        throw_errno("readonlyPaths: mount on", path);
 }
 
 void mask_path(const std::string& path) {

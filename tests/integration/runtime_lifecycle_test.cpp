@@ -357,3 +357,92 @@ TEST(Lifecycle, PreservedAndSocketActivationFdsReachTheContainerOthersDoNot) {
     EXPECT_EQ(r.exit_code, 0) << r.describe();
     EXPECT_EQ(r.out, "preserved-content\nno-leak\n");
 }
+
+TEST(Lifecycle, SocketActivationFdsArePassedWithListenFds) {
+    Runtime runtime;
+    Bundle bundle({"sh", "-c", "echo $LISTEN_FDS $LISTEN_PID; cat <&3; cat <&4"});
+    std::string id = unique_id("listen");
+    ContainerGuard guard(runtime, id);
+    TempDir tmp;
+    std::ofstream(tmp.path() + "/a") << "socket-a\n";
+    std::ofstream(tmp.path() + "/b") << "socket-b\n";
+    // As systemd would start us: LISTEN_FDS=2 with fds 3 and 4, LISTEN_PID our own pid.
+    auto r = run_command({"sh", "-c",
+                          "exec 3<" + tmp.path() + "/a 4<" + tmp.path() +
+                              "/b; LISTEN_FDS=2 LISTEN_PID=$$ exec \"$@\"",
+                          "sh", runtime_binary(), "--root", runtime.state_root(), "run", "--bundle",
+                          bundle.path(), id});
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_EQ(r.out, "2 1\nsocket-a\nsocket-b\n");
+}
+
+TEST(Lifecycle, JsonLogNamesTheErrorForContainerd) {
+    Runtime runtime;
+    Bundle bundle;
+    bundle.config()["process"]["cwd"] = "relative";
+    bundle.write();
+    TempDir tmp;
+    std::string log = tmp.path() + "/log.json";
+    std::string id = unique_id("log");
+    ContainerGuard guard(runtime, id);
+    auto r = runtime({"--log", log, "--log-format", "json", "create", "--bundle", bundle.path(), id});
+    EXPECT_EQ(r.exit_code, 1);
+    std::ifstream in(log);
+    std::string line;
+    ASSERT_TRUE(std::getline(in, line)) << "nothing logged";
+    json entry = json::parse(line);
+    EXPECT_EQ(entry["level"], "error");
+    EXPECT_NE(entry["msg"].get<std::string>().find("process.cwd"), std::string::npos) << line;
+    EXPECT_TRUE(entry.contains("time"));
+}
+
+TEST(Lifecycle, SystemdCgroupPathIsAcceptedAndUsesCgroupfs) {
+    Runtime runtime;
+    Bundle bundle({"cat", "/proc/self/cgroup"});
+    std::string id = unique_id("sysd");
+    bundle.config()["linux"]["cgroupsPath"] = "berthtest.slice:berth:" + id;
+    bundle.write();
+    ContainerGuard guard(runtime, id);
+    auto r = runtime({"--systemd-cgroup", "run", "--bundle", bundle.path(), id});
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_NE(r.out.find("pids:/berthtest.slice/berth-" + id + ".scope"), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("--systemd-cgroup"), std::string::npos) << "no message says cgroupfs is used";
+    EXPECT_TRUE(cgroup_dirs_named("berthtest.slice").empty()) << "the slice made for it was left";
+}
+
+TEST(Lifecycle, OrphansOfAContainerWithoutPidNamespaceAreReapedAndKilled) {
+    Runtime runtime;
+    std::string marker = "berth-orphan-" + std::to_string(::getpid());
+    Bundle bundle({"sh", "-c", "(exec -a " + marker + " sleep 300 &) ; exit 0"});
+    auto& nss = bundle.config()["linux"]["namespaces"];
+    json kept = json::array();
+    for (auto& ns : nss)
+        if (ns["type"] != "pid") kept.push_back(ns);
+    nss = kept;
+    bundle.write();
+    std::string id = unique_id("orphan");
+    ContainerGuard guard(runtime, id);
+    std::string zombies_before =
+        run_command({"sh", "-c", "ps -eo stat=,comm= | grep -c '^Z.* sleep$' || true"}).out;
+    auto r = runtime({"run", "--bundle", bundle.path(), id});
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_TRUE(eventually([&] { return run_command({"pgrep", "-f", marker}).exit_code != 0; }))
+        << "the orphan outlived its container";
+    // Killed and collected: no new zombie sleep (zombies keep their comm, not their args).
+    auto zombie_sleeps = [] {
+        return run_command({"sh", "-c", "ps -eo stat=,comm= | grep -c '^Z.* sleep$' || true"}).out;
+    };
+    EXPECT_EQ(zombie_sleeps(), zombies_before);
+}
+
+TEST(Lifecycle, HomeComesFromTheContainersPasswd) {
+    Runtime runtime;
+    Bundle bundle({"sh", "-c", "echo $HOME"});
+    bundle.config()["process"]["env"] = {"PATH=/bin"};
+    bundle.config()["process"]["user"] = {{"uid", 1}, {"gid", 1}};
+    bundle.write();
+    std::string id = unique_id("home");
+    ContainerGuard guard(runtime, id);
+    auto r = runtime({"run", "--bundle", bundle.path(), id});
+    EXPECT_EQ(r.out, "/usr/sbin\n") << r.describe();  // daemon's home in the busybox passwd
+}

@@ -69,6 +69,24 @@ bool cg_write_if_exists(const std::string& dir, std::string_view file, std::stri
     return true;
 }
 
+CgroupFile::CgroupFile(const std::string& dir, std::string_view file)
+    : path_(join_file(dir, file)) {
+    int fd;
+    do {
+        fd = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) refused(errno, path_, "");
+    fd_.reset(fd);
+}
+
+void CgroupFile::write(std::string_view value) {
+    ssize_t n;
+    do {
+        n = ::write(fd_.get(), value.data(), value.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) refused(errno, path_, value);
+}
+
 std::string cg_read(const std::string& dir, std::string_view file) {
     return read_file(join_file(dir, file));
 }

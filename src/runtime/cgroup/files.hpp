@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/unique_fd.hpp"
+
 namespace berth::runtime::cgroup {
 
 // Writes value to dir/file in one write(2). A refusal throws berth::SystemError (keeping
@@ -18,6 +20,18 @@ namespace berth::runtime::cgroup {
 void cg_write(const std::string& dir, std::string_view file, std::string_view value);
 // Same, but returns false instead of throwing when the file does not exist.
 bool cg_write_if_exists(const std::string& dir, std::string_view file, std::string_view value);
+
+// One cgroup file opened once for several writes (each write is one value to the kernel),
+// e.g. a device rule list: opening a cgroup file costs more than writing to it.
+class CgroupFile {
+  public:
+    CgroupFile(const std::string& dir, std::string_view file);
+    void write(std::string_view value);
+
+  private:
+    std::string path_;
+    UniqueFd fd_;
+};
 std::string cg_read(const std::string& dir, std::string_view file);
 std::optional<std::string> cg_read_if_exists(const std::string& dir, std::string_view file);
 bool cg_exists(const std::string& dir, std::string_view file);

@@ -3,6 +3,7 @@
 // delegates every setting to the controller's file under v1/ or v2/.
 #include "runtime/cgroup/manager.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <functional>
 
 #include "common/error.hpp"
+#include "common/file.hpp"
 #include "common/log.hpp"
 #include "common/path.hpp"
 #include "common/strings.hpp"
@@ -222,6 +224,37 @@ class CgroupManager final : public Manager {
         }
     }
 
+    void enter_v1() override {
+        // Where we are now, per hierarchy, to come back to.
+        auto own = read_file("/proc/self/cgroup");
+        previous_.assign(places_.size(), std::string());
+        for (size_t i = 0; i < places_.size(); ++i) {
+            const Place& p = places_[i];
+            if (p.skipped || p.hierarchy.unified) continue;
+            previous_[i] = own_path(own, p.hierarchy);
+            if (previous_[i].empty()) continue;
+            cg_write(p.dir(), "tasks", "0");
+        }
+    }
+
+    void leave_v1() override {
+        for (size_t i = 0; i < previous_.size() && i < places_.size(); ++i) {
+            if (previous_[i].empty()) continue;
+            cg_write(places_[i].dir_of(previous_[i]), "tasks", "0");
+        }
+        previous_.clear();
+    }
+
+    [[nodiscard]] UniqueFd open_unified_dir() const override {
+        for (const auto& p : places_) {
+            if (!p.hierarchy.unified || p.skipped) continue;
+            int fd = ::open(p.dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (fd < 0) throw_errno("open cgroup", p.dir());
+            return UniqueFd(fd);
+        }
+        return UniqueFd();
+    }
+
     void destroy() override {
         std::string first_error;
         for (auto it = places_.rbegin(); it != places_.rend(); ++it) {
@@ -365,6 +398,21 @@ class CgroupManager final : public Manager {
     [[nodiscard]] Mode mode() const override { return mode_; }
 
   private:
+    // The path of hierarchy h in a /proc/self/cgroup text, relative to its mountpoint.
+    static std::string own_path(const std::string& proc_cgroup, const Hierarchy& h) {
+        for (const auto& line : split(proc_cgroup, '\n')) {
+            auto first = line.find(':');
+            auto second = line.find(':', first + 1);
+            if (first == std::string::npos || second == std::string::npos) continue;
+            if (line.substr(first + 1, second - first - 1) != h.controllers) continue;
+            std::string path = line.substr(second + 1);
+            if (h.root != "/" && path.rfind(h.root, 0) == 0) path = path.substr(h.root.size());
+            return path.empty() ? "/" : path;
+        }
+        return {};
+    }
+
+    std::vector<std::string> previous_;  // enter_v1(): where to go back to, per place
     [[nodiscard]] const Place* owner(Controller c) const {
         auto o = owners_[static_cast<size_t>(c)];
         if (!o || *o >= places_.size() || places_[*o].skipped) return nullptr;
@@ -446,15 +494,23 @@ class CgroupManager final : public Manager {
     // Controllers that live in cgroup2 must be enabled in cgroup.subtree_control of every
     // ancestor of the container's cgroup. Refusals are left for the settings to report
     // (an ancestor with processes of its own cannot enable domain controllers).
+    // Ancestors that already have them are left alone: a write to subtree_control costs about
+    // a millisecond even when it changes nothing, and this runs for every container.
     void enable_controllers(const Place& p) {
-        std::string all;
-        for (const auto& c : enable_)
-            all += (all.empty() ? "+" : " +") + c;
         std::string cur;  // from the mount's root down to the parent of the leaf
         auto parts = split_path(p.path);
         for (size_t i = 0; i < parts.size(); ++i) {
             const std::string d = p.dir_of(cur);
             const std::string dir = d.empty() ? std::string("/") : d;
+            std::string all;
+            auto enabled = split(trim(read_file_if_exists(dir + "/cgroup.subtree_control").value_or("")), ' ');
+            for (const auto& c : enable_)
+                if (std::find(enabled.begin(), enabled.end(), c) == enabled.end())
+                    all += (all.empty() ? "+" : " +") + c;
+            if (all.empty()) {
+                cur += "/" + parts[i];
+                continue;
+            }
             try {
                 cg_write(dir, "cgroup.subtree_control", all);
             } catch (const SystemError&) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.hpp"
 #include "oci/runtime_spec.hpp"
 
 namespace berth::runtime::cgroup {
@@ -74,6 +75,18 @@ class Manager {
     virtual void update(const oci::Resources& resources) = 0;
     // Moves pid into the container's cgroup in every hierarchy.
     virtual void add_process(pid_t pid) = 0;
+
+    // Puts the calling, single-threaded process into the container's cgroup in every cgroup
+    // v1 hierarchy, so that a child it forks is born there; leave_v1() moves it back. Writing
+    // "0" to a v1 `tasks` file moves only the caller and skips the kernel's global threadgroup
+    // lock that a write to cgroup.procs takes, at the price of an RCU grace period (several
+    // milliseconds) on every container start. The unified hierarchy is joined at birth with
+    // clone3(CLONE_INTO_CGROUP) through open_unified_dir().
+    virtual void enter_v1() = 0;
+    virtual void leave_v1() = 0;
+    // The container's cgroup directory in the unified hierarchy (O_RDONLY|O_DIRECTORY), or an
+    // invalid fd when there is none (pure v1, or skipped when rootless).
+    [[nodiscard]] virtual UniqueFd open_unified_dir() const = 0;
     // Removes the cgroup directories (retrying while the kernel still sees dying tasks).
     // Safe to call when some or all are already gone.
     virtual void destroy() = 0;

@@ -7,6 +7,7 @@
 #include "common/file.hpp"
 #include "common/json_reader.hpp"
 #include "runtime/hooks.hpp"
+#include "runtime/start_socket.hpp"
 #include "runtime/verbs/verbs.hpp"
 
 namespace berth::runtime {
@@ -18,18 +19,9 @@ void start_container(const StateRoot& root, const std::string& id) {
     if (status != oci::Status::created)
         throw Error("cannot start a container that is " + std::string(oci::status_name(status)) +
                     " (\"" + id + "\")");
-    std::string fifo = root.exec_fifo_path(id);
-    // The init holds the fifo open for reading; no reader means it died meanwhile.
-    int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENXIO) throw Error("cannot start container \"" + id + "\": its init is gone");
-        throw_errno("open", fifo);
-    }
-    UniqueFd owned(fd);
-    write_all(owned.get(), std::to_string(state.pid), fifo);
-    ::unlink(fifo.c_str());
-    wait_for_exec(owned.get());
-    owned.reset();
+    // Returns once the init has exec'd the process (or throws its error).
+    request_start(lock.get(), state.pid, id);
+    ::unlink(root.start_socket_path(id).c_str());
 
     std::string config_path = root.config_path(id);
     oci::Spec spec = oci::parse_spec(parse_json(read_file(config_path), config_path));

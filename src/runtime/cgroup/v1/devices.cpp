@@ -37,8 +37,12 @@ std::vector<std::pair<bool, std::string>> device_writes(const std::vector<oci::D
 }
 
 void apply_devices(const std::string& dir, const std::vector<oci::DeviceRule>& rules) {
-    for (const auto& [allow, line] : device_writes(rules))
-        cg_write(dir, allow ? "devices.allow" : "devices.deny", line);
+    auto writes = device_writes(rules);
+    if (writes.empty()) return;
+    CgroupFile allow_file(dir, "devices.allow");
+    CgroupFile deny_file(dir, "devices.deny");
+    for (const auto& [allow, line] : writes)
+        (allow ? allow_file : deny_file).write(line);
 }
 
 }  // namespace berth::runtime::cgroup::v1
