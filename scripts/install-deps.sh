@@ -9,7 +9,7 @@ build_packages=(
 )
 # Real peers and tools the integration tests drive.
 test_packages=(
-  busybox-static file time uidmap iproute2 util-linux procps psmisc jq strace
+  busybox-static file time uidmap iproute2 util-linux bsdutils procps psmisc jq strace
   runc crun containerd podman conmon
 )
 

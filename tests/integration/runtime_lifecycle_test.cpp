@@ -121,6 +121,26 @@ TEST(Lifecycle, DeleteOfACreatedContainerRemovesItsInit) {
     expect_nothing_left(runtime, id, bundle);
 }
 
+// podman and containerd's shim run `delete --force` after a failed create; as with runc,
+// a container that is not there is then no error. A directory without state (an aborted
+// create) is removed either way.
+TEST(Lifecycle, ForceDeleteOfAMissingContainerSucceeds) {
+    Runtime runtime;
+    std::string id = unique_id("missing-delete");
+    auto plain = runtime({"delete", id});
+    EXPECT_EQ(plain.exit_code, 1) << plain.describe();
+    EXPECT_NE(plain.err.find("container \"" + id + "\" does not exist"), std::string::npos)
+        << plain.err;
+    auto forced = runtime({"delete", "--force", id});
+    EXPECT_EQ(forced.exit_code, 0) << forced.describe();
+    EXPECT_EQ(forced.err, "");
+
+    fs::create_directories(runtime.state_root() + "/" + id);
+    auto aborted = runtime({"delete", "--force", id});
+    EXPECT_EQ(aborted.exit_code, 0) << aborted.describe();
+    EXPECT_FALSE(fs::exists(runtime.state_root() + "/" + id));
+}
+
 TEST(Lifecycle, KillAcceptsSignalNamesAndNumbers) {
     Runtime runtime;
     // The trap proves the signal arrived: TERM writes a mark, then the shell exits.

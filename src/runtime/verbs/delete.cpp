@@ -1,5 +1,8 @@
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include "common/error.hpp"
 #include "runtime/launcher.hpp"
@@ -8,7 +11,19 @@
 namespace berth::runtime {
 
 void delete_container(const StateRoot& root, const std::string& id, bool force) {
+    StateRoot::validate_id(id);
+    // As runc: deleting what is not there is no error with --force (podman and containerd's
+    // shim clean up after a failed create that way).
+    struct stat st {};
+    if (force && ::stat(root.container_dir(id).c_str(), &st) < 0 && errno == ENOENT) return;
     UniqueFd lock = root.lock(id);
+    if (!root.exists(id)) {
+        // The lock waited for any create in progress: a directory still without state is what
+        // an aborted create left. Nothing runs there; remove it.
+        root.remove(id);
+        if (force) return;
+        throw Error("container \"" + id + "\" does not exist");
+    }
     ContainerState state = root.load(id);
     oci::Status status = current_status(root, state);
     if (status == oci::Status::running || status == oci::Status::paused) {

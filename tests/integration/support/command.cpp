@@ -138,11 +138,39 @@ CommandResult run_command(const std::vector<std::string>& argv, const CommandOpt
     return result;
 }
 
+std::string shell_quote(const std::string& word) {
+    std::string quoted = "'";
+    for (char c : word) {
+        if (c == '\'')
+            quoted += "'\\''";
+        else
+            quoted += c;
+    }
+    return quoted + "'";
+}
+
+CommandResult run_with_terminal(const std::vector<std::string>& argv,
+                                const CommandOptions& options) {
+    std::string line;
+    for (const auto& word : argv)
+        line += (line.empty() ? "" : " ") + shell_quote(word);
+    return run_command({"script", "-qec", line, "/dev/null"}, options);
+}
+
 BackgroundCommand::BackgroundCommand(const std::vector<std::string>& argv,
                                      const CommandOptions& options) {
     int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    pid_ = spawn(argv, options, devnull, -1, -1);
+    int out = -1;
+    if (!options.output_path.empty()) {
+        out = ::open(options.output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (out < 0) {
+            ::close(devnull);
+            throw std::runtime_error("open " + options.output_path + ": " + strerror(errno));
+        }
+    }
+    pid_ = spawn(argv, options, devnull, out, out);
     ::close(devnull);
+    if (out >= 0) ::close(out);
 }
 
 BackgroundCommand::~BackgroundCommand() {

@@ -22,9 +22,18 @@ struct CommandOptions {
     std::string cwd;
     int run_as_uid = -1;  // setuid/setgid before exec (rootless tests)
     int run_as_gid = -1;
+    std::string output_path;  // BackgroundCommand: stdout and stderr appended here (default: ours)
 };
 
 CommandResult run_command(const std::vector<std::string>& argv, const CommandOptions& options = {});
+
+// Quotes one word for `sh -c`.
+std::string shell_quote(const std::string& word);
+
+// Runs argv with a terminal on its stdio (under `script -qec`, which relays the pty and
+// returns argv's exit code). out holds what argv wrote to the terminal, with "\r\n" line ends.
+CommandResult run_with_terminal(const std::vector<std::string>& argv,
+                                const CommandOptions& options = {});
 
 // A started command you wait for later (e.g. a server).
 class BackgroundCommand {

@@ -1,9 +1,12 @@
 #include "support/fixture.hpp"
 
+#include <signal.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -14,23 +17,31 @@ namespace fs = std::filesystem;
 
 namespace berth::test {
 
-static std::string env_or_die(const char* name) {
+// The environment variable, else the build's own path (tests/integration/CMakeLists.txt).
+static std::string env_or(const char* name, const char* build_default) {
     const char* v = std::getenv(name);
-    if (!v || !*v) {
-        std::fprintf(stderr, "integration tests need %s (run them through ctest)\n", name);
-        std::abort();
-    }
-    return v;
+    return v && *v ? v : build_default;
 }
 
 std::string runtime_binary() {
-    return env_or_die("BERTH_RUNTIME");
+    return env_or("BERTH_RUNTIME", BERTH_RUNTIME_DEFAULT);
 }
 std::string source_dir() {
-    return env_or_die("BERTH_SOURCE_DIR");
+    return env_or("BERTH_SOURCE_DIR", BERTH_SOURCE_DIR_DEFAULT);
 }
 std::string busybox_rootfs_template() {
-    return env_or_die("BERTH_TEST_ROOTFS");
+    return env_or("BERTH_TEST_ROOTFS", BERTH_TEST_ROOTFS_DEFAULT);
+}
+
+std::string make_busybox_image(const std::string& dir) {
+    std::string archive = dir + "/busybox-image.tar";
+    CommandOptions options;
+    options.env = {"TMPDIR=" + dir};
+    auto r = run_command(
+        {source_dir() + "/scripts/make-busybox-image.sh", busybox_rootfs_template(), archive},
+        options);
+    if (r.exit_code != 0) throw std::runtime_error("make-busybox-image.sh: " + r.describe());
+    return archive;
 }
 
 TempDir::TempDir(const std::string& prefix) {
@@ -68,6 +79,12 @@ std::string unique_id(const std::string& prefix) {
     static std::atomic<int> counter{0};
     return "berth-test-" + prefix + "-" + std::to_string(::getpid()) + "-" +
            std::to_string(counter++);
+}
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+    for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+        text.replace(at, from.size(), to);
+    return text;
 }
 
 Runtime::Runtime() : state_("berth-state") {}
@@ -124,6 +141,66 @@ std::vector<std::string> mounts_under(const std::string& path) {
     std::sort(found.begin(), found.end(),
               [](const auto& a, const auto& b) { return a.size() > b.size(); });
     return found;
+}
+
+bool remove_cgroup_tree(const std::string& relative) {
+    // cgroup v2 alone is mounted at /sys/fs/cgroup; v1 and hybrid mount one hierarchy per
+    // directory below it.
+    std::vector<fs::path> hierarchies;
+    std::error_code ec;
+    if (fs::exists("/sys/fs/cgroup/cgroup.controllers", ec)) {
+        hierarchies.emplace_back("/sys/fs/cgroup");
+    } else {
+        for (const auto& entry : fs::directory_iterator("/sys/fs/cgroup", ec))
+            if (entry.is_directory(ec)) hierarchies.push_back(entry.path());
+    }
+    bool all_gone = true;
+    for (const auto& hierarchy : hierarchies) {
+        fs::path top = hierarchy.string() + relative;
+        if (!fs::is_directory(top, ec)) continue;
+        std::vector<fs::path> dirs;
+        for (auto it = fs::recursive_directory_iterator(top, ec);
+             it != fs::recursive_directory_iterator(); it.increment(ec)) {
+            if (ec) break;
+            if (it->is_directory(ec) && !it->is_symlink(ec)) dirs.push_back(it->path());
+        }
+        // Deepest first; a cgroup whose last process is still exiting is busy for a moment.
+        std::sort(dirs.begin(), dirs.end(), [](const auto& a, const auto& b) {
+            return a.string().size() > b.string().size();
+        });
+        dirs.push_back(top);
+        for (const auto& dir : dirs) {
+            bool removed = eventually([&] { return ::rmdir(dir.c_str()) == 0 || errno == ENOENT; },
+                                      std::chrono::seconds(5));
+            all_gone = all_gone && removed;
+        }
+    }
+    return all_gone;
+}
+
+void kill_processes_mentioning(const std::string& text) {
+    std::vector<pid_t> pids;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+        std::string name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        pid_t pid = static_cast<pid_t>(std::stol(name));
+        if (pid == ::getpid()) continue;
+        std::ifstream in(entry.path() / "cmdline");
+        std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (cmdline.find(text) != std::string::npos && ::kill(pid, SIGKILL) == 0)
+            pids.push_back(pid);
+    }
+    // Gone, or a zombie (reparented to an init that may not reap it).
+    auto gone = [](pid_t pid) {
+        std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+        std::string stat;
+        std::getline(in, stat);
+        auto close = stat.rfind(')');
+        return !in || close == std::string::npos || stat.compare(close + 2, 1, "Z") == 0;
+    };
+    for (pid_t pid : pids)
+        eventually([&] { return gone(pid); });
 }
 
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {

@@ -12,10 +12,15 @@
 
 namespace berth::test {
 
-// Paths from the environment CTest sets (see tests/integration/CMakeLists.txt).
+// Paths from the environment (BERTH_RUNTIME, BERTH_SOURCE_DIR, BERTH_TEST_ROOTFS), by default
+// the build's own (see tests/integration/CMakeLists.txt).
 std::string runtime_binary();
 std::string source_dir();
 std::string busybox_rootfs_template();
+
+// An image archive (`docker save` format, tagged localhost/busybox:latest) of the busybox
+// rootfs, written into dir by scripts/make-busybox-image.sh; returns its path.
+std::string make_busybox_image(const std::string& dir);
 
 // mkdtemp under /tmp (or base), removed recursively (after unmounting leftovers) on destruction.
 class TempDir {
@@ -46,6 +51,9 @@ class Bundle {
 };
 
 std::string unique_id(const std::string& prefix);
+
+// text with every `from` replaced by `to` (filling in config templates).
+std::string replace_all(std::string text, const std::string& from, const std::string& to);
 
 // Runs berth-runtime with --root pointing at a private state directory.
 class Runtime {
@@ -79,6 +87,13 @@ class ContainerGuard {
 // Leak checks: nothing under /sys/fs/cgroup named `name`, no mount under `path`.
 std::vector<std::string> cgroup_dirs_named(const std::string& name);
 std::vector<std::string> mounts_under(const std::string& path);
+
+// Cleanup of what clients leave when a test fails: removes the cgroup at `relative` (e.g.
+// "/berth-test-ns") and every cgroup below it, in every hierarchy; true when none is left.
+bool remove_cgroup_tree(const std::string& relative);
+// SIGKILLs every process whose command line mentions text (a test's temp dir: shims, conmon)
+// and waits for them to go.
+void kill_processes_mentioning(const std::string& text);
 
 // Polls until pred() or the timeout.
 bool eventually(const std::function<bool()>& pred,
