@@ -414,7 +414,8 @@ int run_container(const StateRoot& root, const CreateOptions& options, bool deta
     return launch.wait_and_remove();
 }
 
-void destroy_container(const StateRoot& root, const ContainerState& state, const oci::Spec* known_spec) {
+void destroy_container(const StateRoot& root, const ContainerState& state,
+                       const oci::Spec* known_spec) {
     std::optional<oci::Spec> loaded;
     if (!known_spec) {
         try {

@@ -405,7 +405,8 @@ TEST(Lifecycle, JsonLogNamesTheErrorForContainerd) {
     std::string log = tmp.path() + "/log.json";
     std::string id = unique_id("log");
     ContainerGuard guard(runtime, id);
-    auto r = runtime({"--log", log, "--log-format", "json", "create", "--bundle", bundle.path(), id});
+    auto r =
+        runtime({"--log", log, "--log-format", "json", "create", "--bundle", bundle.path(), id});
     EXPECT_EQ(r.exit_code, 1);
     std::ifstream in(log);
     std::string line;
@@ -425,8 +426,10 @@ TEST(Lifecycle, SystemdCgroupPathIsAcceptedAndUsesCgroupfs) {
     ContainerGuard guard(runtime, id);
     auto r = runtime({"--systemd-cgroup", "run", "--bundle", bundle.path(), id});
     EXPECT_EQ(r.exit_code, 0) << r.describe();
-    EXPECT_NE(r.out.find("pids:/berthtest.slice/berth-" + id + ".scope"), std::string::npos) << r.out;
-    EXPECT_NE(r.err.find("--systemd-cgroup"), std::string::npos) << "no message says cgroupfs is used";
+    EXPECT_NE(r.out.find("pids:/berthtest.slice/berth-" + id + ".scope"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.err.find("--systemd-cgroup"), std::string::npos)
+        << "no message says cgroupfs is used";
     EXPECT_TRUE(cgroup_dirs_named("berthtest.slice").empty()) << "the slice made for it was left";
 }
 
@@ -446,8 +449,9 @@ TEST(Lifecycle, OrphansOfAContainerWithoutPidNamespaceAreReapedAndKilled) {
         run_command({"sh", "-c", "ps -eo stat=,comm= | grep -c '^Z.* sleep$' || true"}).out;
     auto r = runtime({"run", "--bundle", bundle.path(), id});
     EXPECT_EQ(r.exit_code, 0) << r.describe();
-    EXPECT_TRUE(eventually([&] { return run_command({"pgrep", "-f", marker}).exit_code != 0; }))
-        << "the orphan outlived its container";
+    EXPECT_TRUE(eventually([&] {
+        return run_command({"pgrep", "-f", marker}).exit_code != 0;
+    })) << "the orphan outlived its container";
     // Killed and collected: no new zombie sleep (zombies keep their comm, not their args).
     auto zombie_sleeps = [] {
         return run_command({"sh", "-c", "ps -eo stat=,comm= | grep -c '^Z.* sleep$' || true"}).out;

@@ -503,7 +503,8 @@ class CgroupManager final : public Manager {
             const std::string d = p.dir_of(cur);
             const std::string dir = d.empty() ? std::string("/") : d;
             std::string all;
-            auto enabled = split(trim(read_file_if_exists(dir + "/cgroup.subtree_control").value_or("")), ' ');
+            auto enabled =
+                split(trim(read_file_if_exists(dir + "/cgroup.subtree_control").value_or("")), ' ');
             for (const auto& c : enable_)
                 if (std::find(enabled.begin(), enabled.end(), c) == enabled.end())
                     all += (all.empty() ? "+" : " +") + c;
