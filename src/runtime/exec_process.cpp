@@ -191,14 +191,8 @@ void exec_child_main(const ExecPlan& p) {
     ::umask(process.user.umask.value_or(022));
 
     std::vector<std::string> args = process.args;
-    std::vector<char*> argv;
-    for (auto& a : args)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& e : env)
-        envp.push_back(e.data());
-    envp.push_back(nullptr);
+    std::vector<char*> argv = c_string_array(args);
+    std::vector<char*> envp = c_string_array(env);
     ::sigprocmask(SIG_SETMASK, &p.original_mask, nullptr);
     if (p.load_seccomp && process.no_new_privileges) p.load_seccomp();
     ::execve(executable.c_str(), argv.data(), envp.data());

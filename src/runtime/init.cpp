@@ -196,15 +196,9 @@ void init_main(const InitPlan& p) {
     state.status = oci::Status::created;
     run_hooks(spec.hooks.start_container, state, "startContainer");
 
-    std::vector<char*> argv;
     std::vector<std::string> args = process.args;
-    for (auto& a : args)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& e : env)
-        envp.push_back(e.data());
-    envp.push_back(nullptr);
+    std::vector<char*> argv = c_string_array(args);
+    std::vector<char*> envp = c_string_array(env);
 
     ::sigprocmask(SIG_SETMASK, &p.original_signal_mask, nullptr);
     // With no_new_privs the filter goes in last, so it only has to allow execve itself.

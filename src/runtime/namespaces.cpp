@@ -79,10 +79,7 @@ void run_map_helper(const char* helper, const char* field, pid_t pid,
         args.push_back(std::to_string(m.host_id));
         args.push_back(std::to_string(m.size));
     }
-    std::vector<char*> argv;
-    for (auto& a : args)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
+    std::vector<char*> argv = c_string_array(args);
     int err[2];
     if (::pipe2(err, O_CLOEXEC) < 0) throw_errno("pipe");
     UniqueFd read_end(err[0]), write_end(err[1]);

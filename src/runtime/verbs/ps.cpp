@@ -33,7 +33,7 @@ std::string container_ps_table(const StateRoot& root, const std::string& id,
     std::vector<pid_t> pids = container_pids(root, id);
     std::vector<std::string> args{"ps"};
     if (ps_args.empty())
-        args.push_back("-ef");
+        args.emplace_back("-ef");
     else
         args.insert(args.end(), ps_args.begin(), ps_args.end());
     int out[2];
@@ -43,10 +43,7 @@ std::string container_ps_table(const StateRoot& root, const std::string& id,
     if (child < 0) throw_errno("fork");
     if (child == 0) {
         ::dup2(write_end.get(), STDOUT_FILENO);
-        std::vector<char*> argv;
-        for (auto& a : args)
-            argv.push_back(a.data());
-        argv.push_back(nullptr);
+        std::vector<char*> argv = c_string_array(args);
         ::execvp("ps", argv.data());
         _exit(127);
     }
