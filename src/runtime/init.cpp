@@ -84,8 +84,23 @@ void init_main(const InitPlan& p) {
     // until then (as runc's nsexec does); nothing runs in the container yet.
     if (!p.rootless) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     ::umask(0);
-    p.sync->expect(SyncType::setup_done, "setting up the container");
-    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (!p.child_joins_cgroups) {
+        p.sync->expect(SyncType::setup_done, "setting up the container");
+        ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+    // Joined once, before anything needs the container's cgroups: a cgroup mount, a cgroup
+    // namespace, the user's process.
+    bool in_cgroups = false;
+    auto join_cgroups = [&] {
+        if (in_cgroups) return;
+        in_cgroups = true;
+        if (p.child_joins_cgroups) {
+            p.sync->expect(SyncType::setup_done, "creating the container's cgroups");
+            p.cgroups->join_v1_self();
+        }
+        if (p.new_cgroup_namespace && ::unshare(CLONE_NEWCGROUP) < 0)
+            throw_errno("unshare cgroup namespace");
+    };
 
     if (p.intermediate) {
         join_namespaces(*p.joins);
@@ -111,8 +126,7 @@ void init_main(const InitPlan& p) {
         if (::setresgid(0, 0, 0) < 0) throw_errno("become root (gid 0) in the user namespace");
         if (::setresuid(0, 0, 0) < 0) throw_errno("become root (uid 0) in the user namespace");
     }
-    if (p.new_cgroup_namespace && ::unshare(CLONE_NEWCGROUP) < 0)
-        throw_errno("unshare cgroup namespace");
+    if (!p.child_joins_cgroups) join_cgroups();
     if (::setsid() < 0) throw_errno("setsid");
 
     pid_t host_pid = 0;
@@ -138,9 +152,14 @@ void init_main(const InitPlan& p) {
         ctx.cgroup_mode = p.cgroup_mode;
         ctx.cgroup_placements = p.cgroup_placements;
         ctx.cwd = process.cwd;
-        ctx.before_pivot = run_create_hooks;
+        ctx.before_cgroups = join_cgroups;
+        ctx.before_pivot = [&] {
+            join_cgroups();
+            run_create_hooks();
+        };
         prepare_rootfs(ctx);
     } else {
+        join_cgroups();
         run_create_hooks();
         if (::chdir("/") < 0) throw_errno("chdir /");
     }

@@ -36,6 +36,7 @@ struct Place {
     std::string path;      // "/"-rooted, relative to the mountpoint
     std::string created;   // the topmost directory create() made (same form), empty if none
     bool skipped = false;  // rootless: the hierarchy could not be written
+    bool made = false;     // create() has dealt with it (created it or found it)
     // The runtime's own cgroup (same form; set by open() only): where the container's
     // processes stay in a skipped hierarchy.
     std::string runtime_path;
@@ -169,12 +170,21 @@ class CgroupManager final : public Manager {
         return out;
     }
 
-    void create() override {
+    void create() override { create_places(false); }
+    void create_unified() override { create_places(true); }
+
+    // Creates the places not made yet (only the unified one with unified_only), removing what
+    // this call made if any fails.
+    void create_places(bool unified_only) {
         std::vector<std::string> made;  // absolute directories, in the order they were made
         std::vector<std::string> skipped;
+        std::vector<Place*> mine;
         std::string reason;
         try {
             for (auto& p : places_) {
+                if (p.made || (unified_only && !p.hierarchy.unified)) continue;
+                p.made = true;
+                mine.push_back(&p);
                 const size_t before = made.size();
                 try {
                     create_in(p, made);
@@ -195,8 +205,10 @@ class CgroupManager final : public Manager {
         } catch (...) {
             for (auto it = made.rbegin(); it != made.rend(); ++it)
                 ::rmdir(it->c_str());
-            for (auto& p : places_)
-                p.created.clear();
+            for (Place* p : mine) {
+                p->created.clear();
+                p->made = false;
+            }
             throw;
         }
         // One line for all of them: runc says nothing, one warning per hierarchy is noise.
@@ -222,6 +234,11 @@ class CgroupManager final : public Manager {
                 p.skipped = true;
             }
         }
+    }
+
+    void join_v1_self() override {
+        for (const auto& p : places_)
+            if (!p.skipped && !p.hierarchy.unified) cg_write(p.dir(), "tasks", "0");
     }
 
     void enter_v1() override {

@@ -63,8 +63,12 @@ class Manager {
 
     [[nodiscard]] virtual nlohmann::json to_json() const = 0;
 
-    // mkdir in every hierarchy; on failure removes what it made and throws.
+    // mkdir in every hierarchy; on failure removes what it made and throws. After
+    // create_unified() it makes the rest.
     virtual void create() = 0;
+    // Only the cgroup in the unified hierarchy (a no-op without one): what a child needs to be
+    // born into with clone3(CLONE_INTO_CGROUP) before the others exist.
+    virtual void create_unified() = 0;
     // Writes every resource setting that is present; throws naming the file and value that
     // were refused. Settings whose controller the host lacks are an error naming the setting.
     // Call it before add_process() so that realtime CPU settings are in place first.
@@ -84,6 +88,9 @@ class Manager {
     // clone3(CLONE_INTO_CGROUP) through open_unified_dir().
     virtual void enter_v1() = 0;
     virtual void leave_v1() = 0;
+    // The same move for a child that is already running (it writes "0" itself), so that the
+    // runtime can create the v1 cgroups while the child sets up its mounts.
+    virtual void join_v1_self() = 0;
     // The container's cgroup directory in the unified hierarchy (O_RDONLY|O_DIRECTORY), or an
     // invalid fd when there is none (pure v1, or skipped when rootless).
     [[nodiscard]] virtual UniqueFd open_unified_dir() const = 0;
