@@ -180,23 +180,9 @@ void exec_child_main(const ExecPlan& p) {
         throw_errno("close_range");
     if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         throw_errno("noNewPrivileges: prctl");
-    apply_selinux_label(process.selinux_label);
-    if (p.load_seccomp && !process.no_new_privileges) p.load_seccomp();
-    if (p.has_capabilities) drop_bounding_set(p.capabilities);
-    if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_KEEPCAPS)");
-    switch_user(process.user);
-    if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_KEEPCAPS)");
-    if (p.has_capabilities) apply_capabilities(p.capabilities);
-    if (::chdir(process.cwd.c_str()) < 0) throw_errno("cwd: chdir", process.cwd);
-    ::umask(process.user.umask.value_or(022));
-
-    std::vector<std::string> args = process.args;
-    std::vector<char*> argv = c_string_array(args);
-    std::vector<char*> envp = c_string_array(env);
-    ::sigprocmask(SIG_SETMASK, &p.original_mask, nullptr);
-    if (p.load_seccomp && process.no_new_privileges) p.load_seccomp();
-    ::execve(executable.c_str(), argv.data(), envp.data());
-    throw_errno("exec", executable);
+    assume_process_identity(process, p.has_capabilities ? &p.capabilities : nullptr,
+                            p.load_seccomp);
+    exec_process(process, executable, std::move(env), p.original_mask, p.load_seccomp);
 }
 
 }  // namespace

@@ -28,13 +28,7 @@ namespace {
 bool g_runtime_listening = true;
 
 oci::State hook_state(const InitPlan& p, pid_t host_pid) {
-    oci::State s;
-    s.id = p.id;
-    s.status = oci::Status::creating;
-    s.pid = host_pid;
-    s.bundle = p.bundle;
-    s.annotations = p.spec->annotations;
-    return s;
+    return {p.id, oci::Status::creating, host_pid, p.bundle, p.spec->annotations};
 }
 
 void write_sysctls(const std::map<std::string, std::string>& sysctl) {
@@ -198,16 +192,8 @@ void init_main(const InitPlan& p) {
     p.sync->send(SyncType::ready);
     g_runtime_listening = p.foreground;
 
-    apply_selinux_label(process.selinux_label);
-    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load before giving it up.
-    if (p.load_seccomp && !process.no_new_privileges) p.load_seccomp();
-    if (p.has_capabilities) drop_bounding_set(p.capabilities);
-    if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_KEEPCAPS)");
-    switch_user(process.user);
-    if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_KEEPCAPS)");
-    if (p.has_capabilities) apply_capabilities(p.capabilities);
-    if (::chdir(process.cwd.c_str()) < 0) throw_errno("process.cwd: chdir", process.cwd);
-    ::umask(process.user.umask.value_or(022));
+    assume_process_identity(process, p.has_capabilities ? &p.capabilities : nullptr,
+                            p.load_seccomp);
 
     UniqueFd start_connection;  // closes at exec: that tells `start` the process runs
     host_pid = wait_for_start(p, start_connection);
@@ -215,15 +201,7 @@ void init_main(const InitPlan& p) {
     state.status = oci::Status::created;
     run_hooks(spec.hooks.start_container, state, "startContainer");
 
-    std::vector<std::string> args = process.args;
-    std::vector<char*> argv = c_string_array(args);
-    std::vector<char*> envp = c_string_array(env);
-
-    ::sigprocmask(SIG_SETMASK, &p.original_signal_mask, nullptr);
-    // With no_new_privs the filter goes in last, so it only has to allow execve itself.
-    if (p.load_seccomp && process.no_new_privileges) p.load_seccomp();
-    ::execve(executable.c_str(), argv.data(), envp.data());
-    throw_errno("exec", executable);
+    exec_process(process, executable, std::move(env), p.original_signal_mask, p.load_seccomp);
 }
 
 }  // namespace

@@ -337,13 +337,8 @@ void Launch::spawn() {
 
 void Launch::handle_messages() {
     auto hook_state = [this] {
-        oci::State st;
-        st.id = options_.id;
-        st.status = oci::Status::creating;
-        st.pid = init_pid_;
-        st.bundle = options_.bundle;
-        st.annotations = spec_.annotations;
-        return st;
+        return oci::State{options_.id, oci::Status::creating, init_pid_, options_.bundle,
+                          spec_.annotations};
     };
     for (;;) {
         bool eof = false;
@@ -408,13 +403,10 @@ void Launch::start() {
     // EOF: the init exec'd (the socket is close-on-exec); an error message: it could not.
     bool eof = false;
     sync_.receive(&eof);
-    oci::State st;
-    st.id = options_.id;
-    st.status = oci::Status::running;
-    st.pid = init_pid_;
-    st.bundle = options_.bundle;
-    st.annotations = spec_.annotations;
-    run_hooks_warn(spec_.hooks.poststart, st, "poststart");
+    run_hooks_warn(
+        spec_.hooks.poststart,
+        {options_.id, oci::Status::running, init_pid_, options_.bundle, spec_.annotations},
+        "poststart");
 }
 
 int Launch::wait_and_remove() {
@@ -482,12 +474,9 @@ void destroy_container(const StateRoot& root, const ContainerState& state,
     for (int i = 0; i < 1000 && init_alive(state); ++i)
         ::usleep(1000);
     if (known_spec) {
-        oci::State st;
-        st.id = state.id;
-        st.status = oci::Status::stopped;
-        st.bundle = state.bundle;
-        st.annotations = state.annotations;
-        run_hooks_warn(known_spec->hooks.poststop, st, "poststop");
+        run_hooks_warn(known_spec->hooks.poststop,
+                       {state.id, oci::Status::stopped, 0, state.bundle, state.annotations},
+                       "poststop");
     }
     if (cg) cg->destroy();
     root.remove(state.id);
