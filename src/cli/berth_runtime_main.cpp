@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <set>
+#include <string_view>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
@@ -74,6 +76,20 @@ std::string list_table(const std::vector<nlohmann::ordered_json>& rows) {
     return out;
 }
 
+// The verb on the command line, skipping global options and their values; empty if none.
+// Only that subcommand gets its options registered: building every option of every verb
+// costs a measurable share of a container start.
+std::string requested_verb(int argc, char** argv) {
+    static const std::set<std::string_view> with_value = {"--root", "--log", "--log-format",
+                                                          "--rootless", "--criu"};
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        if (arg.empty() || arg[0] != '-') return std::string(arg);
+        if (with_value.count(arg)) ++i;
+    }
+    return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -99,6 +115,13 @@ int main(int argc, char** argv) {
     app.add_option("--criu", criu, "accepted for compatibility; checkpointing is not supported")
         ->group("");
 
+    static const std::set<std::string_view> verbs = {
+        "create", "run",  "start", "state",  "kill",   "delete",   "list", "ls",
+        "ps",     "exec", "pause", "resume", "update", "features", "spec", "events"};
+    const std::string verb = requested_verb(argc, argv);
+    const bool every_verb = !verbs.count(verb);  // no verb or a wrong one: full help and errors
+    auto wants = [&](std::string_view name) { return every_verb || verb == name; };
+
     CreateOptions create;
     auto add_create_flags = [&](CLI::App* cmd) {
         cmd->add_option("-b,--bundle", create.bundle,
@@ -115,12 +138,14 @@ int main(int argc, char** argv) {
     };
     CLI::App* create_cmd =
         app.add_subcommand("create", "create a container (its process waits for start)");
-    add_create_flags(create_cmd);
+    if (wants("create")) add_create_flags(create_cmd);
     CLI::App* run_cmd = app.add_subcommand("run", "create and start a container");
-    add_create_flags(run_cmd);
     bool detach = false, keep = false;
-    run_cmd->add_flag("-d,--detach", detach, "return once the process runs");
-    run_cmd->add_flag("--keep", keep, "accepted for compatibility");
+    if (wants("run")) {
+        add_create_flags(run_cmd);
+        run_cmd->add_flag("-d,--detach", detach, "return once the process runs");
+        run_cmd->add_flag("--keep", keep, "accepted for compatibility");
+    }
 
     std::string id;
     CLI::App* start_cmd = app.add_subcommand("start", "start a created container");
@@ -132,9 +157,11 @@ int main(int argc, char** argv) {
         app.add_subcommand("kill", "send a signal to a container's init (default SIGTERM)");
     bool kill_all = false;
     std::string signal_name = "SIGTERM";
-    kill_cmd->add_flag("-a,--all", kill_all, "signal every process in the container");
-    kill_cmd->add_option("id", id)->required();
-    kill_cmd->add_option("signal", signal_name);
+    if (wants("kill")) {
+        kill_cmd->add_flag("-a,--all", kill_all, "signal every process in the container");
+        kill_cmd->add_option("id", id)->required();
+        kill_cmd->add_option("signal", signal_name);
+    }
 
     CLI::App* delete_cmd = app.add_subcommand("delete", "delete a container and what it holds");
     bool force = false;
@@ -144,30 +171,35 @@ int main(int argc, char** argv) {
     CLI::App* list_cmd = app.add_subcommand("list", "list containers")->alias("ls");
     std::string format = "table";
     bool quiet = false;
-    list_cmd->add_option("-f,--format", format)->check(CLI::IsMember({"table", "json"}));
-    list_cmd->add_flag("-q,--quiet", quiet, "ids only");
+    if (wants("list") || wants("ls")) {
+        list_cmd->add_option("-f,--format", format)->check(CLI::IsMember({"table", "json"}));
+        list_cmd->add_flag("-q,--quiet", quiet, "ids only");
+    }
 
     CLI::App* ps_cmd = app.add_subcommand("ps", "processes of a container");
     std::string ps_format = "table";
-    ps_cmd->add_option("-f,--format", ps_format)->check(CLI::IsMember({"table", "json"}));
+    if (wants("ps"))
+        ps_cmd->add_option("-f,--format", ps_format)->check(CLI::IsMember({"table", "json"}));
     ps_cmd->prefix_command();
 
     ExecOptions exec;
     CLI::App* exec_cmd = app.add_subcommand("exec", "run a process in a container");
-    exec_cmd->add_option("--console-socket", exec.console_socket);
-    exec_cmd->add_option("--cwd", exec.cwd);
-    exec_cmd->add_option("-e,--env", exec.env)->allow_extra_args(false);
-    exec_cmd->add_flag("-t,--tty", exec.tty);
-    exec_cmd->add_option("-u,--user", exec.user, "uid[:gid]");
-    exec_cmd->add_option("-g,--additional-gids", exec.additional_gids)->allow_extra_args(false);
-    exec_cmd->add_option("-p,--process", exec.process_file, "process JSON file");
-    exec_cmd->add_flag("-d,--detach", exec.detach);
-    exec_cmd->add_option("--pid-file", exec.pid_file);
-    exec_cmd->add_option("--process-label", exec.process_label);
-    exec_cmd->add_option("--apparmor", exec.apparmor_profile);
-    exec_cmd->add_flag("--no-new-privs", exec.no_new_privileges);
-    exec_cmd->add_option("-c,--cap", exec.add_capabilities)->allow_extra_args(false);
-    exec_cmd->add_option("--preserve-fds", exec.preserve_fds);
+    if (wants("exec")) {
+        exec_cmd->add_option("--console-socket", exec.console_socket);
+        exec_cmd->add_option("--cwd", exec.cwd);
+        exec_cmd->add_option("-e,--env", exec.env)->allow_extra_args(false);
+        exec_cmd->add_flag("-t,--tty", exec.tty);
+        exec_cmd->add_option("-u,--user", exec.user, "uid[:gid]");
+        exec_cmd->add_option("-g,--additional-gids", exec.additional_gids)->allow_extra_args(false);
+        exec_cmd->add_option("-p,--process", exec.process_file, "process JSON file");
+        exec_cmd->add_flag("-d,--detach", exec.detach);
+        exec_cmd->add_option("--pid-file", exec.pid_file);
+        exec_cmd->add_option("--process-label", exec.process_label);
+        exec_cmd->add_option("--apparmor", exec.apparmor_profile);
+        exec_cmd->add_flag("--no-new-privs", exec.no_new_privileges);
+        exec_cmd->add_option("-c,--cap", exec.add_capabilities)->allow_extra_args(false);
+        exec_cmd->add_option("--preserve-fds", exec.preserve_fds);
+    }
     exec_cmd->prefix_command();
 
     CLI::App* pause_cmd = app.add_subcommand("pause", "freeze every process of a container");
@@ -178,23 +210,25 @@ int main(int argc, char** argv) {
     CLI::App* update_cmd = app.add_subcommand("update", "change a container's resource limits");
     UpdateFlags update;
     std::string resources_file;
-    update_cmd->add_option("-r,--resources", resources_file,
-                           "LinuxResources JSON file (- for stdin)");
-    update_cmd->add_option("--memory", update.memory);
-    update_cmd->add_option("--memory-swap", update.memory_swap);
-    update_cmd->add_option("--memory-reservation", update.memory_reservation);
-    update_cmd->add_option("--kernel-memory", update.kernel_memory);
-    update_cmd->add_option("--kernel-memory-tcp", update.kernel_memory_tcp);
-    update_cmd->add_option("--cpu-share", update.cpu_shares);
-    update_cmd->add_option("--cpu-period", update.cpu_period);
-    update_cmd->add_option("--cpu-quota", update.cpu_quota);
-    update_cmd->add_option("--cpu-rt-period", update.cpu_rt_period);
-    update_cmd->add_option("--cpu-rt-runtime", update.cpu_rt_runtime);
-    update_cmd->add_option("--cpuset-cpus", update.cpuset_cpus);
-    update_cmd->add_option("--cpuset-mems", update.cpuset_mems);
-    update_cmd->add_option("--pids-limit", update.pids_limit);
-    update_cmd->add_option("--blkio-weight", update.blkio_weight);
-    update_cmd->add_option("id", id)->required();
+    if (wants("update")) {
+        update_cmd->add_option("-r,--resources", resources_file,
+                               "LinuxResources JSON file (- for stdin)");
+        update_cmd->add_option("--memory", update.memory);
+        update_cmd->add_option("--memory-swap", update.memory_swap);
+        update_cmd->add_option("--memory-reservation", update.memory_reservation);
+        update_cmd->add_option("--kernel-memory", update.kernel_memory);
+        update_cmd->add_option("--kernel-memory-tcp", update.kernel_memory_tcp);
+        update_cmd->add_option("--cpu-share", update.cpu_shares);
+        update_cmd->add_option("--cpu-period", update.cpu_period);
+        update_cmd->add_option("--cpu-quota", update.cpu_quota);
+        update_cmd->add_option("--cpu-rt-period", update.cpu_rt_period);
+        update_cmd->add_option("--cpu-rt-runtime", update.cpu_rt_runtime);
+        update_cmd->add_option("--cpuset-cpus", update.cpuset_cpus);
+        update_cmd->add_option("--cpuset-mems", update.cpuset_mems);
+        update_cmd->add_option("--pids-limit", update.pids_limit);
+        update_cmd->add_option("--blkio-weight", update.blkio_weight);
+        update_cmd->add_option("id", id)->required();
+    }
 
     app.add_subcommand("features", "print the OCI features document");
 
@@ -207,9 +241,11 @@ int main(int argc, char** argv) {
     CLI::App* events_cmd = app.add_subcommand("events", "container statistics");
     bool stats = false;
     std::string interval = "5s";
-    events_cmd->add_flag("--stats", stats, "print statistics once and exit");
-    events_cmd->add_option("--interval", interval);
-    events_cmd->add_option("id", id)->required();
+    if (wants("events")) {
+        events_cmd->add_flag("--stats", stats, "print statistics once and exit");
+        events_cmd->add_option("--interval", interval);
+        events_cmd->add_option("id", id)->required();
+    }
 
     try {
         app.parse(argc, argv);

@@ -37,7 +37,9 @@ const char* level_name(Level level) {
     return "info";
 }
 
-std::string timestamp() { return rfc3339_now(false); }
+std::string timestamp() {
+    return rfc3339_now(false);
+}
 
 void write_fd(int fd, const std::string& line) {
     // One write per line keeps lines whole when several processes share the file.

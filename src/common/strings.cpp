@@ -51,6 +51,15 @@ std::optional<int64_t> parse_int64(std::string_view text) {
     return parse_whole<int64_t>(text);
 }
 
+std::vector<char*> c_string_array(std::vector<std::string>& strings) {
+    std::vector<char*> out;
+    out.reserve(strings.size() + 1);
+    for (auto& s : strings)
+        out.push_back(s.data());
+    out.push_back(nullptr);
+    return out;
+}
+
 std::optional<std::string> env_lookup(const std::vector<std::string>& env, std::string_view key) {
     for (const auto& entry : env) {
         if (entry.size() > key.size() && entry.compare(0, key.size(), key) == 0 &&

@@ -17,6 +17,10 @@ std::string_view trim(std::string_view text);
 std::optional<uint64_t> parse_uint64(std::string_view text);
 std::optional<int64_t> parse_int64(std::string_view text);
 
+// A null-terminated char* array over strings, as execve(2) wants argv and envp. The strings
+// must outlive the array and not be resized meanwhile.
+std::vector<char*> c_string_array(std::vector<std::string>& strings);
+
 // "KEY=VALUE" lookups in an environment list.
 std::optional<std::string> env_lookup(const std::vector<std::string>& env, std::string_view key);
 // Replaces KEY's entry or appends it.

@@ -72,6 +72,12 @@ UniqueFd StateRoot::create(const std::string& id) const {
         std::filesystem::create_directories(dir_, ec);
         if (ec) throw Error("mkdir " + dir_ + ": " + ec.message());
     }
+    // Unprivileged: a state root someone else made (the /tmp fallback is a guessable name)
+    // would let them rewrite our containers' state.
+    struct stat root_st {};
+    if (::geteuid() != 0 && ::stat(dir_.c_str(), &root_st) == 0 && root_st.st_uid != ::geteuid())
+        throw Error("state root " + dir_ + " belongs to uid " + std::to_string(root_st.st_uid) +
+                    ", not to this user (choose another with --root or XDG_RUNTIME_DIR)");
     std::string path = container_dir(id);
     if (::mkdir(path.c_str(), 0711) < 0) {
         if (errno == EEXIST) throw Error("container \"" + id + "\" already exists");
@@ -157,12 +163,32 @@ bool init_alive(const ContainerState& state) {
     return start && *start == state.pid_start_time;
 }
 
+std::vector<pid_t> processes_in_pid_namespace(pid_t init) {
+    // The init itself may be out of our reach until it execs (it is not dumpable).
+    std::vector<pid_t> pids{init};
+    struct stat ns {};
+    if (::stat(("/proc/" + std::to_string(init) + "/ns/pid").c_str(), &ns) < 0) return pids;
+    DIR* proc = ::opendir("/proc");
+    if (!proc) throw_errno("open", "/proc");
+    while (dirent* entry = ::readdir(proc)) {
+        auto pid = parse_int64(entry->d_name);
+        if (!pid || *pid <= 0 || *pid == init) continue;
+        struct stat st {};
+        // Unreadable (another user's process): not one of ours.
+        if (::stat(("/proc/" + std::string(entry->d_name) + "/ns/pid").c_str(), &st) == 0 &&
+            st.st_ino == ns.st_ino && st.st_dev == ns.st_dev)
+            pids.push_back(static_cast<pid_t>(*pid));
+    }
+    ::closedir(proc);
+    std::sort(pids.begin(), pids.end());
+    return pids;
+}
+
 oci::Status current_status(const StateRoot& root, const ContainerState& state) {
     if (!init_alive(state)) return oci::Status::stopped;
     struct stat st {};
     if (::stat(root.start_socket_path(state.id).c_str(), &st) == 0) return oci::Status::created;
     return state.paused ? oci::Status::paused : oci::Status::running;
 }
-
 
 }  // namespace berth::runtime

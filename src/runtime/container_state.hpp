@@ -76,9 +76,12 @@ class StateRoot {
 // Start time of pid from /proc/PID/stat, or nullopt when the process is gone.
 std::optional<uint64_t> process_start_time(pid_t pid);
 
+// Every process in init's pid namespace (init included), for a container with its own pid
+// namespace and no cgroup to list them (rootless without delegated cgroups).
+std::vector<pid_t> processes_in_pid_namespace(pid_t init);
+
 // The container's live status: stopped when the init is gone (or its pid was reused).
 oci::Status current_status(const StateRoot& root, const ContainerState& state);
 bool init_alive(const ContainerState& state);
-
 
 }  // namespace berth::runtime

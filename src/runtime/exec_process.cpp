@@ -121,21 +121,41 @@ struct ExecPlan {
     CapabilitySets capabilities;
     std::function<void()> load_seccomp;
     sigset_t original_mask{};
+    // The container has its own user and pid namespaces: only a process inside the user
+    // namespace may enter the pid namespace (unless we are root), so the child joins them all
+    // and forks the process, as the launcher's intermediate does.
+    bool intermediate = false;
 };
 
-void exec_child_main(const ExecPlan& p) {
-    const oci::Process& process = *p.process;
-    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // see container_init: CVE-2019-5736
-    p.sync->expect(SyncType::setup_done, "joining the container");
-    // The mount namespace last: entering it changes our root and cwd.
+// Every namespace in `namespaces` (user first), the mount namespace last: entering it changes
+// our root and cwd. The pid namespace only when asked: it applies to children.
+void join_container_namespaces(const std::vector<JoinedNamespace>& namespaces, bool with_pid) {
     for (int pass = 0; pass < 2; ++pass) {
-        for (const auto& ns : *p.namespaces) {
+        for (const auto& ns : namespaces) {
             bool mount = ns.type == oci::NamespaceType::mount;
-            if (ns.type == oci::NamespaceType::pid || mount != (pass == 1)) continue;
+            if ((ns.type == oci::NamespaceType::pid && !with_pid) || mount != (pass == 1)) continue;
             if (::setns(ns.fd.get(), oci::namespace_clone_flag(ns.type)) < 0)
                 throw_errno(std::string("join the container's ") +
                             oci::namespace_type_name(ns.type) + " namespace");
         }
+    }
+}
+
+void exec_child_main(const ExecPlan& p) {
+    const oci::Process& process = *p.process;
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // see container_init: CVE-2019-5736
+    if (p.intermediate) {
+        join_container_namespaces(*p.namespaces, true);
+        pid_t child = ::fork();
+        if (child < 0) throw_errno("fork the process in the container");
+        if (child > 0) {
+            p.sync->send(SyncType::init_pid, child);
+            _exit(0);
+        }
+        p.sync->expect(SyncType::setup_done, "joining the container");
+    } else {
+        p.sync->expect(SyncType::setup_done, "joining the container");
+        join_container_namespaces(*p.namespaces, false);
     }
     if (::setsid() < 0) throw_errno("setsid");
     if (process.terminal) {
@@ -160,29 +180,9 @@ void exec_child_main(const ExecPlan& p) {
         throw_errno("close_range");
     if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         throw_errno("noNewPrivileges: prctl");
-    apply_selinux_label(process.selinux_label);
-    if (p.load_seccomp && !process.no_new_privileges) p.load_seccomp();
-    if (p.has_capabilities) drop_bounding_set(p.capabilities);
-    if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_KEEPCAPS)");
-    switch_user(process.user);
-    if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_KEEPCAPS)");
-    if (p.has_capabilities) apply_capabilities(p.capabilities);
-    if (::chdir(process.cwd.c_str()) < 0) throw_errno("cwd: chdir", process.cwd);
-    ::umask(process.user.umask.value_or(022));
-
-    std::vector<std::string> args = process.args;
-    std::vector<char*> argv;
-    for (auto& a : args)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& e : env)
-        envp.push_back(e.data());
-    envp.push_back(nullptr);
-    ::sigprocmask(SIG_SETMASK, &p.original_mask, nullptr);
-    if (p.load_seccomp && process.no_new_privileges) p.load_seccomp();
-    ::execve(executable.c_str(), argv.data(), envp.data());
-    throw_errno("exec", executable);
+    assume_process_identity(process, p.has_capabilities ? &p.capabilities : nullptr,
+                            p.load_seccomp);
+    exec_process(process, executable, std::move(env), p.original_mask, p.load_seccomp);
 }
 
 }  // namespace
@@ -240,10 +240,20 @@ int exec_in_container(const StateRoot& root, const ExecOptions& o) {
     plan.console_socket_fd = console.get();
     plan.preserve_fds = o.preserve_fds;
 
-    // A pid namespace applies to children only: enter it here so the child is born inside.
-    for (const auto& ns : namespaces) {
-        if (ns.type == oci::NamespaceType::pid && ::setns(ns.fd.get(), CLONE_NEWPID) < 0)
-            throw_errno("join the container's pid namespace");
+    auto joins = [&](oci::NamespaceType type) {
+        return std::any_of(namespaces.begin(), namespaces.end(),
+                           [type](const JoinedNamespace& ns) { return ns.type == type; });
+    };
+    plan.intermediate = joins(oci::NamespaceType::user) && joins(oci::NamespaceType::pid);
+    if (!plan.intermediate) {
+        // A pid namespace applies to children only: enter it here so the child is born inside.
+        for (const auto& ns : namespaces) {
+            if (ns.type == oci::NamespaceType::pid && ::setns(ns.fd.get(), CLONE_NEWPID) < 0)
+                throw_errno("join the container's pid namespace");
+        }
+    } else if (!o.detach && ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+        // The process is our grandchild: be the one it is reparented to, to wait for it.
+        throw_errno("prctl(PR_SET_CHILD_SUBREAPER)");
     }
     auto [parent_sync, child_sync] = SyncSocket::make_pair();
     plan.sync = &child_sync;
@@ -267,6 +277,13 @@ int exec_in_container(const StateRoot& root, const ExecOptions& o) {
     }
     child_sync.close();
     try {
+        if (plan.intermediate) {
+            pid_t process_pid = static_cast<pid_t>(
+                parent_sync.expect(SyncType::init_pid, "joining the container").value);
+            while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+            }
+            child = process_pid;
+        }
         if (process.oom_score_adj)
             write_existing_file("/proc/" + std::to_string(child) + "/oom_score_adj",
                                 std::to_string(*process.oom_score_adj));
@@ -275,6 +292,8 @@ int exec_in_container(const StateRoot& root, const ExecOptions& o) {
         parent_sync.receive(&eof);  // EOF once exec'd; an error is thrown
         if (!o.pid_file.empty()) write_file_atomic(o.pid_file, std::to_string(child), 0644);
     } catch (...) {
+        // child is the intermediate until it has told us the process's pid. A grandchild is
+        // ours to reap only as its subreaper (foreground); otherwise waitpid says ECHILD.
         ::kill(child, SIGKILL);
         while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
         }

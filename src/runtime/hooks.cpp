@@ -14,17 +14,10 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/log.hpp"
+#include "common/strings.hpp"
 
 namespace berth::runtime {
 namespace {
-
-std::vector<char*> c_strings(std::vector<std::string>& items) {
-    std::vector<char*> out;
-    for (auto& s : items)
-        out.push_back(s.data());
-    out.push_back(nullptr);
-    return out;
-}
 
 // A hook may exit without reading its stdin: that must be EPIPE here, not a SIGPIPE that kills
 // the runtime (at once, or when a foreground `run` unblocks its signals).
@@ -55,8 +48,8 @@ void run_one(const oci::Hook& hook, const std::string& state_json, const char* p
     std::vector<std::string> args =
         hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
     std::vector<std::string> env = hook.env;
-    auto argv = c_strings(args);
-    auto envp = c_strings(env);
+    auto argv = c_string_array(args);
+    auto envp = c_string_array(env);
 
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork for", what);

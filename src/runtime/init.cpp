@@ -28,13 +28,7 @@ namespace {
 bool g_runtime_listening = true;
 
 oci::State hook_state(const InitPlan& p, pid_t host_pid) {
-    oci::State s;
-    s.id = p.id;
-    s.status = oci::Status::creating;
-    s.pid = host_pid;
-    s.bundle = p.bundle;
-    s.annotations = p.spec->annotations;
-    return s;
+    return {p.id, oci::Status::creating, host_pid, p.bundle, p.spec->annotations};
 }
 
 void write_sysctls(const std::map<std::string, std::string>& sysctl) {
@@ -79,17 +73,37 @@ void init_main(const InitPlan& p) {
     const oci::Process& process = *p.process;
 
     // CVE-2019-5736: until we exec, /proc/PID/exe is the runtime binary; a non-dumpable
-    // process's /proc entries are out of reach of anything in the container.
-    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    // process's /proc entries are out of reach of anything in the container. Rootless, the
+    // runtime writes our id maps (and oom_score_adj) as our owner, which needs us dumpable
+    // until then (as runc's nsexec does); nothing runs in the container yet.
+    if (!p.rootless) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     ::umask(0);
-    p.sync->expect(SyncType::setup_done, "setting up the container");
+    if (!p.child_joins_cgroups) {
+        p.sync->expect(SyncType::setup_done, "setting up the container");
+        ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+    // Joined once, before anything needs the container's cgroups: a cgroup mount, a cgroup
+    // namespace, the user's process.
+    bool in_cgroups = false;
+    auto join_cgroups = [&] {
+        if (in_cgroups) return;
+        in_cgroups = true;
+        if (p.child_joins_cgroups) {
+            p.sync->expect(SyncType::setup_done, "creating the container's cgroups");
+            p.cgroups->join_v1_self();
+        }
+        if (p.new_cgroup_namespace && ::unshare(CLONE_NEWCGROUP) < 0)
+            throw_errno("unshare cgroup namespace");
+    };
 
     if (p.intermediate) {
         join_namespaces(*p.joins);
         if (p.unshare_flags && ::unshare(p.unshare_flags) < 0) throw_errno("unshare namespaces");
         if (p.unshare_flags & CLONE_NEWUSER) {
+            if (p.rootless) ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
             p.sync->send(SyncType::map_ids, ::getpid());
             p.sync->expect(SyncType::setup_done, "mapping user ids");
+            ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         }
         write_time_offsets(spec.linux);
         pid_t child = ::fork();
@@ -106,8 +120,7 @@ void init_main(const InitPlan& p) {
         if (::setresgid(0, 0, 0) < 0) throw_errno("become root (gid 0) in the user namespace");
         if (::setresuid(0, 0, 0) < 0) throw_errno("become root (uid 0) in the user namespace");
     }
-    if (p.new_cgroup_namespace && ::unshare(CLONE_NEWCGROUP) < 0)
-        throw_errno("unshare cgroup namespace");
+    if (!p.child_joins_cgroups) join_cgroups();
     if (::setsid() < 0) throw_errno("setsid");
 
     pid_t host_pid = 0;
@@ -133,9 +146,14 @@ void init_main(const InitPlan& p) {
         ctx.cgroup_mode = p.cgroup_mode;
         ctx.cgroup_placements = p.cgroup_placements;
         ctx.cwd = process.cwd;
-        ctx.before_pivot = run_create_hooks;
+        ctx.before_cgroups = join_cgroups;
+        ctx.before_pivot = [&] {
+            join_cgroups();
+            run_create_hooks();
+        };
         prepare_rootfs(ctx);
     } else {
+        join_cgroups();
         run_create_hooks();
         if (::chdir("/") < 0) throw_errno("chdir /");
     }
@@ -174,16 +192,8 @@ void init_main(const InitPlan& p) {
     p.sync->send(SyncType::ready);
     g_runtime_listening = p.foreground;
 
-    apply_selinux_label(process.selinux_label);
-    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load before giving it up.
-    if (p.load_seccomp && !process.no_new_privileges) p.load_seccomp();
-    if (p.has_capabilities) drop_bounding_set(p.capabilities);
-    if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_KEEPCAPS)");
-    switch_user(process.user);
-    if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_KEEPCAPS)");
-    if (p.has_capabilities) apply_capabilities(p.capabilities);
-    if (::chdir(process.cwd.c_str()) < 0) throw_errno("process.cwd: chdir", process.cwd);
-    ::umask(process.user.umask.value_or(022));
+    assume_process_identity(process, p.has_capabilities ? &p.capabilities : nullptr,
+                            p.load_seccomp);
 
     UniqueFd start_connection;  // closes at exec: that tells `start` the process runs
     host_pid = wait_for_start(p, start_connection);
@@ -191,21 +201,7 @@ void init_main(const InitPlan& p) {
     state.status = oci::Status::created;
     run_hooks(spec.hooks.start_container, state, "startContainer");
 
-    std::vector<char*> argv;
-    std::vector<std::string> args = process.args;
-    for (auto& a : args)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& e : env)
-        envp.push_back(e.data());
-    envp.push_back(nullptr);
-
-    ::sigprocmask(SIG_SETMASK, &p.original_signal_mask, nullptr);
-    // With no_new_privs the filter goes in last, so it only has to allow execve itself.
-    if (p.load_seccomp && process.no_new_privileges) p.load_seccomp();
-    ::execve(executable.c_str(), argv.data(), envp.data());
-    throw_errno("exec", executable);
+    exec_process(process, executable, std::move(env), p.original_signal_mask, p.load_seccomp);
 }
 
 }  // namespace

@@ -29,6 +29,7 @@ struct InitPlan {
     int preserve_fds = 0;              // fds 3 .. 3+N-1 stay open in the container
     bool no_pivot = false;
     bool no_new_keyring = false;
+    bool rootless = false;  // the runtime runs unprivileged (it writes id maps as our owner)
 
     // Namespaces: the fast path creates them all with clone(2); otherwise an intermediate
     // child joins/unshares and forks the init (joined pid namespace, time namespace,
@@ -53,6 +54,10 @@ struct InitPlan {
     bool has_create_runtime_hooks = false;  // prestart or createRuntime: ask the parent
     sigset_t original_signal_mask{};
     bool foreground = false;  // run mode: the parent sends `start` over the socket
+    // The runtime creates the v1 cgroups while we mount our rootfs; setup_done comes later,
+    // and then we move ourselves into them (cgroup::Manager::join_v1_self).
+    bool child_joins_cgroups = false;
+    cgroup::Manager* cgroups = nullptr;  // our copy of the runtime's manager
 };
 
 // The container's init. Never returns: execs the user's process or exits with 127

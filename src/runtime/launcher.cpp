@@ -62,6 +62,22 @@ class Rollback {
     std::vector<std::function<void()>> steps_;
 };
 
+// Whether clone(2) cannot make the init directly: a joined pid or time namespace (they apply
+// to children only), a new time namespace (offsets are written before any member exists), a
+// joined user namespace that the new ones must belong to, or a new user namespace that must
+// come after joining others.
+bool needs_intermediate(const oci::Linux& linux, const std::vector<NamespaceToJoin>& joins) {
+    auto joined = [&](oci::NamespaceType t) {
+        const oci::Namespace* ns = linux.find_namespace(t);
+        return ns && !ns->path.empty();
+    };
+    const int new_flags = new_namespace_flags(linux) & ~CLONE_NEWCGROUP;
+    return joined(oci::NamespaceType::pid) || joined(oci::NamespaceType::time) ||
+           linux.has_new_namespace(oci::NamespaceType::time) ||
+           (joined(oci::NamespaceType::user) && (new_flags & ~CLONE_NEWUSER)) ||
+           (linux.has_new_namespace(oci::NamespaceType::user) && !joins.empty());
+}
+
 void reap(pid_t pid) {
     while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
     }
@@ -103,6 +119,7 @@ class Launch {
     void prepare();
     void spawn();
     void handle_messages();
+    void record_state();
 
     const StateRoot& root_;
     CreateOptions options_;
@@ -185,12 +202,30 @@ void Launch::spawn() {
     state_dir_ = root_.create(options_.id);
     rollback_.add([this] { root_.remove(options_.id); });
     write_file(root_.config_path(options_.id), config_text_, 0600);
-
-    cgroup_->create();
+    // Usually the child joins the v1 cgroups itself while we create them (see below); only the
+    // unified one must exist before it is born. With a user namespace it cannot write the
+    // host's cgroupfs, and then everything is made first.
+    const bool new_user = linux.has_new_namespace(oci::NamespaceType::user);
+    const bool child_joins_cgroups =
+        !linux.find_namespace(oci::NamespaceType::user) && !needs_intermediate(linux, joins_);
+    if (child_joins_cgroups)
+        cgroup_->create_unified();
+    else
+        cgroup_->create();
     rollback_.add([this] { cgroup_->destroy(); });
+    if (rootless_ && !linux.has_new_namespace(oci::NamespaceType::pid)) {
+        bool tracked = false;
+        for (const auto& p : cgroup_->placements())
+            tracked = tracked || !p.shared;
+        // As runc warns: only the init is known, what it forks may outlive `kill` and `delete`.
+        if (!tracked)
+            log::warn(
+                "rootless: no cgroup and no new pid namespace: the container's processes other "
+                "than its init cannot be found to be killed");
+    }
     oci::Resources resources = linux.resources.value_or(oci::Resources{});
     resources.devices = device_cgroup_rules(linux);
-    cgroup_->apply(resources);
+    if (!child_joins_cgroups) cgroup_->apply(resources);
 
     if (!foreground_) {
         start_listener_ = listen_for_start(state_dir_.get());
@@ -217,11 +252,7 @@ void Launch::spawn() {
         const oci::Namespace* ns = linux.find_namespace(t);
         return ns && !ns->path.empty();
     };
-    const bool new_user = linux.has_new_namespace(oci::NamespaceType::user);
-    const bool intermediate = joined(oci::NamespaceType::pid) || joined(oci::NamespaceType::time) ||
-                              linux.has_new_namespace(oci::NamespaceType::time) ||
-                              (joined(oci::NamespaceType::user) && (new_flags & ~CLONE_NEWUSER)) ||
-                              (new_user && !joins_.empty());
+    const bool intermediate = needs_intermediate(linux, joins_);
 
     plan_.spec = &spec_;
     plan_.process = &process;
@@ -234,6 +265,7 @@ void Launch::spawn() {
     plan_.preserve_fds = options_.preserve_fds + listen_fds_for_us();
     plan_.no_pivot = options_.no_pivot;
     plan_.no_new_keyring = options_.no_new_keyring;
+    plan_.rootless = rootless_;
     plan_.joins = &joins_;
     plan_.intermediate = intermediate;
     plan_.clone_flags = intermediate ? 0 : new_flags;
@@ -255,14 +287,23 @@ void Launch::spawn() {
     plan_.has_create_runtime_hooks =
         !spec_.hooks.prestart.empty() || !spec_.hooks.create_runtime.empty();
     plan_.foreground = foreground_;
+    plan_.child_joins_cgroups = child_joins_cgroups;
+    plan_.cgroups = cgroup_.get();
 
     if (foreground_ && ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
         throw_errno("prctl(PR_SET_CHILD_SUBREAPER)");
     original_mask_ = block_all_signals();
     plan_.original_signal_mask = original_mask_;
     rollback_.add([this] { ::sigprocmask(SIG_SETMASK, &original_mask_, nullptr); });
-
-    child_ = clone_into_cgroups(*cgroup_, plan_.clone_flags);
+    if (child_joins_cgroups) {
+        UniqueFd unified = cgroup_->open_unified_dir();
+        bool into_cgroup = false;
+        child_ = clone_process(plan_.clone_flags, unified.get(), &into_cgroup);
+        if (child_ < 0) throw_errno("clone the container process");
+        if (child_ > 0 && unified && !into_cgroup) cgroup_->add_process(child_);
+    } else {
+        child_ = clone_into_cgroups(*cgroup_, plan_.clone_flags);
+    }
     if (child_ == 0) {
         // Our flock on the state directory must not live on in the init (it would block
         // `start` and `delete`), nor our end of the handshake.
@@ -285,19 +326,19 @@ void Launch::spawn() {
     if (process.oom_score_adj)
         write_existing_file("/proc/" + std::to_string(child_) + "/oom_score_adj",
                             std::to_string(*process.oom_score_adj));
+    if (child_joins_cgroups) {
+        // While the child mounts its rootfs; it waits for setup_done before it joins them.
+        cgroup_->create();
+        cgroup_->apply(resources);
+    }
     sync_.send(SyncType::setup_done);
     handle_messages();
 }
 
 void Launch::handle_messages() {
     auto hook_state = [this] {
-        oci::State st;
-        st.id = options_.id;
-        st.status = oci::Status::creating;
-        st.pid = init_pid_;
-        st.bundle = options_.bundle;
-        st.annotations = spec_.annotations;
-        return st;
+        return oci::State{options_.id, oci::Status::creating, init_pid_, options_.bundle,
+                          spec_.annotations};
     };
     for (;;) {
         bool eof = false;
@@ -346,6 +387,10 @@ void Launch::create() {
     state_.own_pid_namespace = spec_.linux.has_new_namespace(oci::NamespaceType::pid);
     state_.rootless = rootless_;
     state_.systemd_cgroup = options_.systemd_cgroup;
+    if (!foreground_) record_state();
+}
+
+void Launch::record_state() {
     root_.save(state_);
     if (!options_.pid_file.empty())
         write_file_atomic(options_.pid_file, std::to_string(init_pid_), 0644);
@@ -353,16 +398,15 @@ void Launch::create() {
 
 void Launch::start() {
     sync_.send(SyncType::start, init_pid_);
+    // In the foreground the state is written while the init execs, off the critical path.
+    record_state();
     // EOF: the init exec'd (the socket is close-on-exec); an error message: it could not.
     bool eof = false;
     sync_.receive(&eof);
-    oci::State st;
-    st.id = options_.id;
-    st.status = oci::Status::running;
-    st.pid = init_pid_;
-    st.bundle = options_.bundle;
-    st.annotations = spec_.annotations;
-    run_hooks_warn(spec_.hooks.poststart, st, "poststart");
+    run_hooks_warn(
+        spec_.hooks.poststart,
+        {options_.id, oci::Status::running, init_pid_, options_.bundle, spec_.annotations},
+        "poststart");
 }
 
 int Launch::wait_and_remove() {
@@ -403,7 +447,8 @@ int run_container(const StateRoot& root, const CreateOptions& options, bool deta
     return launch.wait_and_remove();
 }
 
-void destroy_container(const StateRoot& root, const ContainerState& state, const oci::Spec* known_spec) {
+void destroy_container(const StateRoot& root, const ContainerState& state,
+                       const oci::Spec* known_spec) {
     std::optional<oci::Spec> loaded;
     if (!known_spec) {
         try {
@@ -429,12 +474,9 @@ void destroy_container(const StateRoot& root, const ContainerState& state, const
     for (int i = 0; i < 1000 && init_alive(state); ++i)
         ::usleep(1000);
     if (known_spec) {
-        oci::State st;
-        st.id = state.id;
-        st.status = oci::Status::stopped;
-        st.bundle = state.bundle;
-        st.annotations = state.annotations;
-        run_hooks_warn(known_spec->hooks.poststop, st, "poststop");
+        run_hooks_warn(known_spec->hooks.poststop,
+                       {state.id, oci::Status::stopped, 0, state.bundle, state.annotations},
+                       "poststop");
     }
     if (cg) cg->destroy();
     root.remove(state.id);

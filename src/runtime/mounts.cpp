@@ -191,6 +191,7 @@ void mount_entry(const RootfsContext& ctx, int root_fd, const oci::Mount& m, siz
     }
     if (m.type.empty()) throw Error(field + ".type: a mount that is not a bind mount needs a type");
     if (m.type == "cgroup" || m.type == "cgroup2") {
+        if (ctx.before_cgroups) ctx.before_cgroups();
         mount_cgroups(ctx, root_fd, m, o, field);
         return;
     }

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <cstring>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
@@ -67,33 +69,58 @@ bool maps_only_self(const std::vector<oci::IdMapping>& mappings, uint32_t self) 
     return mappings.size() == 1 && mappings[0].size == 1 && mappings[0].host_id == self;
 }
 
-void run_map_helper(const char* helper, pid_t pid, const std::vector<oci::IdMapping>& mappings) {
+// newuidmap/newgidmap check the ranges against /etc/subuid and /etc/subgid; their complaint
+// becomes part of our one-line error.
+void run_map_helper(const char* helper, const char* field, pid_t pid,
+                    const std::vector<oci::IdMapping>& mappings) {
     std::vector<std::string> args{helper, std::to_string(pid)};
     for (const auto& m : mappings) {
         args.push_back(std::to_string(m.container_id));
         args.push_back(std::to_string(m.host_id));
         args.push_back(std::to_string(m.size));
     }
-    std::vector<char*> argv;
-    for (auto& a : args)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
+    std::vector<char*> argv = c_string_array(args);
+    int err[2];
+    if (::pipe2(err, O_CLOEXEC) < 0) throw_errno("pipe");
+    UniqueFd read_end(err[0]), write_end(err[1]);
     pid_t child = ::fork();
     if (child < 0) throw_errno("fork");
     if (child == 0) {
+        ::dup2(write_end.get(), STDERR_FILENO);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
         ::execvp(helper, argv.data());
         _exit(127);
+    }
+    write_end.reset();
+    std::string output;
+    try {
+        output = read_fd(read_end.get(), helper);
+    } catch (const std::exception&) {
+        // The exit status below still says whether it worked.
     }
     int status = 0;
     while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        throw Error(std::string(helper) + " " +
-                    join(args, " ").substr(std::string(helper).size() + 1) +
-                    (WIFEXITED(status) && WEXITSTATUS(status) == 127
-                         ? ": not found (install uidmap)"
-                         : ": failed (check /etc/subuid and /etc/subgid)"));
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+    std::string why;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+        why = "not found (install uidmap)";
+    } else {
+        for (const auto& line : split(std::string(trim(output)), '\n')) {
+            std::string_view text = trim(line);
+            if (text.rfind(std::string(helper) + ": ", 0) == 0)
+                text.remove_prefix(strlen(helper) + 2);
+            if (text.empty()) continue;
+            if (!why.empty()) why += "; ";
+            why += text;
+        }
+        if (why.empty()) why = "failed";
+        why += std::string(" (this user's ranges are in ") +
+               (std::string(helper) == "newuidmap" ? "/etc/subuid)" : "/etc/subgid)");
     }
+    throw Error(std::string(field) + ": " + join(args, " ") + ": " + why);
 }
 
 }  // namespace
@@ -105,7 +132,7 @@ void write_id_mappings(pid_t pid, const std::vector<oci::IdMapping>& uid_mapping
     if (root || maps_only_self(uid_mappings, ::geteuid())) {
         write_existing_file(proc + "/uid_map", map_text(uid_mappings));
     } else {
-        run_map_helper("newuidmap", pid, uid_mappings);
+        run_map_helper("newuidmap", "linux.uidMappings", pid, uid_mappings);
     }
     if (root) {
         write_existing_file(proc + "/gid_map", map_text(gid_mappings));
@@ -114,7 +141,7 @@ void write_id_mappings(pid_t pid, const std::vector<oci::IdMapping>& uid_mapping
         write_existing_file(proc + "/setgroups", "deny");
         write_existing_file(proc + "/gid_map", map_text(gid_mappings));
     } else {
-        run_map_helper("newgidmap", pid, gid_mappings);
+        run_map_helper("newgidmap", "linux.gidMappings", pid, gid_mappings);
     }
 }
 

@@ -4,6 +4,7 @@
 #include <linux/keyctl.h>
 #include <sched.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -15,6 +16,7 @@
 #include "common/file.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
+#include "runtime/lsm.hpp"
 
 namespace berth::runtime {
 
@@ -117,6 +119,31 @@ std::string find_executable(const std::string& program, const std::vector<std::s
     }
     if (denied) throw Error("exec: \"" + program + "\": permission denied");
     throw Error("exec: \"" + program + "\": executable file not found in $PATH");
+}
+
+void assume_process_identity(const oci::Process& process, const CapabilitySets* capabilities,
+                             const std::function<void()>& load_seccomp) {
+    apply_selinux_label(process.selinux_label);
+    if (load_seccomp && !process.no_new_privileges) load_seccomp();
+    if (capabilities) drop_bounding_set(*capabilities);
+    if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_KEEPCAPS)");
+    switch_user(process.user);
+    if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_KEEPCAPS)");
+    if (capabilities) apply_capabilities(*capabilities);
+    if (::chdir(process.cwd.c_str()) < 0) throw_errno("process.cwd: chdir", process.cwd);
+    ::umask(process.user.umask.value_or(022));
+}
+
+void exec_process(const oci::Process& process, const std::string& executable,
+                  std::vector<std::string> env, const sigset_t& signal_mask,
+                  const std::function<void()>& load_seccomp) {
+    std::vector<std::string> args = process.args;
+    std::vector<char*> argv = c_string_array(args);
+    std::vector<char*> envp = c_string_array(env);
+    ::sigprocmask(SIG_SETMASK, &signal_mask, nullptr);
+    if (load_seccomp && process.no_new_privileges) load_seccomp();
+    ::execve(executable.c_str(), argv.data(), envp.data());
+    throw_errno("exec", executable);
 }
 
 void add_home_if_missing(std::vector<std::string>& env, uid_t uid) {

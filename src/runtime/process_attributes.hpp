@@ -2,12 +2,16 @@
 // before it runs: rlimits, personality, I/O priority, scheduler, session keyring, user.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
+
+#include <functional>
 
 #include <string>
 #include <vector>
 
 #include "oci/runtime_spec.hpp"
+#include "runtime/capabilities.hpp"
 
 namespace berth::runtime {
 
@@ -26,5 +30,17 @@ std::string find_executable(const std::string& program, const std::vector<std::s
 
 // HOME from the container's /etc/passwd when the environment lacks it (runc's behaviour).
 void add_home_if_missing(std::vector<std::string>& env, uid_t uid);
+
+// Becoming the container's process, in the order that works: SELinux label, seccomp (before
+// giving up CAP_SYS_ADMIN when no_new_privs is off), bounding set, user (keeping capabilities
+// across setuid), capability sets, cwd, umask. capabilities may be null (left as they are).
+void assume_process_identity(const oci::Process& process, const CapabilitySets* capabilities,
+                             const std::function<void()>& load_seccomp);
+
+// Restores the signal mask, loads seccomp now if no_new_privs is on (last, so that the filter
+// only has to allow execve), and execs. Throws when execve fails.
+[[noreturn]] void exec_process(const oci::Process& process, const std::string& executable,
+                               std::vector<std::string> env, const sigset_t& signal_mask,
+                               const std::function<void()>& load_seccomp);
 
 }  // namespace berth::runtime

@@ -23,6 +23,8 @@ struct RootfsContext {
     cgroup::Mode cgroup_mode = cgroup::Mode::v1;
     std::vector<cgroup::Manager::Placement> cgroup_placements;
     std::string cwd;  // process.cwd, created inside the rootfs when missing (as runc does)
+    // Runs before the first cgroup mount (the container must be in its cgroups by then).
+    std::function<void()> before_cgroups;
     // Runs after the mounts, before pivot_root (the prestart/createRuntime/createContainer hooks).
     std::function<void()> before_pivot;
 };

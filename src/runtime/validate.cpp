@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "common/error.hpp"
+#include "common/strings.hpp"
 #include "runtime/lsm.hpp"
 #include "runtime/mount_options.hpp"
 
@@ -40,6 +41,34 @@ void validate_sysctls(const oci::Spec& spec) {
     }
 }
 
+namespace {
+
+bool maps(const std::vector<oci::IdMapping>& mappings, uint64_t id) {
+    for (const auto& m : mappings)
+        if (id >= m.container_id && id - m.container_id < m.size) return true;
+    return false;
+}
+
+// As runc checks for rootless containers: uid=/gid= mount options must name ids the new user
+// namespace maps (the kernel only says EINVAL).
+void validate_mount_ids(const oci::Spec& spec) {
+    for (size_t i = 0; i < spec.mounts.size(); ++i) {
+        for (const auto& option : split(parse_mount_options(spec.mounts[i].options).data, ',')) {
+            const bool uid = option.rfind("uid=", 0) == 0;
+            if (!uid && option.rfind("gid=", 0) != 0) continue;
+            auto id = parse_uint64(std::string_view(option).substr(4));
+            if (!id) continue;  // not a number: the filesystem's business
+            if (!maps(uid ? spec.linux.uid_mappings : spec.linux.gid_mappings, *id))
+                throw Error("mounts[" + std::to_string(i) + "].options: " + option +
+                            " is not mapped by " +
+                            (uid ? "linux.uidMappings" : "linux.gidMappings") +
+                            " (in a user namespace only mapped ids exist)");
+        }
+    }
+}
+
+}  // namespace
+
 void validate_for_create(const oci::Spec& spec, bool rootless) {
     if (!spec.process) throw Error("process: required to create a container");
     if (!spec.linux.find_namespace(oci::NamespaceType::mount))
@@ -47,6 +76,7 @@ void validate_for_create(const oci::Spec& spec, bool rootless) {
     if (rootless && !spec.linux.find_namespace(oci::NamespaceType::user))
         throw Error("linux.namespaces: running as an unprivileged user needs a user namespace");
     validate_sysctls(spec);
+    if (spec.linux.has_new_namespace(oci::NamespaceType::user)) validate_mount_ids(spec);
     validate_lsm(*spec.process, "process");
     if (spec.process->terminal && spec.process->args.empty()) throw Error("process.args: empty");
     for (size_t i = 0; i < spec.mounts.size(); ++i) {

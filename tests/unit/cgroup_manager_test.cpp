@@ -297,23 +297,48 @@ TEST_F(FakeTree, CreateRollsBackWhatItMadeOnFailure) {
 }
 
 TEST_F(FakeTree, RootlessSkipsHierarchiesItCannotWrite) {
-    Layout l = v1_layout();
-    l.hierarchies.resize(1);                      // cpu, in a place nobody can create directories
-    l.hierarchies[0].mountpoint = "/sys/kernel";  // sysfs: mkdir is refused (EPERM)
-    Hierarchy pids;
-    pids.controllers = "pids";
-    pids.mountpoint = root + "/pids";
-    l.hierarchies.push_back(pids);
+    Layout l;
+    l.mode = Mode::v1;
+    // cpu and devices in a place nobody can create directories (sysfs: mkdir is refused with
+    // EPERM), pids in a writable one.
+    for (const char* c : {"cpu", "devices", "pids"}) {
+        Hierarchy h;
+        h.controllers = c;
+        h.mountpoint = std::string(c) == "pids" ? root + "/pids" : "/sys/kernel";
+        l.hierarchies.push_back(h);
+    }
     put(root + "/pids/ctr/pids.max");
-    Options o = options("/ctr");
+    // Rootless and no cgroupsPath: a cgroup named after the container below the runtime's own.
+    Options o = options("");
     o.rootless = true;
     auto m = Manager::open(o, l);
     m->create();
-    ASSERT_EQ(m->placements().size(), 1u);
-    EXPECT_EQ(m->placements()[0].hierarchy.controllers, "pids");
-    m->apply(resources(R"({"cpu": {"shares": 100}, "pids": {"limit": 5}})"));
+    auto placements = m->placements();
+    ASSERT_EQ(placements.size(), 3u);
+    EXPECT_TRUE(placements[0].shared) << "cpu: the container stays in the runtime's cgroup";
+    EXPECT_EQ(placements[0].path, "/");
+    EXPECT_TRUE(placements[1].shared);
+    EXPECT_FALSE(placements[2].shared);
+    EXPECT_EQ(placements[2].path, "/ctr");
+    // Device rules are left out where there is no devices cgroup (as runc does rootless)...
+    m->apply(
+        resources(R"({"pids": {"limit": 5}, "devices": [{"allow": false, "access": "rwm"}]})"));
     EXPECT_EQ(get(root + "/pids/ctr/pids.max"), "5");
-    // Not rootless: the same is an error.
-    auto strict = Manager::open(options("/ctr"), l);
-    EXPECT_THROW(strict->create(), berth::SystemError);
+    // ... but a limit is an error naming it, as in runc.
+    try {
+        m->apply(resources(R"({"cpu": {"shares": 100}})"));
+        ADD_FAILURE() << "a cpu limit without a cpu cgroup must fail";
+    } catch (const berth::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("linux.resources.cpu: cannot be applied"),
+                  std::string::npos)
+            << e.what();
+    }
+    // A saved manager lists only the cgroups the container has.
+    EXPECT_EQ(Manager::from_json(m->to_json())->placements().size(), 1u);
+
+    // With a cgroupsPath (as runc), or not rootless, the same is an error.
+    Options named = options("/ctr");
+    named.rootless = true;
+    EXPECT_THROW(Manager::open(named, l)->create(), berth::SystemError);
+    EXPECT_THROW(Manager::open(options(""), l)->create(), berth::SystemError);
 }

@@ -36,6 +36,10 @@ struct Place {
     std::string path;      // "/"-rooted, relative to the mountpoint
     std::string created;   // the topmost directory create() made (same form), empty if none
     bool skipped = false;  // rootless: the hierarchy could not be written
+    bool made = false;     // create() has dealt with it (created it or found it)
+    // The runtime's own cgroup (same form; set by open() only): where the container's
+    // processes stay in a skipped hierarchy.
+    std::string runtime_path;
 
     [[nodiscard]] std::string dir() const {
         return hierarchy.mountpoint + (path == "/" ? std::string() : path);
@@ -135,10 +139,11 @@ void remove_cgroup_dir(const std::string& dir) {
 
 class CgroupManager final : public Manager {
   public:
-    CgroupManager(Mode mode, bool rootless, std::vector<Place> places, Owners owners,
+    CgroupManager(Mode mode, bool rootless, bool may_skip, std::vector<Place> places, Owners owners,
                   std::vector<std::string> enable)
         : mode_(mode),
           rootless_(rootless),
+          may_skip_(may_skip),
           places_(std::move(places)),
           owners_(owners),
           enable_(std::move(enable)) {}
@@ -165,32 +170,52 @@ class CgroupManager final : public Manager {
         return out;
     }
 
-    void create() override {
+    void create() override { create_places(false); }
+    void create_unified() override { create_places(true); }
+
+    // Creates the places not made yet (only the unified one with unified_only), removing what
+    // this call made if any fails.
+    void create_places(bool unified_only) {
         std::vector<std::string> made;  // absolute directories, in the order they were made
+        std::vector<std::string> skipped;
+        std::vector<Place*> mine;
+        std::string reason;
         try {
             for (auto& p : places_) {
+                if (p.made || (unified_only && !p.hierarchy.unified)) continue;
+                p.made = true;
+                mine.push_back(&p);
                 const size_t before = made.size();
                 try {
                     create_in(p, made);
                 } catch (const SystemError& e) {
-                    if (!rootless_ || !permission_error(e.code())) throw;
-                    log::warn("rootless: skipping the cgroup hierarchy at " +
-                              p.hierarchy.mountpoint + ": " + e.what());
+                    if (!may_skip_ || !permission_error(e.code())) throw;
+                    log::debug(std::string("rootless: ") + e.what());
                     while (made.size() > before) {
                         ::rmdir(made.back().c_str());
                         made.pop_back();
                     }
                     p.skipped = true;
                     p.created.clear();
+                    skipped.push_back(p.hierarchy.unified ? std::string("cgroup2")
+                                                          : p.hierarchy.controllers);
+                    if (reason.empty()) reason = std::strerror(e.code());
                 }
             }
         } catch (...) {
             for (auto it = made.rbegin(); it != made.rend(); ++it)
                 ::rmdir(it->c_str());
-            for (auto& p : places_)
-                p.created.clear();
+            for (Place* p : mine) {
+                p->created.clear();
+                p->made = false;
+            }
             throw;
         }
+        // One line for all of them: runc says nothing, one warning per hierarchy is noise.
+        if (!skipped.empty())
+            log::warn("rootless: no cgroup for the container in " + join(skipped, ", ") + " (" +
+                      reason +
+                      ": not delegated to this user); it runs in the runtime's cgroups there");
     }
 
     void apply(const oci::Resources& r) override { set(r, ApplyContext{false}); }
@@ -209,6 +234,11 @@ class CgroupManager final : public Manager {
                 p.skipped = true;
             }
         }
+    }
+
+    void join_v1_self() override {
+        for (const auto& p : places_)
+            if (!p.skipped && !p.hierarchy.unified) cg_write(p.dir(), "tasks", "0");
     }
 
     void enter_v1() override {
@@ -246,7 +276,9 @@ class CgroupManager final : public Manager {
         std::string first_error;
         for (auto it = places_.rbegin(); it != places_.rend(); ++it) {
             const Place& p = *it;
-            if (p.skipped) continue;
+            // Skipped by create(): nothing was made. Skipped by add_process(): what create()
+            // made is still ours to remove.
+            if (p.skipped && p.created.empty()) continue;
             try {
                 remove_cgroup_dir(p.dir());
                 // Parents that create() made, up to the topmost: only while they are empty.
@@ -371,8 +403,12 @@ class CgroupManager final : public Manager {
 
     [[nodiscard]] std::vector<Placement> placements() const override {
         std::vector<Placement> out;
-        for (const auto& p : places_)
-            if (!p.skipped) out.push_back(Placement{p.hierarchy, p.path});
+        for (const auto& p : places_) {
+            if (!p.skipped)
+                out.push_back(Placement{p.hierarchy, p.path, false});
+            else if (!p.runtime_path.empty())
+                out.push_back(Placement{p.hierarchy, p.runtime_path, true});
+        }
         return out;
     }
 
@@ -408,7 +444,13 @@ class CgroupManager final : public Manager {
 
     std::pair<const Place*, bool> freezer() const {
         const Place* p = owner(Controller::freezer);
-        if (p == nullptr) throw Error("the cgroup freezer is not available on this host");
+        if (p == nullptr) {
+            auto o = owners_[static_cast<size_t>(Controller::freezer)];
+            if (o && *o < places_.size() && places_[*o].skipped)
+                throw Error(
+                    "the container has no freezer cgroup (rootless: the cgroup was not delegated)");
+            throw Error("the cgroup freezer is not available on this host");
+        }
         return {p, p->hierarchy.unified};
     }
 
@@ -478,7 +520,8 @@ class CgroupManager final : public Manager {
             const std::string d = p.dir_of(cur);
             const std::string dir = d.empty() ? std::string("/") : d;
             std::string all;
-            auto enabled = split(trim(read_file_if_exists(dir + "/cgroup.subtree_control").value_or("")), ' ');
+            auto enabled =
+                split(trim(read_file_if_exists(dir + "/cgroup.subtree_control").value_or("")), ' ');
             for (const auto& c : enable_)
                 if (std::find(enabled.begin(), enabled.end(), c) == enabled.end())
                     all += (all.empty() ? "+" : " +") + c;
@@ -501,7 +544,10 @@ class CgroupManager final : public Manager {
         }
     }
 
-    // The directory for a controller's settings; nullopt when rootless skipped it.
+    // The directory for a controller's settings; nullopt for device rules when rootless
+    // skipped the hierarchy (runc ignores device cgroup errors when rootless: a user namespace
+    // cannot create device nodes anyway). Any other setting for a skipped hierarchy is an
+    // error, as in runc: a limit the user asked for is not silently left out.
     std::optional<std::pair<std::string, bool>> target(Controller c,
                                                        const std::string& setting) const {
         auto o = owners_[static_cast<size_t>(c)];
@@ -510,9 +556,13 @@ class CgroupManager final : public Manager {
                         " controller is not available on this host");
         const Place& p = places_[*o];
         if (p.skipped) {
-            log::debug("rootless: " + setting + " skipped (the " + controller_name(c) +
-                       " hierarchy is not writable)");
-            return std::nullopt;
+            if (c == Controller::devices) {
+                log::debug("rootless: " + setting + " skipped (no devices cgroup)");
+                return std::nullopt;
+            }
+            throw Error(setting + ": cannot be applied: the container has no " +
+                        controller_name(c) + " cgroup (rootless: " + p.hierarchy.mountpoint +
+                        " is not delegated to this user)");
         }
         return std::make_pair(p.dir(), p.hierarchy.unified);
     }
@@ -525,8 +575,8 @@ class CgroupManager final : public Manager {
         try {
             fn(t->first, t->second);
         } catch (const SystemError& e) {
-            if (rootless_ && permission_error(e.code())) {
-                log::warn("rootless: " + setting + " not applied: " + e.what());
+            if (rootless_ && c == Controller::devices && permission_error(e.code())) {
+                log::debug("rootless: " + setting + " not applied: " + e.what());
                 return;
             }
             std::string message = e.what();
@@ -608,7 +658,11 @@ class CgroupManager final : public Manager {
         if (u == nullptr)
             throw Error(
                 "linux.resources.unified: needs cgroup v2, and this host has no cgroup2 hierarchy");
-        if (u->skipped) return;
+        if (u->skipped)
+            throw Error(
+                "linux.resources.unified: cannot be applied: the container has no cgroup2 cgroup "
+                "(rootless: " +
+                u->hierarchy.mountpoint + " is not delegated to this user)");
         const size_t unified_pos = static_cast<size_t>(u - places_.data());
         for (const auto& [key, value] : values) {
             const std::string prefix = key.substr(0, key.find('.'));
@@ -626,11 +680,6 @@ class CgroupManager final : public Manager {
         try {
             v2::apply_unified(u->dir(), values);
         } catch (const SystemError& e) {
-            if (rootless_ && permission_error(e.code())) {
-                log::warn(std::string("rootless: linux.resources.unified not applied: ") +
-                          e.what());
-                return;
-            }
             std::string message = e.what();
             if (message.rfind("linux.resources", 0) != 0)
                 message = "linux.resources.unified: " + message;
@@ -640,6 +689,7 @@ class CgroupManager final : public Manager {
 
     Mode mode_;
     bool rootless_;
+    bool may_skip_;  // create(): rootless without a cgroupsPath, as runc
     std::vector<Place> places_;
     Owners owners_;
     std::vector<std::string> enable_;  // v2 controllers to enable in the ancestors
@@ -671,14 +721,18 @@ std::unique_ptr<Manager> Manager::open(const Options& options, const Layout& lay
         Place p;
         p.hierarchy = h;
         p.path = path_in_hierarchy(path, h);
+        p.runtime_path = own_cgroup_in_hierarchy(h);
         if (!valid_saved_path(p.path))
             throw Error("linux.cgroupsPath: resolves to \"" + p.path + "\" in " + h.mountpoint);
         places.push_back(std::move(p));
     }
     Owners owners = locate_controllers(layout);
     auto enable = controllers_to_enable(layout, owners);
-    return std::make_unique<CgroupManager>(layout.mode, options.rootless, std::move(places), owners,
-                                           std::move(enable));
+    // runc skips what it cannot create only without an explicit path: a cgroupsPath the user
+    // named and cannot have is an error.
+    const bool may_skip = options.rootless && options.cgroups_path.empty();
+    return std::make_unique<CgroupManager>(layout.mode, options.rootless, may_skip,
+                                           std::move(places), owners, std::move(enable));
 }
 
 std::unique_ptr<Manager> Manager::from_json(const json& saved) {
@@ -713,7 +767,7 @@ std::unique_ptr<Manager> Manager::from_json(const json& saved) {
             owners[static_cast<size_t>(*c)] = i;
         }
         std::vector<std::string> enable = saved.value("enable", std::vector<std::string>{});
-        return std::make_unique<CgroupManager>(mode, rootless, std::move(places), owners,
+        return std::make_unique<CgroupManager>(mode, rootless, false, std::move(places), owners,
                                                std::move(enable));
     } catch (const json::exception& e) {
         throw Error(std::string("saved cgroup state: ") + e.what());

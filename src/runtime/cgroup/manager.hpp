@@ -43,8 +43,11 @@ struct Layout {
 struct Options {
     std::string cgroups_path;  // linux.cgroupsPath, may be empty or relative
     std::string container_id;
-    bool systemd = false;   // --systemd-cgroup: "slice:prefix:name" converted to a path
-    bool rootless = false;  // skip hierarchies we cannot write, with a warning
+    bool systemd = false;  // --systemd-cgroup: "slice:prefix:name" converted to a path
+    // Unprivileged: without a cgroupsPath, hierarchies where the container's cgroup cannot be
+    // created are skipped with one warning (the container stays in the runtime's cgroup
+    // there), and a resource setting for a skipped controller is an error, as in runc.
+    bool rootless = false;
 };
 
 // One container's cgroup in every hierarchy.
@@ -60,8 +63,12 @@ class Manager {
 
     [[nodiscard]] virtual nlohmann::json to_json() const = 0;
 
-    // mkdir in every hierarchy; on failure removes what it made and throws.
+    // mkdir in every hierarchy; on failure removes what it made and throws. After
+    // create_unified() it makes the rest.
     virtual void create() = 0;
+    // Only the cgroup in the unified hierarchy (a no-op without one): what a child needs to be
+    // born into with clone3(CLONE_INTO_CGROUP) before the others exist.
+    virtual void create_unified() = 0;
     // Writes every resource setting that is present; throws naming the file and value that
     // were refused. Settings whose controller the host lacks are an error naming the setting.
     // Call it before add_process() so that realtime CPU settings are in place first.
@@ -81,6 +88,9 @@ class Manager {
     // clone3(CLONE_INTO_CGROUP) through open_unified_dir().
     virtual void enter_v1() = 0;
     virtual void leave_v1() = 0;
+    // The same move for a child that is already running (it writes "0" itself), so that the
+    // runtime can create the v1 cgroups while the child sets up its mounts.
+    virtual void join_v1_self() = 0;
     // The container's cgroup directory in the unified hierarchy (O_RDONLY|O_DIRECTORY), or an
     // invalid fd when there is none (pure v1, or skipped when rootless).
     [[nodiscard]] virtual UniqueFd open_unified_dir() const = 0;
@@ -100,12 +110,15 @@ class Manager {
     // runc's `events --stats` "data" object: cpu, memory, pids, blkio, hugetlb.
     [[nodiscard]] virtual nlohmann::json stats() const = 0;
 
-    // Where the container's cgroup is, per hierarchy, for the cgroup mounts in the rootfs.
+    // Where the container's processes are, per hierarchy, for the cgroup mounts in the rootfs.
     struct Placement {
         Hierarchy hierarchy;
         // The container's cgroup inside that hierarchy, "/"-rooted and relative to the
         // mountpoint: the directory is hierarchy.mountpoint + path.
         std::string path;
+        // Rootless, skipped hierarchy: the container has no cgroup of its own there and path
+        // is the runtime's cgroup, which the container's processes stay in (as runc shows it).
+        bool shared = false;
     };
     [[nodiscard]] virtual std::vector<Placement> placements() const = 0;
 

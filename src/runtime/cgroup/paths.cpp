@@ -120,20 +120,23 @@ CgroupPath resolve_cgroups_path(const Options& options) {
     return out;
 }
 
+std::string own_cgroup_in_hierarchy(const Hierarchy& h) {
+    // The runtime's own cgroup, seen from the mount's root; the mount's root itself when the
+    // own cgroup is outside what is mounted.
+    const std::string& root = h.root;
+    const std::string& self = h.current.empty() ? std::string("/") : h.current;
+    if (root.empty() || root == "/") return self;
+    if (self.size() > root.size() && self.compare(0, root.size(), root) == 0 &&
+        self[root.size()] == '/')
+        return self.substr(root.size());
+    return "/";
+}
+
 std::string path_in_hierarchy(const CgroupPath& path, const Hierarchy& h) {
     // Absolute: below the mountpoint as it is, as runc does (whatever subtree is mounted).
     if (path.absolute) return path.path;
-    // Relative: below the runtime's own cgroup, seen from the mount's root; the mount's root
-    // itself when the own cgroup is outside what is mounted.
-    std::string base = "/";
-    const std::string& root = h.root;
-    const std::string& self = h.current.empty() ? std::string("/") : h.current;
-    if (root.empty() || root == "/") {
-        base = self;
-    } else if (self.size() > root.size() && self.compare(0, root.size(), root) == 0 &&
-               self[root.size()] == '/') {
-        base = self.substr(root.size());
-    }
+    // Relative: below the runtime's own cgroup.
+    std::string base = own_cgroup_in_hierarchy(h);
     if (base.back() != '/') base += '/';
     return base + path.path;
 }

@@ -23,6 +23,10 @@ CgroupPath resolve_cgroups_path(const Options& options);
 // "a-b.slice" -> "/a.slice/a-b.slice"; "-.slice" -> "/". Throws on an invalid slice name.
 std::string expand_slice(std::string_view slice);
 
+// The runtime's own cgroup inside hierarchy h, "/"-rooted and relative to h.mountpoint ("/"
+// when it is outside the subtree the mount shows).
+std::string own_cgroup_in_hierarchy(const Hierarchy& h);
+
 // The container's cgroup inside hierarchy h: "/"-rooted, relative to h.mountpoint. Absolute
 // paths are taken as they are (runc ignores what subtree the mount shows); relative ones
 // join the runtime's own cgroup. Never "/".

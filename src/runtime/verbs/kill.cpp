@@ -1,5 +1,7 @@
 #include <signal.h>
 
+#include <cerrno>
+
 #include "common/error.hpp"
 #include "runtime/cgroup/manager.hpp"
 #include "runtime/verbs/verbs.hpp"
@@ -12,6 +14,15 @@ void kill_container(const StateRoot& root, const std::string& id, int signal, bo
     bool alive = init_alive(state);
     std::unique_ptr<cgroup::Manager> cg;
     if (!state.cgroup.is_null()) cg = cgroup::Manager::from_json(state.cgroup);
+    // Rootless without delegated cgroups: the container has no cgroup to list its processes.
+    if (cg && cg->placements().empty()) cg.reset();
+    if (!cg && all) {
+        if (!alive) return;
+        for (pid_t pid : container_pids(root, id))
+            if (::kill(pid, signal) < 0 && errno != ESRCH)
+                throw_errno("kill " + std::to_string(pid));
+        return;
+    }
     // Without its own pid namespace, killing the init leaves its children: SIGKILL, and
     // --all, go to every process in the container's cgroup.
     if (cg && (all || (signal == SIGKILL && !state.own_pid_namespace))) {

@@ -15,13 +15,17 @@ namespace berth::runtime {
 
 std::vector<pid_t> container_pids(const StateRoot& root, const std::string& id) {
     ContainerState state = root.load(id);
-    if (state.cgroup.is_null()) {
-        if (init_alive(state)) return {state.pid};
-        return {};
+    std::unique_ptr<cgroup::Manager> cg;
+    if (!state.cgroup.is_null()) cg = cgroup::Manager::from_json(state.cgroup);
+    if (cg && !cg->placements().empty()) {
+        auto pids = cg->pids();
+        std::sort(pids.begin(), pids.end());
+        return pids;
     }
-    auto pids = cgroup::Manager::from_json(state.cgroup)->pids();
-    std::sort(pids.begin(), pids.end());
-    return pids;
+    // No cgroup of its own (rootless, not delegated): its pid namespace, or the init alone.
+    if (!init_alive(state)) return {};
+    if (state.own_pid_namespace) return processes_in_pid_namespace(state.pid);
+    return {state.pid};
 }
 
 std::string container_ps_table(const StateRoot& root, const std::string& id,
@@ -29,7 +33,7 @@ std::string container_ps_table(const StateRoot& root, const std::string& id,
     std::vector<pid_t> pids = container_pids(root, id);
     std::vector<std::string> args{"ps"};
     if (ps_args.empty())
-        args.push_back("-ef");
+        args.emplace_back("-ef");
     else
         args.insert(args.end(), ps_args.begin(), ps_args.end());
     int out[2];
@@ -39,10 +43,7 @@ std::string container_ps_table(const StateRoot& root, const std::string& id,
     if (child < 0) throw_errno("fork");
     if (child == 0) {
         ::dup2(write_end.get(), STDOUT_FILENO);
-        std::vector<char*> argv;
-        for (auto& a : args)
-            argv.push_back(a.data());
-        argv.push_back(nullptr);
+        std::vector<char*> argv = c_string_array(args);
         ::execvp("ps", argv.data());
         _exit(127);
     }

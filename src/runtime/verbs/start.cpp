@@ -25,13 +25,9 @@ void start_container(const StateRoot& root, const std::string& id) {
 
     std::string config_path = root.config_path(id);
     oci::Spec spec = oci::parse_spec(parse_json(read_file(config_path), config_path));
-    oci::State st;
-    st.id = id;
-    st.status = oci::Status::running;
-    st.pid = state.pid;
-    st.bundle = state.bundle;
-    st.annotations = state.annotations;
-    run_hooks_warn(spec.hooks.poststart, st, "poststart");
+    run_hooks_warn(spec.hooks.poststart,
+                   {id, oci::Status::running, state.pid, state.bundle, state.annotations},
+                   "poststart");
 }
 
 }  // namespace berth::runtime

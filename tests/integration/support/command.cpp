@@ -24,9 +24,17 @@ namespace {
 
 pid_t spawn(const std::vector<std::string>& argv, const CommandOptions& options, int in_fd,
             int out_fd, int err_fd) {
+    // options.env replaces variables of the same name (getenv finds the first one).
+    auto overridden = [&](const std::string& entry) {
+        for (const auto& e : options.env) {
+            auto eq = e.find('=');
+            if (eq != std::string::npos && entry.compare(0, eq + 1, e, 0, eq + 1) == 0) return true;
+        }
+        return false;
+    };
     std::vector<std::string> env_strings;
     for (char** e = environ; *e; ++e)
-        env_strings.emplace_back(*e);
+        if (!overridden(*e)) env_strings.emplace_back(*e);
     for (const auto& e : options.env)
         env_strings.push_back(e);
     std::vector<char*> envp, args;
