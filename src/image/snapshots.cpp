@@ -12,6 +12,7 @@
 #include "common/file.hpp"
 #include "common/json_reader.hpp"
 #include "common/remove_tree.hpp"
+#include "image/durability.hpp"
 #include "oci/descriptor.hpp"
 
 namespace berth::image {
@@ -55,7 +56,11 @@ std::string Snapshots::dir(const Digest& chain) const {
 }
 
 bool Snapshots::has(const Digest& chain) const {
-    return ::access(dir(chain).c_str(), F_OK) == 0;
+    std::string d = dir(chain);
+    if (::access(d.c_str(), F_OK) != 0) return false;
+    // Not flushed yet: sound in the boot that wrote it, suspect after a reboot.
+    auto pending = read_file_if_exists(d + "/" + kPendingSyncMarker);
+    return !pending || *pending == current_boot_id();
 }
 
 FileLock Snapshots::lock(const Digest& chain) const {
@@ -142,19 +147,27 @@ std::optional<PreparedSnapshot> Snapshots::prepare(
 
 void Snapshots::publish(std::vector<PreparedSnapshot>& prepared) {
     if (prepared.empty()) return;
-    // The unpacked files reach the disk before any snapshot becomes visible.
-    UniqueFd root = open_file(root_ + "/snapshots", O_RDONLY | O_DIRECTORY);
-    if (::syncfs(root.get()) < 0) throw_errno("syncfs", root_ + "/snapshots");
+    // Visible at once; durable when the background flush has removed the markers.
+    std::vector<std::string> markers;
     for (auto& p : prepared) {
+        write_file(p.temp_ + "/" + kPendingSyncMarker, current_boot_id(), 0600);
         if (::rename(p.temp_.c_str(), p.target_.c_str()) < 0) {
-            // Published meanwhile by another pull of the same layers: ours goes.
             if (errno != ENOTEMPTY && errno != EEXIST) throw_errno("rename", p.temp_);
-            p.discard();
-            continue;
+            if (has(p.chain_)) {  // published meanwhile by another pull: ours goes
+                p.discard();
+                continue;
+            }
+            remove(p.chain_);  // left from an earlier boot, not known to be complete
+            if (::rename(p.temp_.c_str(), p.target_.c_str()) < 0) {
+                if (errno != ENOTEMPTY && errno != EEXIST) throw_errno("rename", p.temp_);
+                p.discard();
+                continue;
+            }
         }
         p.done_ = true;
+        markers.push_back(p.target_ + "/" + kPendingSyncMarker);
     }
-    if (::fsync(root.get()) < 0) throw_errno("fsync", root_ + "/snapshots");
+    if (!markers.empty()) flush_in_background(root_ + "/snapshots", markers);
     prepared.clear();
 }
 
@@ -190,7 +203,7 @@ void Snapshots::remove_stale_temp() {
     }
     ::closedir(d);
     for (const auto& name : names)
-        remove_tree(tmp + "/" + name);
+        remove_tree(tmp + "/" += name);
 }
 
 }  // namespace berth::image

@@ -1,7 +1,8 @@
 // Snapshots: one unpacked directory per layer chain ID, <root>/snapshots/<hex>/fs, shared by
 // every image whose layers start with that chain. Each holds one layer's own files (whiteouts
 // as overlayfs markers), so a rootfs is an overlayfs of the chain's snapshots. A snapshot is
-// unpacked into <root>/snapshots/.tmp/, flushed (syncfs) and renamed into place complete.
+// unpacked into <root>/snapshots/.tmp/ and renamed into place complete; it is flushed to disk
+// in the background afterwards (durability.hpp).
 #pragma once
 
 #include <functional>
@@ -65,9 +66,9 @@ class Snapshots {
     // returns the info to record; the result is renamed into place only when fill returns.
     // Returns false when the snapshot was there already (fill not called).
     bool create(const Digest& chain, const std::function<SnapshotInfo(int fs_fd)>& fill);
-    // The two halves of create, so that one syncfs serves every layer of a pull: prepare
-    // unpacks (nullopt when the snapshot exists), publish flushes the filesystem once and
-    // renames them all into place.
+    // The two halves of create, so that a pull publishes its layers together: prepare
+    // unpacks (nullopt when the snapshot exists), publish renames them all into place and
+    // starts one background flush for them.
     std::optional<PreparedSnapshot> prepare(const Digest& chain,
                                             const std::function<SnapshotInfo(int fs_fd)>& fill);
     void publish(std::vector<PreparedSnapshot>& prepared);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "distribution/client/registry.hpp"
+#include "image/byte_source.hpp"
 #include "image/images.hpp"
 #include "image/rootfs.hpp"
 #include "support/images.hpp"
@@ -277,4 +278,72 @@ TEST_F(AuthRegistryTest, LoginPushPullLogout) {
     EXPECT_NE(after.err.find("authentication required"), std::string::npos) << after.err;
     EXPECT_TRUE(berth.stored_blobs().empty());
     EXPECT_TRUE(berth.snapshots().empty());
+}
+
+// docker-registry 2.8 has no referrers API: the client falls back to the tag schema
+// (an index tagged sha256-<hex>) and filters it by artifactType itself.
+TEST_F(RegistryTest, ReferrersThroughTheTagSchemaFallback) {
+    berth::distribution::HttpClient http;
+    berth::image::Settings settings;
+    berth::distribution::CredentialStore none(work.path() + "/none.json", false);
+    auto client = berth::distribution::open_registry(http, registry.host(), settings, none);
+    const std::string repo = "signed/app";
+    auto upload = [&](const std::string& bytes) {
+        berth::Digest d = berth::digest_of(bytes);
+        client->upload_blob(
+            repo, d, static_cast<int64_t>(bytes.size()),
+            [&](int64_t offset) {
+                return std::make_unique<berth::image::MemorySource>(
+                    std::string_view(bytes).substr(static_cast<size_t>(offset)));
+            },
+            0);
+        return d;
+    };
+    berth::Digest empty = upload("{}");
+    auto manifest = [&](const std::string& artifact_type,
+                        const std::optional<berth::Digest>& subject, int64_t subject_size) {
+        nlohmann::json m = {
+            {"schemaVersion", 2},
+            {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+            {"config",
+             {{"mediaType", "application/vnd.oci.empty.v1+json"},
+              {"digest", empty.str()},
+              {"size", 2}}},
+            {"layers", nlohmann::json::array({{{"mediaType", "application/vnd.oci.empty.v1+json"},
+                                               {"digest", empty.str()},
+                                               {"size", 2}}})}};
+        if (!artifact_type.empty()) m["artifactType"] = artifact_type;
+        if (subject)
+            m["subject"] = {{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                            {"digest", subject->str()},
+                            {"size", subject_size}};
+        return m.dump();
+    };
+    const std::string media = "application/vnd.oci.image.manifest.v1+json";
+    std::string subject_bytes = manifest("", std::nullopt, 0);
+    berth::Digest subject = client->put_manifest(repo, "1", subject_bytes, media);
+    EXPECT_TRUE(client->referrers(repo, subject, "").manifests.empty());
+
+    auto subject_size = static_cast<int64_t>(subject_bytes.size());
+    std::string signature = manifest("application/vnd.example.signature", subject, subject_size);
+    std::string sbom = manifest("application/vnd.example.sbom", subject, subject_size);
+    nlohmann::json index = {{"schemaVersion", 2},
+                            {"mediaType", "application/vnd.oci.image.index.v1+json"},
+                            {"manifests", nlohmann::json::array()}};
+    for (const auto& [bytes, type] : {std::pair{signature, "application/vnd.example.signature"},
+                                      std::pair{sbom, "application/vnd.example.sbom"}}) {
+        berth::Digest d = client->put_manifest(repo, berth::digest_of(bytes).str(), bytes, media);
+        index["manifests"].push_back({{"mediaType", media},
+                                      {"digest", d.str()},
+                                      {"size", bytes.size()},
+                                      {"artifactType", type}});
+    }
+    client->put_manifest(repo, "sha256-" + subject.hex(), index.dump(),
+                         "application/vnd.oci.image.index.v1+json");
+
+    auto all = client->referrers(repo, subject, "");
+    ASSERT_EQ(all.manifests.size(), 2u);
+    auto signatures = client->referrers(repo, subject, "application/vnd.example.signature");
+    ASSERT_EQ(signatures.manifests.size(), 1u);
+    EXPECT_EQ(signatures.manifests[0].digest, berth::digest_of(signature));
 }

@@ -54,7 +54,7 @@ TEST(Credentials, StoresLikeDockerAndReadsDockers) {
     auto doc = nlohmann::json::parse(std::ifstream(ours));
     EXPECT_EQ(doc["auths"]["registry.example:5000"]["auth"], "dXNlcjpwYXNz");
     EXPECT_TRUE(doc["auths"].contains("https://index.docker.io/v1/"));
-    struct stat st{};
+    struct stat st {};
     ASSERT_EQ(::stat(ours.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
     auto got = store.get("registry.example:5000");

@@ -81,7 +81,8 @@ class Puller {
     image::Image image_;  // manifest, config and chain: what ensure_snapshot needs
     Added added_;
     std::mutex prepared_mutex_;
-    std::vector<image::PreparedSnapshot> prepared_;  // published together, after one syncfs
+    std::vector<image::PreparedSnapshot>
+        prepared_;  // published together when all layers are unpacked
 };
 
 void Puller::pull_layer(size_t i) {
