@@ -37,6 +37,7 @@ class Digest {
     [[nodiscard]] std::string short_hex() const { return hex_.substr(0, 12); }
 
     friend bool operator==(const Digest&, const Digest&) = default;
+    // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
     friend auto operator<=>(const Digest&, const Digest&) = default;
 
   private:

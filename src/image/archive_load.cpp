@@ -92,7 +92,7 @@ void read_entries(Images& images, int fd, const std::string& what, Contents& c) 
         }
         if (type != AE_IFREG) continue;
         int64_t size = archive_entry_size(e);
-        std::string entry_what = what + ": " + name;
+        std::string entry_what = std::string(what).append(": ").append(name);
         EntrySource source(a.get(), entry_what);
         if (auto digest = digest_from_blob_path(name)) {
             if (images.store().has(*digest)) continue;
@@ -146,7 +146,8 @@ std::vector<ImageRecord> load_docker(Images& images, Contents& c, const std::str
             item.at("Config").fail("\"" + config_path + "\" does not match its name (" +
                                    config_digest.str() + ")");
         c.added.push_back(config_digest);
-        oci::ImageConfig config = oci::parse_image_config(config_bytes, what + ": " + config_path);
+        oci::ImageConfig config = oci::parse_image_config(
+            config_bytes, std::string(what).append(": ").append(config_path));
         auto layers = item.at("Layers").as_array();
         if (layers.size() != config.diff_ids.size())
             item.at("Layers").fail(std::to_string(layers.size()) +

@@ -113,6 +113,7 @@ BlobWriter ContentStore::writer(const std::optional<Digest>& expected,
     return BlobWriter(*this, expected, expected_size, what);
 }
 
+// NOLINTNEXTLINE(readability-make-member-function-const): it changes the store on disk
 void ContentStore::remove(const Digest& digest) {
     if (::unlink(path(digest).c_str()) < 0 && errno != ENOENT) throw_errno("remove", path(digest));
 }

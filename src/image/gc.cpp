@@ -60,7 +60,7 @@ void remove_leftovers(const std::string& root) {
         }
         ::closedir(d);
         for (const auto& name : names) {
-            std::string path = dir + "/" + name;
+            std::string path = std::string(dir).append("/").append(name);
             int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
             if (fd < 0) continue;
             UniqueFd held(fd);

@@ -189,6 +189,7 @@ class Applier {
 // An O_PATH fd of the directory at relative (inside the root). Components that are symlinks
 // are followed inside the root unless they point out of it, which is refused. create: missing
 // directories are made (0755); otherwise an absent one yields an invalid fd.
+// NOLINTNEXTLINE(readability-make-member-function-const): create makes directories
 UniqueFd Applier::resolve_dir(const std::string& relative, bool create) {
     if (relative == ".") return UniqueFd(openat2_fd(root_fd_, ".", O_PATH | O_DIRECTORY, 0));
     // Usually: a plain directory path, no symlinks.
@@ -223,8 +224,11 @@ UniqueFd Applier::resolve_dir(const std::string& relative, bool create) {
                                        ? std::string("/")
                                        : clean_path(join_relative(from, target));
             if (is_absolute_path(target) || escapes(resolved))
-                reject("goes through the symlink \"" + logical + "\" -> \"" + target +
-                       "\", which points out of the layer root");
+                reject(std::string("goes through the symlink \"")
+                           .append(logical)
+                           .append("\" -> \"")
+                           .append(target)
+                           .append("\", which points out of the layer root"));
             if (create) {
                 current = mkdir_all_in_root(root_fd_, resolved);
             } else {
@@ -599,7 +603,8 @@ ApplyStats apply_layer(ByteSource& tar, int root_fd, const ApplyOptions& options
             applier.apply(a.get(), entry, raw);
         } catch (const std::exception& e) {
             if (ctx.error) std::rethrow_exception(ctx.error);
-            throw LayerError(what + ": entry \"" + raw + "\": " + e.what());
+            throw LayerError(
+                std::string(what).append(": entry \"").append(raw).append("\": ").append(e.what()));
         }
     }
     try {

@@ -139,6 +139,7 @@ std::vector<ImageRecord> register_layout_index(
     for (const auto& [digest, extra] : extra_names)
         for (const auto& n : extra)
             names[digest].push_back(n);
+    out.reserve(order.size());
     for (const auto& [manifest, from_index] : order)
         out.push_back(images.commit(manifest, from_index, names[manifest], options.progress));
     return out;

@@ -40,7 +40,10 @@ std::optional<Credentials> lookup(const nlohmann::json& doc, const std::string& 
             auto decoded = base64_decode(a->get<std::string>());
             size_t colon = decoded ? decoded->find(':') : std::string::npos;
             if (colon == std::string::npos)
-                throw Error(path + ": auths." + key + ".auth: not base64 of \"user:password\"");
+                throw Error(std::string(path)
+                                .append(": auths.")
+                                .append(key)
+                                .append(".auth: not base64 of \"user:password\""));
             c.username = decoded->substr(0, colon);
             c.password = decoded->substr(colon + 1);
         }

@@ -68,7 +68,7 @@ class Puller {
     }
 
   private:
-    void status(const std::string& line) {
+    void status(const std::string& line) const {
         if (options_.observer) options_.observer->status(line);
     }
     void pull_layer(size_t i);
