@@ -61,6 +61,8 @@ std::optional<std::string> Authorizer::basic_user(const RequestHead& head) const
     const std::string authorization = head.header("authorization");
     if (authorization.size() < 6 || strncasecmp(authorization.c_str(), "Basic ", 6) != 0) return std::nullopt;
     auto decoded = distribution::base64_decode(authorization.substr(6));
+    // Clients without credentials answer a basic challenge with an empty user and password.
+    if (decoded && *decoded == ":") return std::nullopt;
     const size_t colon = decoded ? decoded->find(':') : std::string::npos;
     if (colon == std::string::npos || !htpasswd_ ||
         !htpasswd_->verify(decoded->substr(0, colon), decoded->substr(colon + 1))) {
@@ -75,7 +77,9 @@ Identity Authorizer::authorize(const RequestHead& head, const AccessRequest& req
     if (!enabled()) return {};
     auto allowed_for = [&](const std::string& user) {
         if (request.catalog) return policy_.may_list_catalog(user);
-        if (request.repository.empty()) return !user.empty() || config_.anonymous_read;
+        // The base endpoint always challenges anonymous clients, even with anonymous reads:
+        // clients learn from it how to authenticate, and most never ask again later.
+        if (request.repository.empty()) return !user.empty();
         return covers(policy_.allowed(user, request.repository), request.actions);
     };
 

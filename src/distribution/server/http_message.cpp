@@ -21,6 +21,12 @@ bool percent_decode(std::string_view text, bool plus_is_space, std::string& out)
             const int low = hex_value(text[i + 2]);
             if (high < 0 || low < 0) return false;
             c = static_cast<char>(high * 16 + low);
+            if (c == '/' && !plus_is_space) {
+                // An escaped slash in a path is part of a name, never a separator.
+                out.append(text.substr(i, 3));
+                i += 2;
+                continue;
+            }
             i += 2;
         } else if (c == '+' && plus_is_space) {
             c = ' ';

@@ -43,6 +43,8 @@ namespace {
 
 constexpr size_t kHeaderLimit = 16 * 1024;
 constexpr size_t kBodyChunk = 256 * 1024;
+// Unwanted bodies up to this size are read and dropped, so the client sees the answer.
+constexpr uint64_t kDrainLimit = 1024 * 1024;
 
 struct Endpoint {
     std::string host;
@@ -291,27 +293,32 @@ struct RegistryServer::Impl {
                 exchange = router->begin(head, route);
             }
 
-            // The body: into the route's sink, or read and dropped (within the route's limit).
+            // The body: into the route's sink. A body nobody wants (the answer is already known,
+            // e.g. 401) or one over the route's limit is drained when small, so the client reads
+            // the answer; otherwise the connection closes after the answer.
             std::optional<Response> early;
             uint64_t bytes_in = 0;
             bool keep_alive = parser.keep_alive();
             const bool has_body = parser.chunked() || (head.content_length && *head.content_length > 0);
             if (has_body) {
-                if (head.content_length && *head.content_length > exchange->body_limit()) {
+                BodySink* sink = exchange->body();
+                const uint64_t limit = exchange->body_limit();
+                const bool expects_continue = beast::iequals(head.header("expect"), "100-continue");
+                const bool oversized = head.content_length && *head.content_length > limit;
+                if (oversized)
                     early = Router::error_response(ErrorCode::size_invalid, "request body of " + std::to_string(*head.content_length) +
-                                                                                 " bytes exceeds the limit of " +
-                                                                                 std::to_string(exchange->body_limit()),
+                                                                                 " bytes exceeds the limit of " + std::to_string(limit),
                                                    413);
-                    keep_alive = false;  // the body is never read
-                } else {
-                    if (beast::iequals(head.header("expect"), "100-continue")) {
+                const bool wanted = sink && !oversized;
+                const bool drain = !wanted && !expects_continue && head.content_length && *head.content_length <= kDrainLimit;
+                if (wanted || drain) {
+                    if (wanted && expects_continue) {
                         lowest.expires_after(config.write_timeout);
                         static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
                         co_await asio::async_write(stream, asio::buffer(kContinue, sizeof kContinue - 1), use_awaitable);
                     }
                     http::request_parser<http::buffer_body> body_parser(std::move(parser));
-                    body_parser.body_limit(exchange->body_limit());
-                    BodySink* sink = exchange->body();
+                    body_parser.body_limit(wanted ? limit : kDrainLimit);
                     std::vector<char> chunk(kBodyChunk);
                     while (!body_parser.is_done()) {
                         body_parser.get().body().data = chunk.data();
@@ -320,7 +327,7 @@ struct RegistryServer::Impl {
                         co_await http::async_read_some(stream, buffer, body_parser, asio::redirect_error(use_awaitable, ec));
                         if (ec == http::error::need_buffer) ec = {};
                         if (ec == http::error::body_limit) {
-                            early = Router::error_response(ErrorCode::size_invalid, "request body exceeds the limit", 413);
+                            if (!early) early = Router::error_response(ErrorCode::size_invalid, "request body exceeds the limit", 413);
                             keep_alive = false;
                             break;
                         }
@@ -332,7 +339,7 @@ struct RegistryServer::Impl {
                         }
                         const size_t got = chunk.size() - body_parser.get().body().size;
                         bytes_in += got;
-                        if (sink && got > 0 && !early) {
+                        if (wanted && got > 0 && !early) {
                             try {
                                 sink->write(chunk.data(), got);
                             } catch (const std::exception& e) {
@@ -340,7 +347,9 @@ struct RegistryServer::Impl {
                             }
                         }
                     }
-                    if (!early) keep_alive = body_parser.keep_alive();
+                    if (body_parser.is_done()) keep_alive = keep_alive && body_parser.keep_alive();
+                } else {
+                    keep_alive = false;  // the body is never read
                 }
             }
 

@@ -41,11 +41,25 @@ Digest required_digest(const RequestHead& head) {
 // Appends the body to a session, then answers with what `then` makes of the new size.
 class AppendExchange : public Exchange {
   public:
-    AppendExchange(std::unique_ptr<UploadSink> sink, uint64_t limit, std::function<Response(int64_t)> then)
-        : sink_(std::move(sink)), limit_(limit), then_(std::move(then)) {}
+    AppendExchange(std::unique_ptr<UploadSink> sink, uint64_t limit, std::function<Response(int64_t)> then,
+                   std::function<void()> abandon = {})
+        : sink_(std::move(sink)), limit_(limit), then_(std::move(then)), abandon_(std::move(abandon)) {}
+    ~AppendExchange() override {
+        // The body never arrived whole: undo the chunk, and drop a one-request session.
+        sink_.reset();
+        if (!finished_ && abandon_) {
+            try {
+                abandon_();
+            } catch (...) {
+            }
+        }
+    }
+    AppendExchange(const AppendExchange&) = delete;
+    AppendExchange& operator=(const AppendExchange&) = delete;
     BodySink* body() override { return sink_.get(); }
     [[nodiscard]] uint64_t body_limit() const override { return limit_; }
     Response finish() override {
+        finished_ = true;
         const int64_t size = sink_->commit();
         sink_.reset();  // unlocks the session before it is finished
         return then_(size);
@@ -55,6 +69,8 @@ class AppendExchange : public Exchange {
     std::unique_ptr<UploadSink> sink_;
     uint64_t limit_;
     std::function<Response(int64_t)> then_;
+    std::function<void()> abandon_;
+    bool finished_ = false;
 };
 
 }  // namespace
@@ -95,7 +111,7 @@ std::unique_ptr<Exchange> Router::upload_start(const RequestHead& head, const Ro
             uploads_.finish(repo, id, digest);
             ++metrics_.uploads_completed;
             return blob_created(repo, digest);
-        });
+        }, [this, repo, id] { uploads_.cancel(repo, id); });
     }
 
     const std::string id = uploads_.start(repo);
