@@ -29,7 +29,8 @@ constexpr const char* kOciIndex = "application/vnd.oci.image.index.v1+json";
 class Api {
   public:
     explicit Api(std::string base) : base_(std::move(base)) {}
-    HttpResponse operator()(const std::string& method, const std::string& path, const std::string& body = {},
+    HttpResponse operator()(const std::string& method, const std::string& path,
+                            const std::string& body = {},
                             const std::vector<std::string>& headers = {}) {
         HttpRequest request;
         request.method = method;
@@ -73,18 +74,26 @@ class RegistryApiTest : public ::testing::Test {
 
     // An OCI manifest of a config and one layer (both uploaded into repo).
     std::string make_manifest(const std::string& repo, const std::string& layer_bytes,
-                              const std::string& subject = {}, const std::string& artifact_type = {}) {
-        const std::string config = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}";
+                              const std::string& subject = {},
+                              const std::string& artifact_type = {}) {
+        const std::string config =
+            "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_"
+            "ids\":[]}}";
         const std::string config_digest = put_blob(repo, config);
         const std::string layer_digest = put_blob(repo, layer_bytes);
         nlohmann::ordered_json m;
         m["schemaVersion"] = 2;
         m["mediaType"] = kOciManifest;
         if (!artifact_type.empty()) m["artifactType"] = artifact_type;
-        m["config"] = {{"mediaType", "application/vnd.oci.image.config.v1+json"}, {"digest", config_digest}, {"size", config.size()}};
+        m["config"] = {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+                       {"digest", config_digest},
+                       {"size", config.size()}};
         m["layers"] = nlohmann::ordered_json::array(
-            {{{"mediaType", "application/vnd.oci.image.layer.v1.tar+gzip"}, {"digest", layer_digest}, {"size", layer_bytes.size()}}});
-        if (!subject.empty()) m["subject"] = {{"mediaType", kOciManifest}, {"digest", subject}, {"size", 100}};
+            {{{"mediaType", "application/vnd.oci.image.layer.v1.tar+gzip"},
+              {"digest", layer_digest},
+              {"size", layer_bytes.size()}}});
+        if (!subject.empty())
+            m["subject"] = {{"mediaType", kOciManifest}, {"digest", subject}, {"size", 100}};
         return m.dump();
     }
 
@@ -115,17 +124,20 @@ TEST_F(RegistryApiTest, ChunkedUploadThenBlobGetHeadAndRanges) {
     ASSERT_NE(location.find("/v2/team/app/blobs/uploads/"), std::string::npos);
     EXPECT_FALSE(header(start, "docker-upload-uuid").empty());
 
-    auto first = api("PATCH", location, data.substr(0, 10), {"Content-Range: 0-9", "Content-Type: application/octet-stream"});
+    auto first = api("PATCH", location, data.substr(0, 10),
+                     {"Content-Range: 0-9", "Content-Type: application/octet-stream"});
     ASSERT_EQ(first.status, 202) << first.body;
     EXPECT_EQ(header(first, "range"), "0-9");
     auto status = api("GET", location);
     EXPECT_EQ(status.status, 204);
     EXPECT_EQ(header(status, "range"), "0-9");
-    auto second = api("PATCH", location, data.substr(10), {"Content-Range: 10-35", "Content-Type: application/octet-stream"});
+    auto second = api("PATCH", location, data.substr(10),
+                      {"Content-Range: 10-35", "Content-Type: application/octet-stream"});
     ASSERT_EQ(second.status, 202) << second.body;
     EXPECT_EQ(header(second, "range"), "0-35");
     const std::string digest = sha256_digest(data);
-    auto done = api("PUT", location + "?digest=" + digest, "", {"Content-Type: application/octet-stream"});
+    auto done =
+        api("PUT", location + "?digest=" + digest, "", {"Content-Type: application/octet-stream"});
     ASSERT_EQ(done.status, 201) << done.body;
     EXPECT_EQ(header(done, "docker-content-digest"), digest);
     EXPECT_EQ(header(done, "location"), "/v2/team/app/blobs/" + digest);
@@ -175,7 +187,8 @@ TEST_F(RegistryApiTest, WrongDigestIsDigestInvalidAndNothingIsStored) {
     EXPECT_EQ(bad_syntax.status, 400);
     EXPECT_EQ(error_code(bad_syntax), "DIGEST_INVALID");
     auto start = api("POST", "/v2/app/blobs/uploads/");
-    auto chunked = api("PUT", header(start, "location") + "?digest=" + sha256_digest("nope"), "payload");
+    auto chunked =
+        api("PUT", header(start, "location") + "?digest=" + sha256_digest("nope"), "payload");
     EXPECT_EQ(chunked.status, 400);
     EXPECT_EQ(error_code(chunked), "DIGEST_INVALID");
     EXPECT_EQ(stored_blob_count(), before);
@@ -202,14 +215,19 @@ TEST_F(RegistryApiTest, UploadToACancelledSessionIsUnknown) {
 TEST_F(RegistryApiTest, ManifestsByTagAndDigestWithNegotiationTagsAndCatalog) {
     const std::string manifest = make_manifest("lib/app", "layer-bytes");
     const std::string digest = sha256_digest(manifest);
-    auto put = api("PUT", "/v2/lib/app/manifests/v1", manifest, {std::string("Content-Type: ") + kOciManifest});
+    auto put = api("PUT", "/v2/lib/app/manifests/v1", manifest,
+                   {std::string("Content-Type: ") + kOciManifest});
     ASSERT_EQ(put.status, 201) << put.body;
     EXPECT_EQ(header(put, "docker-content-digest"), digest);
     for (const std::string tag : {"v2", "v3", "latest"})
-        ASSERT_EQ(api("PUT", "/v2/lib/app/manifests/" + tag, manifest, {std::string("Content-Type: ") + kOciManifest}).status, 201);
+        ASSERT_EQ(api("PUT", "/v2/lib/app/manifests/" + tag, manifest,
+                      {std::string("Content-Type: ") + kOciManifest})
+                      .status,
+                  201);
 
     for (const std::string& ref : std::vector<std::string>{"v1", digest}) {
-        auto get = api("GET", "/v2/lib/app/manifests/" + ref, "", {std::string("Accept: ") + kOciManifest + ", " + kOciIndex});
+        auto get = api("GET", "/v2/lib/app/manifests/" + ref, "",
+                       {std::string("Accept: ") + kOciManifest + ", " + kOciIndex});
         EXPECT_EQ(get.status, 200);
         EXPECT_EQ(get.body, manifest);
         EXPECT_EQ(header(get, "content-type"), kOciManifest);
@@ -231,11 +249,16 @@ TEST_F(RegistryApiTest, ManifestsByTagAndDigestWithNegotiationTagsAndCatalog) {
     EXPECT_EQ(header(page2, "link"), "");
     EXPECT_EQ(error_code(api("GET", "/v2/no/such/tags/list")), "NAME_UNKNOWN");
 
-    ASSERT_EQ(api("PUT", "/v2/zz/manifests/x", make_manifest("zz", "z"), {std::string("Content-Type: ") + kOciManifest}).status, 201);
+    ASSERT_EQ(api("PUT", "/v2/zz/manifests/x", make_manifest("zz", "z"),
+                  {std::string("Content-Type: ") + kOciManifest})
+                  .status,
+              201);
     auto catalog = api("GET", "/v2/_catalog");
-    EXPECT_EQ(nlohmann::json::parse(catalog.body)["repositories"], nlohmann::json({"lib/app", "zz"}));
+    EXPECT_EQ(nlohmann::json::parse(catalog.body)["repositories"],
+              nlohmann::json({"lib/app", "zz"}));
     auto catalog_page = api("GET", "/v2/_catalog?n=1");
-    EXPECT_EQ(nlohmann::json::parse(catalog_page.body)["repositories"], nlohmann::json({"lib/app"}));
+    EXPECT_EQ(nlohmann::json::parse(catalog_page.body)["repositories"],
+              nlohmann::json({"lib/app"}));
     EXPECT_NE(header(catalog_page, "link").find("last=lib/app"), std::string::npos);
 
     // Deleting a tag leaves the manifest; deleting the digest removes every tag.
@@ -251,7 +274,8 @@ TEST_F(RegistryApiTest, ManifestsByTagAndDigestWithNegotiationTagsAndCatalog) {
 }
 
 TEST_F(RegistryApiTest, BadManifestsAreRefusedAndNotStored) {
-    auto bad_json = api("PUT", "/v2/app/manifests/v1", "{not json", {std::string("Content-Type: ") + kOciManifest});
+    auto bad_json = api("PUT", "/v2/app/manifests/v1", "{not json",
+                        {std::string("Content-Type: ") + kOciManifest});
     EXPECT_EQ(bad_json.status, 400);
     EXPECT_EQ(error_code(bad_json), "MANIFEST_INVALID");
     auto no_config = api("PUT", "/v2/app/manifests/v1", "{\"schemaVersion\":2,\"layers\":[]}",
@@ -263,20 +287,26 @@ TEST_F(RegistryApiTest, BadManifestsAreRefusedAndNotStored) {
     const std::string missing = sha256_digest("never uploaded");
     auto doc = nlohmann::json::parse(manifest);
     doc["layers"][0]["digest"] = missing;
-    auto unknown_blob = api("PUT", "/v2/app/manifests/v1", doc.dump(), {std::string("Content-Type: ") + kOciManifest});
+    auto unknown_blob = api("PUT", "/v2/app/manifests/v1", doc.dump(),
+                            {std::string("Content-Type: ") + kOciManifest});
     EXPECT_EQ(unknown_blob.status, 400);
     EXPECT_EQ(error_code(unknown_blob), "MANIFEST_BLOB_UNKNOWN");
     // An index naming a manifest the repository does not have.
-    nlohmann::json index{{"schemaVersion", 2}, {"mediaType", kOciIndex},
-                         {"manifests", {{{"mediaType", kOciManifest}, {"digest", missing}, {"size", 10}}}}};
-    EXPECT_EQ(error_code(api("PUT", "/v2/app/manifests/idx", index.dump(), {std::string("Content-Type: ") + kOciIndex})),
+    nlohmann::json index{
+        {"schemaVersion", 2},
+        {"mediaType", kOciIndex},
+        {"manifests", {{{"mediaType", kOciManifest}, {"digest", missing}, {"size", 10}}}}};
+    EXPECT_EQ(error_code(api("PUT", "/v2/app/manifests/idx", index.dump(),
+                             {std::string("Content-Type: ") + kOciIndex})),
               "MANIFEST_BLOB_UNKNOWN");
     // Pushed by a digest it does not have.
-    auto wrong_digest = api("PUT", "/v2/app/manifests/" + sha256_digest("x"), manifest, {std::string("Content-Type: ") + kOciManifest});
+    auto wrong_digest = api("PUT", "/v2/app/manifests/" + sha256_digest("x"), manifest,
+                            {std::string("Content-Type: ") + kOciManifest});
     EXPECT_EQ(wrong_digest.status, 400);
     EXPECT_EQ(error_code(wrong_digest), "DIGEST_INVALID");
     // Schema 1 is not supported.
-    auto schema1 = api("PUT", "/v2/app/manifests/old", "{\"schemaVersion\":1,\"name\":\"app\",\"tag\":\"old\",\"fsLayers\":[]}",
+    auto schema1 = api("PUT", "/v2/app/manifests/old",
+                       "{\"schemaVersion\":1,\"name\":\"app\",\"tag\":\"old\",\"fsLayers\":[]}",
                        {"Content-Type: application/vnd.docker.distribution.manifest.v1+prettyjws"});
     EXPECT_EQ(error_code(schema1), "MANIFEST_INVALID");
     // Too big (the test server allows 64 KiB).
@@ -285,17 +315,24 @@ TEST_F(RegistryApiTest, BadManifestsAreRefusedAndNotStored) {
     EXPECT_EQ(huge.status, 413);
     EXPECT_EQ(error_code(huge), "SIZE_INVALID");
     // An invalid tag.
-    EXPECT_EQ(api("PUT", "/v2/app/manifests/-bad", manifest, {std::string("Content-Type: ") + kOciManifest}).status, 400);
+    EXPECT_EQ(api("PUT", "/v2/app/manifests/-bad", manifest,
+                  {std::string("Content-Type: ") + kOciManifest})
+                  .status,
+              400);
 
     EXPECT_FALSE(fs::exists(registry.root() + "/repositories/app/_tags"));
     EXPECT_FALSE(fs::exists(registry.root() + "/repositories/app/_manifests"));
 }
 
 TEST_F(RegistryApiTest, InvalidNamesAndTraversalAreNameInvalid) {
-    for (const std::string& path : std::vector<std::string>{"/v2/UPPER/manifests/latest", "/v2/a//b/manifests/latest", "/v2/_hidden/tags/list",
-                                   "/v2/a/../../etc/manifests/latest", "/v2/a/%2e%2e/b/manifests/latest",
-                                   "/v2/a%2f..%2f..%2fx/blobs/uploads/", "/v2/-a/tags/list"}) {
-        auto response = raw_request(registry.port(), "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    for (const std::string& path : std::vector<std::string>{
+             "/v2/UPPER/manifests/latest", "/v2/a//b/manifests/latest", "/v2/_hidden/tags/list",
+             "/v2/a/../../etc/manifests/latest", "/v2/a/%2e%2e/b/manifests/latest",
+             "/v2/a%2f..%2f..%2fx/blobs/uploads/", "/v2/-a/tags/list"}) {
+        auto response = raw_request(
+            registry.port(),
+            "POST " + path +
+                " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         EXPECT_EQ(raw_status(response), 400) << path << "\n" << response;
         EXPECT_NE(response.find("NAME_INVALID"), std::string::npos) << path;
     }
@@ -310,20 +347,28 @@ TEST_F(RegistryApiTest, InvalidNamesAndTraversalAreNameInvalid) {
 TEST_F(RegistryApiTest, ReferrersWithSubjectAndArtifactTypeFilter) {
     const std::string subject_manifest = make_manifest("app", "base");
     const std::string subject = sha256_digest(subject_manifest);
-    ASSERT_EQ(api("PUT", "/v2/app/manifests/v1", subject_manifest, {std::string("Content-Type: ") + kOciManifest}).status, 201);
+    ASSERT_EQ(api("PUT", "/v2/app/manifests/v1", subject_manifest,
+                  {std::string("Content-Type: ") + kOciManifest})
+                  .status,
+              201);
     const std::string sbom = make_manifest("app", "sbom", subject, "application/spdx+json");
-    auto put = api("PUT", "/v2/app/manifests/" + sha256_digest(sbom), sbom, {std::string("Content-Type: ") + kOciManifest});
+    auto put = api("PUT", "/v2/app/manifests/" + sha256_digest(sbom), sbom,
+                   {std::string("Content-Type: ") + kOciManifest});
     ASSERT_EQ(put.status, 201) << put.body;
     EXPECT_EQ(header(put, "oci-subject"), subject);
     const std::string sig = make_manifest("app", "sig", subject, "application/vnd.example.sig");
-    ASSERT_EQ(api("PUT", "/v2/app/manifests/" + sha256_digest(sig), sig, {std::string("Content-Type: ") + kOciManifest}).status, 201);
+    ASSERT_EQ(api("PUT", "/v2/app/manifests/" + sha256_digest(sig), sig,
+                  {std::string("Content-Type: ") + kOciManifest})
+                  .status,
+              201);
 
     auto all = api("GET", "/v2/app/referrers/" + subject);
     EXPECT_EQ(all.status, 200);
     EXPECT_EQ(header(all, "content-type"), kOciIndex);
     auto index = nlohmann::json::parse(all.body);
     ASSERT_EQ(index["manifests"].size(), 2U);
-    auto filtered = api("GET", "/v2/app/referrers/" + subject + "?artifactType=application/spdx%2Bjson");
+    auto filtered =
+        api("GET", "/v2/app/referrers/" + subject + "?artifactType=application/spdx%2Bjson");
     auto only = nlohmann::json::parse(filtered.body);
     ASSERT_EQ(only["manifests"].size(), 1U);
     EXPECT_EQ(only["manifests"][0]["digest"], sha256_digest(sbom));
@@ -334,7 +379,9 @@ TEST_F(RegistryApiTest, ReferrersWithSubjectAndArtifactTypeFilter) {
     EXPECT_TRUE(nlohmann::json::parse(none.body)["manifests"].empty());
     // Deleting a referrer drops it from the list.
     ASSERT_EQ(api("DELETE", "/v2/app/manifests/" + sha256_digest(sig)).status, 202);
-    EXPECT_EQ(nlohmann::json::parse(api("GET", "/v2/app/referrers/" + subject).body)["manifests"].size(), 1U);
+    EXPECT_EQ(
+        nlohmann::json::parse(api("GET", "/v2/app/referrers/" + subject).body)["manifests"].size(),
+        1U);
 }
 
 TEST_F(RegistryApiTest, CrossRepositoryMountAndItsFallback) {
@@ -344,7 +391,8 @@ TEST_F(RegistryApiTest, CrossRepositoryMountAndItsFallback) {
     EXPECT_EQ(header(mounted, "docker-content-digest"), digest);
     EXPECT_EQ(api("GET", "/v2/target/blobs/" + digest).body, "shared layer");
     // Not in the source repository: a normal upload session starts instead.
-    auto fallback = api("POST", "/v2/target/blobs/uploads/?mount=" + sha256_digest("absent") + "&from=source");
+    auto fallback =
+        api("POST", "/v2/target/blobs/uploads/?mount=" + sha256_digest("absent") + "&from=source");
     EXPECT_EQ(fallback.status, 202);
     EXPECT_NE(header(fallback, "location").find("/blobs/uploads/"), std::string::npos);
     auto bad_source = api("POST", "/v2/target/blobs/uploads/?mount=" + digest + "&from=../etc");
@@ -357,15 +405,18 @@ TEST_F(RegistryApiTest, HalfABodyThenGoneStoresNothing) {
     {
         RawConnection connection(registry.port());
         connection.send("POST /v2/app/blobs/uploads/?digest=" + sha256_digest(payload) +
-                        " HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + payload.substr(0, 400));
+                        " HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" +
+                        payload.substr(0, 400));
     }
     auto start = api("POST", "/v2/app/blobs/uploads/");
     const std::string location = header(start, "location");
     ASSERT_EQ(api("PATCH", location, "abc", {"Content-Range: 0-2"}).status, 202);
     {
         RawConnection connection(registry.port());
-        connection.send("PATCH " + location + " HTTP/1.1\r\nHost: x\r\nContent-Range: 3-1002\r\nContent-Length: 1000\r\n\r\n" +
-                        payload.substr(0, 300));
+        connection.send(
+            "PATCH " + location +
+            " HTTP/1.1\r\nHost: x\r\nContent-Range: 3-1002\r\nContent-Length: 1000\r\n\r\n" +
+            payload.substr(0, 300));
     }
     // The server notices the closed connection and undoes the partial chunk.
     EXPECT_TRUE(eventually([&] { return header(api("GET", location), "range") == "0-2"; }));
@@ -390,10 +441,12 @@ TEST_F(RegistryApiTest, MetricsCountRequestsByRouteAndStatus) {
     api("GET", "/v2/app/manifests/missing");
     auto metrics = api("GET", "/metrics");
     EXPECT_EQ(metrics.status, 200);
-    EXPECT_NE(metrics.body.find("berth_registry_requests_total{route=\"blob\",method=\"GET\",status=\"200\"} 1"),
+    EXPECT_NE(metrics.body.find(
+                  "berth_registry_requests_total{route=\"blob\",method=\"GET\",status=\"200\"} 1"),
               std::string::npos)
         << metrics.body;
-    EXPECT_NE(metrics.body.find("route=\"manifest\",method=\"GET\",status=\"404\"} 1"), std::string::npos);
+    EXPECT_NE(metrics.body.find("route=\"manifest\",method=\"GET\",status=\"404\"} 1"),
+              std::string::npos);
     EXPECT_NE(metrics.body.find("berth_registry_uploads_completed_total 1"), std::string::npos);
     const size_t sent = metrics.body.find("\nberth_registry_sent_bytes_total ");
     ASSERT_NE(sent, std::string::npos);

@@ -45,7 +45,10 @@ TEST(RegistryOperationsTest, PullThroughCacheServesCachedContentWhenUpstreamIsDo
     TempDir work("berth-rego");
     auto upstream = std::make_unique<TestRegistry>();
     const std::string layout = make_busybox_layout(work.path());
-    ASSERT_EQ(skopeo_copy("oci:" + layout + ":latest", "docker://" + upstream->host() + "/library/bb:1").exit_code, 0);
+    ASSERT_EQ(
+        skopeo_copy("oci:" + layout + ":latest", "docker://" + upstream->host() + "/library/bb:1")
+            .exit_code,
+        0);
     BerthRegistry cache({"--upstream", "http://" + upstream->host(), "--cache-ttl", "0"});
     const std::string source = "docker://" + cache.host() + "/library/bb:1";
 
@@ -78,63 +81,89 @@ TEST(RegistryOperationsTest, GarbageCollectionSweepsOnlyWhatNothingReferences) {
     TempDir work("berth-rego");
     BerthRegistry registry;
     const std::string layout = make_busybox_layout(work.path());
-    ASSERT_EQ(skopeo_copy("oci:" + layout + ":latest", "docker://" + registry.host() + "/keep/bb:1").exit_code, 0);
+    ASSERT_EQ(skopeo_copy("oci:" + layout + ":latest", "docker://" + registry.host() + "/keep/bb:1")
+                  .exit_code,
+              0);
     ASSERT_EQ(skopeo_copy("oci:" + layout + ":latest", "docker://" + registry.host() + "/drop/bb:1",
-                          {"--format", "v2s2"}).exit_code, 0);
+                          {"--format", "v2s2"})
+                  .exit_code,
+              0);
     // An orphan blob (uploaded, never referenced) and an untagged manifest.
     const std::string orphan = "orphan blob";
-    ASSERT_EQ(call("POST", registry.url() + "/v2/keep/bb/blobs/uploads/?digest=" + sha256_digest(orphan), orphan).status, 201);
-    auto untagged_digest = call("HEAD", registry.url() + "/v2/drop/bb/manifests/1").header("docker-content-digest").value_or("");
-    ASSERT_EQ(call("DELETE", registry.url() + "/v2/drop/bb/manifests/1").status, 202);  // the tag only
+    ASSERT_EQ(
+        call("POST", registry.url() + "/v2/keep/bb/blobs/uploads/?digest=" + sha256_digest(orphan),
+             orphan)
+            .status,
+        201);
+    auto untagged_digest = call("HEAD", registry.url() + "/v2/drop/bb/manifests/1")
+                               .header("docker-content-digest")
+                               .value_or("");
+    ASSERT_EQ(call("DELETE", registry.url() + "/v2/drop/bb/manifests/1").status,
+              202);  // the tag only
 
     auto gc = [&](std::vector<std::string> flags) {
-        std::vector<std::string> argv{berth_binary(), "registry", "gc", "--root", registry.root(), "--grace", "0"};
+        std::vector<std::string> argv{berth_binary(),  "registry", "gc", "--root",
+                                      registry.root(), "--grace",  "0"};
         argv.insert(argv.end(), flags.begin(), flags.end());
         return run_command(argv);
     };
     auto dry = gc({"--dry-run", "--delete-untagged"});
     ASSERT_EQ(dry.exit_code, 0) << dry.describe();
-    EXPECT_NE(dry.out.find("would remove blob " + sha256_digest(orphan)), std::string::npos) << dry.out;
-    EXPECT_NE(dry.out.find("would remove manifest drop/bb@" + untagged_digest), std::string::npos) << dry.out;
-    EXPECT_EQ(call("GET", registry.url() + "/v2/keep/bb/blobs/" + sha256_digest(orphan)).status, 200);
+    EXPECT_NE(dry.out.find("would remove blob " + sha256_digest(orphan)), std::string::npos)
+        << dry.out;
+    EXPECT_NE(dry.out.find("would remove manifest drop/bb@" + untagged_digest), std::string::npos)
+        << dry.out;
+    EXPECT_EQ(call("GET", registry.url() + "/v2/keep/bb/blobs/" + sha256_digest(orphan)).status,
+              200);
 
     // Without --delete-untagged the untagged manifest (and its blobs) stay.
     auto plain = gc({});
     ASSERT_EQ(plain.exit_code, 0) << plain.describe();
-    EXPECT_EQ(call("GET", registry.url() + "/v2/keep/bb/blobs/" + sha256_digest(orphan)).status, 404);
+    EXPECT_EQ(call("GET", registry.url() + "/v2/keep/bb/blobs/" + sha256_digest(orphan)).status,
+              404);
     EXPECT_EQ(call("GET", registry.url() + "/v2/drop/bb/manifests/" + untagged_digest).status, 200);
 
     auto full = gc({"--delete-untagged"});
     ASSERT_EQ(full.exit_code, 0) << full.describe();
     EXPECT_EQ(call("GET", registry.url() + "/v2/drop/bb/manifests/" + untagged_digest).status, 404);
     // The tagged image is whole: a pull gets every blob.
-    auto pulled = skopeo_copy("docker://" + registry.host() + "/keep/bb:1", "oci:" + work.path() + "/out:1");
+    auto pulled =
+        skopeo_copy("docker://" + registry.host() + "/keep/bb:1", "oci:" + work.path() + "/out:1");
     EXPECT_EQ(pulled.exit_code, 0) << pulled.describe();
     // A blob within the grace period is never swept (an upload whose manifest is still coming).
     const std::string fresh = "fresh blob";
-    ASSERT_EQ(call("POST", registry.url() + "/v2/keep/bb/blobs/uploads/?digest=" + sha256_digest(fresh), fresh).status, 201);
+    ASSERT_EQ(
+        call("POST", registry.url() + "/v2/keep/bb/blobs/uploads/?digest=" + sha256_digest(fresh),
+             fresh)
+            .status,
+        201);
     auto graced = run_command({berth_binary(), "registry", "gc", "--root", registry.root()});
     ASSERT_EQ(graced.exit_code, 0);
-    EXPECT_EQ(call("GET", registry.url() + "/v2/keep/bb/blobs/" + sha256_digest(fresh)).status, 200);
+    EXPECT_EQ(call("GET", registry.url() + "/v2/keep/bb/blobs/" + sha256_digest(fresh)).status,
+              200);
 }
 
 TEST(RegistryOperationsTest, KillNineLeavesARegistryThatServesWhatItAcknowledged) {
     TempDir work("berth-rego");
     BerthRegistry registry({"--upload-expiry", "1"});
     const std::string layout = make_busybox_layout(work.path());
-    ASSERT_EQ(skopeo_copy("oci:" + layout + ":latest", "docker://" + registry.host() + "/app/bb:1").exit_code, 0);
+    ASSERT_EQ(skopeo_copy("oci:" + layout + ":latest", "docker://" + registry.host() + "/app/bb:1")
+                  .exit_code,
+              0);
     // An upload in flight when the server dies: half a chunk on the wire.
     auto start = call("POST", registry.url() + "/v2/app/bb/blobs/uploads/");
     const std::string location = start.header("location").value_or("");
     ASSERT_EQ(call("PATCH", registry.url() + location, std::string(5000, 'a')).status, 202);
     RawConnection in_flight(registry.port());
-    in_flight.send("PATCH " + location + " HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + std::string(1000, 'b'));
+    in_flight.send("PATCH " + location + " HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" +
+                   std::string(1000, 'b'));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     registry.kill9();
     in_flight.close();
     std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // past the upload expiry
     registry.start();
-    auto pulled = skopeo_copy("docker://" + registry.host() + "/app/bb:1", "oci:" + work.path() + "/out:1");
+    auto pulled =
+        skopeo_copy("docker://" + registry.host() + "/app/bb:1", "oci:" + work.path() + "/out:1");
     EXPECT_EQ(pulled.exit_code, 0) << pulled.describe();
     // The stale session was cleaned up at start.
     EXPECT_TRUE(fs::is_empty(registry.root() + "/uploads")) << registry.log();
@@ -147,8 +176,8 @@ TEST(RegistryOperationsTest, SigtermLetsTheRequestInFlightFinish) {
     RawConnection idle(registry.port());  // an idle keep-alive connection must not hold shutdown up
     RawConnection uploading(registry.port());
     uploading.send("POST /v2/app/blobs/uploads/?digest=" + sha256_digest(payload) +
-                   " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(payload.size()) + "\r\n\r\n" +
-                   payload.substr(0, 1000));
+                   " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(payload.size()) +
+                   "\r\n\r\n" + payload.substr(0, 1000));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     ::kill(registry.pid(), SIGTERM);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -158,6 +187,7 @@ TEST(RegistryOperationsTest, SigtermLetsTheRequestInFlightFinish) {
     EXPECT_TRUE(idle.closed_by_peer(std::chrono::seconds(5)));
     EXPECT_EQ(registry.stop(), 0);
     // The blob is whole on disk.
-    const std::string stored = registry.root() + "/blobs/sha256/" + sha256_digest(payload).substr(7);
+    const std::string stored =
+        registry.root() + "/blobs/sha256/" + sha256_digest(payload).substr(7);
     EXPECT_EQ(fs::file_size(stored), payload.size());
 }

@@ -45,8 +45,8 @@ class TempRoot {
 TEST(RegistryNames, RepositoryGrammar) {
     for (const char* good : {"a", "library/busybox", "a.b_c__d---e/f0", "x/y/z", "0"})
         EXPECT_TRUE(is_valid_repository_name(good)) << good;
-    for (const char* bad : {"", "A", "a//b", "/a", "a/", "../a", "a/../b", "a/./b", "_a", "a/_b", "a_", "a.", "a___b",
-                            "a b", "a/%2e", "a\\b"})
+    for (const char* bad : {"", "A", "a//b", "/a", "a/", "../a", "a/../b", "a/./b", "_a", "a/_b",
+                            "a_", "a.", "a___b", "a b", "a/%2e", "a\\b"})
         EXPECT_FALSE(is_valid_repository_name(bad)) << bad;
     EXPECT_FALSE(is_valid_repository_name(std::string(256, 'a')));
 }
@@ -104,7 +104,8 @@ TEST(RegistryRoutes, Pagination) {
     RequestHead head;
     head.query = {{"n", "2"}, {"last", "b"}};
     std::string next;
-    EXPECT_EQ(paginate({"a", "b", "c", "d", "e"}, head, next), (std::vector<std::string>{"c", "d"}));
+    EXPECT_EQ(paginate({"a", "b", "c", "d", "e"}, head, next),
+              (std::vector<std::string>{"c", "d"}));
     EXPECT_EQ(next, "d");
     head.query = {{"n", "5"}};
     EXPECT_EQ(paginate({"a", "b"}, head, next).size(), 2U);
@@ -112,7 +113,8 @@ TEST(RegistryRoutes, Pagination) {
 }
 
 TEST(RegistryErrors, BodiesAndStatuses) {
-    auto body = nlohmann::json::parse(error_body(ErrorCode::manifest_blob_unknown, "missing", "sha256:00"));
+    auto body =
+        nlohmann::json::parse(error_body(ErrorCode::manifest_blob_unknown, "missing", "sha256:00"));
     EXPECT_EQ(body["errors"][0]["code"], "MANIFEST_BLOB_UNKNOWN");
     EXPECT_EQ(body["errors"][0]["detail"], "sha256:00");
     EXPECT_EQ(default_status(ErrorCode::blob_unknown), 404);
@@ -126,7 +128,8 @@ TEST(RegistryErrors, BodiesAndStatuses) {
 TEST(RegistryTokens, SignVerifyAndRejectTampering) {
     TempRoot root;
     TokenSigner signer(root.path() + "/key.pem");
-    EXPECT_EQ(fs::status(root.path() + "/key.pem").permissions() & fs::perms::group_all, fs::perms::none);
+    EXPECT_EQ(fs::status(root.path() + "/key.pem").permissions() & fs::perms::group_all,
+              fs::perms::none);
     TokenVerifier good;
     std::ofstream(root.path() + "/pub.pem") << signer.public_key_pem();
     good.add_key_file(root.path() + "/pub.pem");
@@ -163,7 +166,8 @@ TEST(RegistryAuth, AccessRules) {
     AccessPolicy open({}, false);
     EXPECT_EQ(open.allowed("alice", "x").size(), 3U);
     EXPECT_TRUE(open.allowed("", "x").empty());
-    AccessPolicy rules({{"bob", "team/*", {Action::pull}}, {"*", "public", {Action::pull, Action::push}},
+    AccessPolicy rules({{"bob", "team/*", {Action::pull}},
+                        {"*", "public", {Action::pull, Action::push}},
                         {"anonymous", "public", {Action::pull}}},
                        false);
     EXPECT_EQ(rules.allowed("bob", "team/app"), std::set<Action>{Action::pull});
@@ -176,10 +180,12 @@ TEST(RegistryAuth, AccessRules) {
 TEST(RegistryConfig, TomlFileWithEverySection) {
     TempRoot root;
     const std::string path = root.path() + "/registry.toml";
-    std::ofstream(path) << "addr = \"0.0.0.0:5001\"\nroot = \"/srv/registry\"\nplain-http = true\nread-timeout = 5\n"
-                        << "[auth]\nhtpasswd = \"/etc/htpasswd\"\ntoken = \"builtin\"\nanonymous-read = true\n"
-                        << "[[auth.access]]\nuser = \"bob\"\nrepository = \"x/*\"\nactions = [\"pull\"]\n"
-                        << "[proxy]\nupstream = \"https://registry-1.docker.io\"\nttl = 60\n";
+    std::ofstream(path)
+        << "addr = \"0.0.0.0:5001\"\nroot = \"/srv/registry\"\nplain-http = true\nread-timeout = "
+           "5\n"
+        << "[auth]\nhtpasswd = \"/etc/htpasswd\"\ntoken = \"builtin\"\nanonymous-read = true\n"
+        << "[[auth.access]]\nuser = \"bob\"\nrepository = \"x/*\"\nactions = [\"pull\"]\n"
+        << "[proxy]\nupstream = \"https://registry-1.docker.io\"\nttl = 60\n";
     RegistryConfig config;
     load_config_file(path, config);
     EXPECT_EQ(config.addr, "0.0.0.0:5001");
@@ -253,11 +259,18 @@ TEST(RegistryStorage, ManifestsTagsReferrersAndGc) {
     storage.link_blob("app", digest_of(layer));
     nlohmann::json manifest{{"schemaVersion", 2},
                             {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
-                            {"config", {{"mediaType", "application/vnd.oci.image.config.v1+json"}, {"digest", digest_of(config).str()}, {"size", 2}}},
-                            {"layers", {{{"mediaType", "application/vnd.oci.image.layer.v1.tar"}, {"digest", digest_of(layer).str()}, {"size", 5}}}}};
+                            {"config",
+                             {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+                              {"digest", digest_of(config).str()},
+                              {"size", 2}}},
+                            {"layers",
+                             {{{"mediaType", "application/vnd.oci.image.layer.v1.tar"},
+                               {"digest", digest_of(layer).str()},
+                               {"size", 5}}}}};
     const std::string bytes = manifest.dump();
     const Digest digest = digest_of(bytes);
-    storage.put_manifest("app", bytes, digest, "application/vnd.oci.image.manifest.v1+json", "v1", std::nullopt, {});
+    storage.put_manifest("app", bytes, digest, "application/vnd.oci.image.manifest.v1+json", "v1",
+                         std::nullopt, {});
     EXPECT_EQ(storage.resolve_tag("app", "v1"), digest);
     EXPECT_EQ(storage.read_manifest("app", digest)->bytes, bytes);
     EXPECT_EQ(storage.repositories(), std::vector<std::string>{"app"});

@@ -11,7 +11,8 @@ bool repository_matches(const std::string& pattern, const std::string& repositor
 AccessPolicy::AccessPolicy(std::vector<AccessRule> rules, bool anonymous_read)
     : rules_(std::move(rules)), anonymous_read_(anonymous_read) {}
 
-std::set<Action> AccessPolicy::allowed(const std::string& user, const std::string& repository) const {
+std::set<Action> AccessPolicy::allowed(const std::string& user,
+                                       const std::string& repository) const {
     std::set<Action> actions;
     if (anonymous_read_) actions.insert(Action::pull);
     if (rules_.empty()) {
@@ -19,8 +20,8 @@ std::set<Action> AccessPolicy::allowed(const std::string& user, const std::strin
         return actions;
     }
     for (const auto& rule : rules_) {
-        const bool user_matches = user.empty() ? rule.user == "anonymous"
-                                               : (rule.user == "*" || rule.user == user);
+        const bool user_matches =
+            user.empty() ? rule.user == "anonymous" : (rule.user == "*" || rule.user == user);
         if (user_matches && repository_matches(rule.repository, repository))
             actions.insert(rule.actions.begin(), rule.actions.end());
     }

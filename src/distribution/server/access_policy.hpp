@@ -15,7 +15,8 @@ class AccessPolicy {
   public:
     AccessPolicy(std::vector<AccessRule> rules, bool anonymous_read);
     // user: empty for anonymous.
-    [[nodiscard]] std::set<Action> allowed(const std::string& user, const std::string& repository) const;
+    [[nodiscard]] std::set<Action> allowed(const std::string& user,
+                                           const std::string& repository) const;
     // The catalog lists every name: authenticated users, or anyone with anonymous reads.
     [[nodiscard]] bool may_list_catalog(const std::string& user) const;
 

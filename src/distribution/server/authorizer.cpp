@@ -9,7 +9,8 @@ namespace berth::registry {
 namespace {
 
 bool covers(const std::set<Action>& allowed, const std::vector<Action>& needed) {
-    return std::all_of(needed.begin(), needed.end(), [&](Action a) { return allowed.count(a) > 0; });
+    return std::all_of(needed.begin(), needed.end(),
+                       [&](Action a) { return allowed.count(a) > 0; });
 }
 
 std::string token_realm(const AuthConfig& config, const RequestHead& head) {
@@ -59,7 +60,8 @@ void Authorizer::challenge(const RequestHead& head, const AccessRequest& request
 
 std::optional<std::string> Authorizer::basic_user(const RequestHead& head) const {
     const std::string authorization = head.header("authorization");
-    if (authorization.size() < 6 || strncasecmp(authorization.c_str(), "Basic ", 6) != 0) return std::nullopt;
+    if (authorization.size() < 6 || strncasecmp(authorization.c_str(), "Basic ", 6) != 0)
+        return std::nullopt;
     auto decoded = distribution::base64_decode(authorization.substr(6));
     // Clients without credentials answer a basic challenge with an empty user and password.
     if (decoded && *decoded == ":") return std::nullopt;
@@ -97,15 +99,17 @@ Identity Authorizer::authorize(const RequestHead& head, const AccessRequest& req
             const auto& audience = claims.contains("aud") ? claims["aud"] : nlohmann::json();
             const bool audience_ok =
                 (audience.is_string() && audience.get<std::string>() == config_.token_service) ||
-                (audience.is_array() &&
-                 std::find(audience.begin(), audience.end(), config_.token_service) != audience.end());
+                (audience.is_array() && std::find(audience.begin(), audience.end(),
+                                                  config_.token_service) != audience.end());
             if (!audience_ok) challenge(head, request, "token for another service", false);
             Identity identity{claims.value("sub", "")};
             if (request.repository.empty() && !request.catalog) return identity;
             std::set<Action> granted;
             if (claims.contains("access") && claims["access"].is_array()) {
                 for (const auto& entry : claims["access"]) {
-                    if (!entry.is_object() || !entry.contains("actions") || !entry["actions"].is_array()) continue;
+                    if (!entry.is_object() || !entry.contains("actions") ||
+                        !entry["actions"].is_array())
+                        continue;
                     const std::string type = entry.value("type", "");
                     const std::string name = entry.value("name", "");
                     if (request.catalog && type == "registry" && name == "catalog") return identity;
@@ -113,10 +117,14 @@ Identity Authorizer::authorize(const RequestHead& head, const AccessRequest& req
                     for (const auto& action : entry["actions"]) {
                         if (!action.is_string()) continue;
                         const std::string text = action.get<std::string>();
-                        if (text == "*") granted = {Action::pull, Action::push, Action::del};
-                        else if (text == "pull") granted.insert(Action::pull);
-                        else if (text == "push") granted.insert(Action::push);
-                        else if (text == "delete") granted.insert(Action::del);
+                        if (text == "*")
+                            granted = {Action::pull, Action::push, Action::del};
+                        else if (text == "pull")
+                            granted.insert(Action::pull);
+                        else if (text == "push")
+                            granted.insert(Action::push);
+                        else if (text == "delete")
+                            granted.insert(Action::del);
                     }
                 }
             }

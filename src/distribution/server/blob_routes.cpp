@@ -42,7 +42,8 @@ std::optional<ByteRange> parse_range(std::string_view text, uint64_t size) {
 
 }  // namespace
 
-Response Router::serve_blob(const RequestHead& head, const std::string& repo, const Digest& digest) {
+Response Router::serve_blob(const RequestHead& head, const std::string& repo,
+                            const Digest& digest) {
     auto size = storage_.blob_size(repo, digest);
     if (!size && proxy_) {
         if (proxy_->fetch_blob(repo, digest)) size = storage_.blob_size(repo, digest);
@@ -84,17 +85,22 @@ std::unique_ptr<Exchange> Router::blob(const RequestHead& head, const Route& rou
     auto digest = Digest::try_parse(route.reference);
     if (head.method == "GET" || head.method == "HEAD") {
         authorizer_.authorize(head, {route.repository, {Action::pull}});
-        if (!digest) throw ApiError(ErrorCode::digest_invalid, "invalid digest: " + route.reference);
+        if (!digest)
+            throw ApiError(ErrorCode::digest_invalid, "invalid digest: " + route.reference);
         if (proxy_ && !storage_.blob_size(route.repository, *digest)) {
             // The upstream fetch blocks: run it off the I/O threads.
             return std::make_unique<DeferredExchange>(
-                [this, head, repo = route.repository, d = *digest] { return serve_blob(head, repo, d); }, true);
+                [this, head, repo = route.repository, d = *digest] {
+                    return serve_blob(head, repo, d);
+                },
+                true);
         }
         return std::make_unique<ReadyExchange>(serve_blob(head, route.repository, *digest));
     }
     if (head.method == "DELETE") {
         authorizer_.authorize(head, {route.repository, {Action::del}});
-        if (!digest) throw ApiError(ErrorCode::digest_invalid, "invalid digest: " + route.reference);
+        if (!digest)
+            throw ApiError(ErrorCode::digest_invalid, "invalid digest: " + route.reference);
         if (!config_.delete_enabled) throw ApiError(ErrorCode::unsupported, "deletes are disabled");
         if (!storage_.unlink_blob(route.repository, *digest))
             throw ApiError(ErrorCode::blob_unknown, "blob unknown to repository: " + digest->str());

@@ -64,10 +64,14 @@ void parse_auth(const toml::table& table, const std::string& source, AuthConfig&
             auth.anonymous_read = bool_of(v, source, key);
         } else if (k == "token") {
             const std::string mode = string_of(v, source, key);
-            if (mode == "builtin") auth.token = TokenMode::builtin;
-            else if (mode == "external") auth.token = TokenMode::external;
-            else if (mode == "none" || mode.empty()) auth.token = TokenMode::none;
-            else bad(source, key, "expected \"builtin\", \"external\" or \"none\"");
+            if (mode == "builtin")
+                auth.token = TokenMode::builtin;
+            else if (mode == "external")
+                auth.token = TokenMode::external;
+            else if (mode == "none" || mode.empty())
+                auth.token = TokenMode::none;
+            else
+                bad(source, key, "expected \"builtin\", \"external\" or \"none\"");
         } else if (k == "token-realm") {
             auth.token_realm = string_of(v, source, key);
         } else if (k == "token-key") {
@@ -97,11 +101,16 @@ void parse_auth(const toml::table& table, const std::string& source, AuthConfig&
 void parse_proxy(const toml::table& table, const std::string& source, ProxyConfig& proxy) {
     for (const auto& [k, v] : table) {
         const std::string key = "proxy." + std::string(k.str());
-        if (k == "upstream") proxy.upstream = string_of(v, source, key);
-        else if (k == "username") proxy.username = string_of(v, source, key);
-        else if (k == "password") proxy.password = string_of(v, source, key);
-        else if (k == "ttl") proxy.ttl = std::chrono::seconds(int_of(v, source, key));
-        else bad(source, key, "unknown key");
+        if (k == "upstream")
+            proxy.upstream = string_of(v, source, key);
+        else if (k == "username")
+            proxy.username = string_of(v, source, key);
+        else if (k == "password")
+            proxy.password = string_of(v, source, key);
+        else if (k == "ttl")
+            proxy.ttl = std::chrono::seconds(int_of(v, source, key));
+        else
+            bad(source, key, "unknown key");
     }
 }
 
@@ -116,9 +125,12 @@ Action parse_action(const std::string& text) {
 
 std::string_view action_name(Action action) {
     switch (action) {
-        case Action::pull: return "pull";
-        case Action::push: return "push";
-        case Action::del: return "delete";
+        case Action::pull:
+            return "pull";
+        case Action::push:
+            return "push";
+        case Action::del:
+            return "delete";
     }
     return "";
 }
@@ -128,25 +140,41 @@ void load_config_file(const std::string& path, RegistryConfig& config) {
     try {
         doc = toml::parse(read_file(path), path);
     } catch (const toml::parse_error& e) {
-        throw Error(path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+        throw Error(path + ":" + std::to_string(e.source().begin.line) + ": " +
+                    std::string(e.description()));
     }
     for (const auto& [k, v] : doc) {
         const std::string key(k.str());
-        if (key == "addr") config.addr = string_of(v, path, key);
-        else if (key == "root") config.root = string_of(v, path, key);
-        else if (key == "plain-http") config.plain_http = bool_of(v, path, key);
-        else if (key == "tls-cert") config.tls_cert = string_of(v, path, key);
-        else if (key == "tls-key") config.tls_key = string_of(v, path, key);
-        else if (key == "delete") config.delete_enabled = bool_of(v, path, key);
-        else if (key == "upload-expiry") config.upload_expiry = std::chrono::seconds(int_of(v, path, key));
-        else if (key == "read-timeout") config.read_timeout = std::chrono::seconds(int_of(v, path, key));
-        else if (key == "write-timeout") config.write_timeout = std::chrono::seconds(int_of(v, path, key));
-        else if (key == "shutdown-grace") config.shutdown_grace = std::chrono::seconds(int_of(v, path, key));
-        else if (key == "max-manifest-size") config.max_manifest_size = static_cast<uint64_t>(int_of(v, path, key));
-        else if (key == "max-body-size") config.max_body_size = static_cast<uint64_t>(int_of(v, path, key));
-        else if (key == "max-connections") config.max_connections = static_cast<size_t>(int_of(v, path, key));
-        else if (key == "threads") config.threads = static_cast<unsigned>(int_of(v, path, key));
-        else if (key == "access-log") config.access_log = bool_of(v, path, key);
+        if (key == "addr")
+            config.addr = string_of(v, path, key);
+        else if (key == "root")
+            config.root = string_of(v, path, key);
+        else if (key == "plain-http")
+            config.plain_http = bool_of(v, path, key);
+        else if (key == "tls-cert")
+            config.tls_cert = string_of(v, path, key);
+        else if (key == "tls-key")
+            config.tls_key = string_of(v, path, key);
+        else if (key == "delete")
+            config.delete_enabled = bool_of(v, path, key);
+        else if (key == "upload-expiry")
+            config.upload_expiry = std::chrono::seconds(int_of(v, path, key));
+        else if (key == "read-timeout")
+            config.read_timeout = std::chrono::seconds(int_of(v, path, key));
+        else if (key == "write-timeout")
+            config.write_timeout = std::chrono::seconds(int_of(v, path, key));
+        else if (key == "shutdown-grace")
+            config.shutdown_grace = std::chrono::seconds(int_of(v, path, key));
+        else if (key == "max-manifest-size")
+            config.max_manifest_size = static_cast<uint64_t>(int_of(v, path, key));
+        else if (key == "max-body-size")
+            config.max_body_size = static_cast<uint64_t>(int_of(v, path, key));
+        else if (key == "max-connections")
+            config.max_connections = static_cast<size_t>(int_of(v, path, key));
+        else if (key == "threads")
+            config.threads = static_cast<unsigned>(int_of(v, path, key));
+        else if (key == "access-log")
+            config.access_log = bool_of(v, path, key);
         else if (key == "auth") {
             const toml::table* table = v.as_table();
             if (!table) bad(path, key, "expected a table");

@@ -27,7 +27,8 @@ References references_of(const StoredManifest& manifest) {
         } else {
             const auto parsed = oci::parse_manifest(manifest.bytes, "manifest");
             refs.blobs.push_back(parsed.config.digest);
-            for (const auto& layer : parsed.layers) refs.blobs.push_back(layer.digest);
+            for (const auto& layer : parsed.layers)
+                refs.blobs.push_back(layer.digest);
         }
     } catch (const std::exception& e) {
         log::warn("gc: " + manifest.digest.str() + ": " + e.what());
@@ -61,7 +62,8 @@ GcReport collect_garbage(Storage& storage, const GcOptions& options) {
             const References refs = references_of(*manifest);
             marked.insert(refs.blobs.begin(), refs.blobs.end());
             pending.insert(pending.end(), refs.children.begin(), refs.children.end());
-            for (const auto& referrer : storage.referrers(repo, digest)) pending.push_back(referrer.digest);
+            for (const auto& referrer : storage.referrers(repo, digest))
+                pending.push_back(referrer.digest);
         }
         for (const auto& digest : storage.manifests(repo)) {
             if (keep.count(digest)) continue;
@@ -79,7 +81,8 @@ GcReport collect_garbage(Storage& storage, const GcOptions& options) {
         }
         struct stat st {};
         if (::stat(storage.blobs().path(digest).c_str(), &st) < 0) continue;
-        const auto modified = std::chrono::system_clock::time_point(std::chrono::seconds(st.st_mtim.tv_sec));
+        const auto modified =
+            std::chrono::system_clock::time_point(std::chrono::seconds(st.st_mtim.tv_sec));
         if (now - modified < options.grace) {
             ++report.blobs_kept;
             continue;

@@ -38,7 +38,8 @@ KeyPtr generate_rsa_key() {
     std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter> ctx(EVP_PKEY_CTX_new_id(EVP_PKEY_RSA, nullptr));
     EVP_PKEY* key = nullptr;
     if (!ctx || EVP_PKEY_keygen_init(ctx.get()) <= 0 ||
-        EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), 2048) <= 0 || EVP_PKEY_keygen(ctx.get(), &key) <= 0)
+        EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), 2048) <= 0 ||
+        EVP_PKEY_keygen(ctx.get(), &key) <= 0)
         throw Error("generating the token signing key failed");
     return KeyPtr(key);
 }
@@ -63,7 +64,8 @@ std::string base64url_encode(std::string_view data) {
     out.reserve((data.size() + 2) / 3 * 4);
     size_t i = 0;
     for (; i + 2 < data.size(); i += 3) {
-        const uint32_t v = (static_cast<uint8_t>(data[i]) << 16) | (static_cast<uint8_t>(data[i + 1]) << 8) |
+        const uint32_t v = (static_cast<uint8_t>(data[i]) << 16) |
+                           (static_cast<uint8_t>(data[i + 1]) << 8) |
                            static_cast<uint8_t>(data[i + 2]);
         out += kBase64Url[(v >> 18) & 63];
         out += kBase64Url[(v >> 12) & 63];
@@ -75,7 +77,8 @@ std::string base64url_encode(std::string_view data) {
         out += kBase64Url[(v >> 18) & 63];
         out += kBase64Url[(v >> 12) & 63];
     } else if (i + 2 == data.size()) {
-        const uint32_t v = (static_cast<uint8_t>(data[i]) << 16) | (static_cast<uint8_t>(data[i + 1]) << 8);
+        const uint32_t v =
+            (static_cast<uint8_t>(data[i]) << 16) | (static_cast<uint8_t>(data[i + 1]) << 8);
         out += kBase64Url[(v >> 18) & 63];
         out += kBase64Url[(v >> 12) & 63];
         out += kBase64Url[(v >> 6) & 63];
@@ -103,7 +106,8 @@ std::string base64url_decode(std::string_view text) {
 
 TokenSigner::TokenSigner(const std::string& private_key_path) {
     if (auto pem = read_file_if_exists(private_key_path)) {
-        std::unique_ptr<BIO, BioDeleter> bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
+        std::unique_ptr<BIO, BioDeleter> bio(
+            BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
         key_.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
         if (!key_) throw Error(private_key_path + ": not a PEM private key");
         if (EVP_PKEY_base_id(key_.get()) != EVP_PKEY_RSA)
@@ -115,7 +119,8 @@ TokenSigner::TokenSigner(const std::string& private_key_path) {
         char* data = nullptr;
         const long length = BIO_get_mem_data(bio.get(), &data);
         const mode_t old = ::umask(077);
-        write_file_atomic(private_key_path, std::string_view(data, static_cast<size_t>(length)), 0600);
+        write_file_atomic(private_key_path, std::string_view(data, static_cast<size_t>(length)),
+                          0600);
         ::umask(old);
     }
     key_id_ = digest_of(public_der(key_.get())).hex().substr(0, 32);
@@ -131,7 +136,8 @@ std::string TokenSigner::public_key_pem() const {
 
 std::string TokenSigner::sign(const nlohmann::json& claims) const {
     const nlohmann::json header{{"alg", "RS256"}, {"typ", "JWT"}, {"kid", key_id_}};
-    const std::string input = base64url_encode(header.dump()) + "." + base64url_encode(claims.dump());
+    const std::string input =
+        base64url_encode(header.dump()) + "." + base64url_encode(claims.dump());
     std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
     size_t length = 0;
     if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key_.get()) <= 0 ||
@@ -156,7 +162,8 @@ void TokenVerifier::add_key_file(const std::string& path) {
     KeyPtr key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
     if (!key) {
         BIO_reset(bio.get());
-        std::unique_ptr<X509, X509Deleter> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+        std::unique_ptr<X509, X509Deleter> cert(
+            PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
         if (cert) key.reset(X509_get_pubkey(cert.get()));
     }
     if (!key) throw Error(path + ": not a PEM public key or certificate");
@@ -170,20 +177,24 @@ nlohmann::json TokenVerifier::verify(const std::string& token) const {
     nlohmann::json header, claims;
     try {
         header = nlohmann::json::parse(base64url_decode(token.substr(0, first)));
-        claims = nlohmann::json::parse(base64url_decode(token.substr(first + 1, second - first - 1)));
+        claims =
+            nlohmann::json::parse(base64url_decode(token.substr(first + 1, second - first - 1)));
     } catch (const nlohmann::json::exception&) {
         throw InvalidToken("token is not JSON");
     }
     const std::string alg = header.value("alg", "");
-    if (alg != "RS256" && alg != "ES256") throw InvalidToken("unsupported token algorithm \"" + alg + "\"");
+    if (alg != "RS256" && alg != "ES256")
+        throw InvalidToken("unsupported token algorithm \"" + alg + "\"");
     const std::string input = token.substr(0, second);
     std::string signature = base64url_decode(token.substr(second + 1));
     if (alg == "ES256") {
         // JWS carries r||s; OpenSSL wants DER.
         if (signature.size() != 64) throw InvalidToken("bad ES256 signature length");
         std::unique_ptr<ECDSA_SIG, EcdsaSigDeleter> sig(ECDSA_SIG_new());
-        BIGNUM* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(signature.data()), 32, nullptr);
-        BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(signature.data()) + 32, 32, nullptr);
+        BIGNUM* r =
+            BN_bin2bn(reinterpret_cast<const unsigned char*>(signature.data()), 32, nullptr);
+        BIGNUM* s =
+            BN_bin2bn(reinterpret_cast<const unsigned char*>(signature.data()) + 32, 32, nullptr);
         ECDSA_SIG_set0(sig.get(), r, s);
         unsigned char* der = nullptr;
         const int length = i2d_ECDSA_SIG(sig.get(), &der);
@@ -208,7 +219,8 @@ nlohmann::json TokenVerifier::verify(const std::string& token) const {
     if (!claims.is_object()) throw InvalidToken("token claims are not an object");
     if (claims.contains("exp") && claims["exp"].is_number() && claims["exp"].get<int64_t>() < now)
         throw InvalidToken("token expired");
-    if (claims.contains("nbf") && claims["nbf"].is_number() && claims["nbf"].get<int64_t>() > now + 60)
+    if (claims.contains("nbf") && claims["nbf"].is_number() &&
+        claims["nbf"].get<int64_t>() > now + 60)
         throw InvalidToken("token not valid yet");
     return claims;
 }

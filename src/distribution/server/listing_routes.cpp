@@ -7,7 +7,8 @@
 namespace berth::registry {
 namespace {
 
-void add_next_link(Response& response, const std::string& path, const RequestHead& head, const std::string& last) {
+void add_next_link(Response& response, const std::string& path, const RequestHead& head,
+                   const std::string& last) {
     if (last.empty()) return;
     std::string link = path + "?";
     if (head.has_query("n")) link += "n=" + head.query_value("n") + "&";
@@ -18,10 +19,12 @@ void add_next_link(Response& response, const std::string& path, const RequestHea
 }  // namespace
 
 std::unique_ptr<Exchange> Router::tags(const RequestHead& head, const Route& route) {
-    if (head.method != "GET" && head.method != "HEAD") throw ApiError(ErrorCode::unsupported, "method not allowed", 405);
+    if (head.method != "GET" && head.method != "HEAD")
+        throw ApiError(ErrorCode::unsupported, "method not allowed", 405);
     authorizer_.authorize(head, {route.repository, {Action::pull}});
     if (!storage_.repository_exists(route.repository))
-        throw ApiError(ErrorCode::name_unknown, "repository name not known to registry: " + route.repository);
+        throw ApiError(ErrorCode::name_unknown,
+                       "repository name not known to registry: " + route.repository);
     std::string next;
     const auto page = paginate(storage_.tags(route.repository), head, next);
     Response response;
@@ -32,7 +35,8 @@ std::unique_ptr<Exchange> Router::tags(const RequestHead& head, const Route& rou
 }
 
 std::unique_ptr<Exchange> Router::catalog(const RequestHead& head) {
-    if (head.method != "GET" && head.method != "HEAD") throw ApiError(ErrorCode::unsupported, "method not allowed", 405);
+    if (head.method != "GET" && head.method != "HEAD")
+        throw ApiError(ErrorCode::unsupported, "method not allowed", 405);
     AccessRequest request;
     request.catalog = true;
     authorizer_.authorize(head, request);
@@ -46,7 +50,8 @@ std::unique_ptr<Exchange> Router::catalog(const RequestHead& head) {
 }
 
 std::unique_ptr<Exchange> Router::referrers(const RequestHead& head, const Route& route) {
-    if (head.method != "GET" && head.method != "HEAD") throw ApiError(ErrorCode::unsupported, "method not allowed", 405);
+    if (head.method != "GET" && head.method != "HEAD")
+        throw ApiError(ErrorCode::unsupported, "method not allowed", 405);
     authorizer_.authorize(head, {route.repository, {Action::pull}});
     auto subject = Digest::try_parse(route.reference);
     if (!subject) throw ApiError(ErrorCode::digest_invalid, "invalid digest: " + route.reference);

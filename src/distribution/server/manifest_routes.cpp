@@ -43,7 +43,8 @@ class ManifestPutExchange : public Exchange {
 
 }  // namespace
 
-Response Router::serve_manifest(const RequestHead& head, const std::string& repo, const std::string& reference) {
+Response Router::serve_manifest(const RequestHead& head, const std::string& repo,
+                                const std::string& reference) {
     auto digest = digest_reference(reference);
     if (proxy_) {
         if (auto fetched = proxy_->fetch_manifest(repo, reference)) digest = fetched;
@@ -54,12 +55,15 @@ Response Router::serve_manifest(const RequestHead& head, const std::string& repo
     if (digest) manifest = storage_.read_manifest(repo, *digest);
     if (!manifest) {
         if (!storage_.repository_exists(repo) && !proxy_)
-            throw ApiError(ErrorCode::name_unknown, "repository name not known to registry: " + repo);
+            throw ApiError(ErrorCode::name_unknown,
+                           "repository name not known to registry: " + repo);
         throw ApiError(ErrorCode::manifest_unknown, "manifest unknown: " + repo + ":" + reference);
     }
     if (!acceptable(head.header("accept"), manifest->media_type)) {
-        throw ApiError(ErrorCode::manifest_unknown,
-                       "manifest is " + manifest->media_type + ", which the Accept header does not admit", 404);
+        throw ApiError(
+            ErrorCode::manifest_unknown,
+            "manifest is " + manifest->media_type + ", which the Accept header does not admit",
+            404);
     }
     Response response;
     response.header("Content-Type", manifest->media_type);
@@ -80,9 +84,11 @@ Response Router::store_manifest(const std::string& repo, const std::string& refe
     try {
         document = nlohmann::json::parse(bytes);
     } catch (const nlohmann::json::exception& e) {
-        throw ApiError(ErrorCode::manifest_invalid, std::string("manifest is not JSON: ") + e.what());
+        throw ApiError(ErrorCode::manifest_invalid,
+                       std::string("manifest is not JSON: ") + e.what());
     }
-    if (!document.is_object()) throw ApiError(ErrorCode::manifest_invalid, "manifest is not a JSON object");
+    if (!document.is_object())
+        throw ApiError(ErrorCode::manifest_invalid, "manifest is not a JSON object");
     std::string media_type = document.value("mediaType", std::string());
     std::string header_type(trim(content_type.substr(0, content_type.find(';'))));
     if (media_type.empty()) media_type = header_type;
@@ -93,9 +99,11 @@ Response Router::store_manifest(const std::string& repo, const std::string& refe
     }
     if (!header_type.empty() && header_type != media_type && is_supported(header_type))
         throw ApiError(ErrorCode::manifest_invalid,
-                       "Content-Type " + header_type + " does not match the manifest's mediaType " + media_type);
+                       "Content-Type " + header_type + " does not match the manifest's mediaType " +
+                           media_type);
     if (!is_supported(media_type))
-        throw ApiError(ErrorCode::manifest_invalid, "unsupported manifest media type: " + media_type, 415);
+        throw ApiError(ErrorCode::manifest_invalid,
+                       "unsupported manifest media type: " + media_type, 415);
 
     std::optional<Digest> subject;
     oci::Descriptor as_referrer;
@@ -107,7 +115,8 @@ Response Router::store_manifest(const std::string& repo, const std::string& refe
             for (const auto& entry : index.manifests) {
                 if (!storage_.manifest_media_type(repo, entry.digest))
                     throw ApiError(ErrorCode::manifest_blob_unknown,
-                                   "index references a manifest unknown to " + repo + ": " + entry.digest.str());
+                                   "index references a manifest unknown to " + repo + ": " +
+                                       entry.digest.str());
             }
             if (index.subject) subject = index.subject->digest;
             as_referrer.artifact_type = index.artifact_type;
@@ -115,22 +124,25 @@ Response Router::store_manifest(const std::string& repo, const std::string& refe
         } else {
             const oci::Manifest manifest = oci::parse_manifest(bytes, "manifest");
             std::vector<const oci::Descriptor*> blobs{&manifest.config};
-            for (const auto& layer : manifest.layers) blobs.push_back(&layer);
+            for (const auto& layer : manifest.layers)
+                blobs.push_back(&layer);
             for (const auto* blob : blobs) {
                 // Foreign layers (urls) need not be in the registry.
                 if (!blob->urls.empty()) continue;
                 auto size = storage_.blob_size(repo, blob->digest);
                 if (!size)
                     throw ApiError(ErrorCode::manifest_blob_unknown,
-                                   "manifest references a blob unknown to " + repo + ": " + blob->digest.str());
+                                   "manifest references a blob unknown to " + repo + ": " +
+                                       blob->digest.str());
                 if (*size != blob->size)
-                    throw ApiError(ErrorCode::manifest_invalid, "descriptor size of " + blob->digest.str() +
-                                                                    " is " + std::to_string(blob->size) +
-                                                                    ", the blob has " + std::to_string(*size));
+                    throw ApiError(ErrorCode::manifest_invalid,
+                                   "descriptor size of " + blob->digest.str() + " is " +
+                                       std::to_string(blob->size) + ", the blob has " +
+                                       std::to_string(*size));
             }
             if (manifest.subject) subject = manifest.subject->digest;
-            as_referrer.artifact_type =
-                manifest.artifact_type.empty() ? manifest.config.media_type : manifest.artifact_type;
+            as_referrer.artifact_type = manifest.artifact_type.empty() ? manifest.config.media_type
+                                                                       : manifest.artifact_type;
             as_referrer.annotations = manifest.annotations;
         }
     } catch (const ApiError&) {
@@ -139,15 +151,16 @@ Response Router::store_manifest(const std::string& repo, const std::string& refe
         throw ApiError(ErrorCode::manifest_invalid, e.what());
     }
 
-    const Digest digest = digest_of(bytes, reference_digest ? reference_digest->algorithm() : DigestAlgorithm::sha256);
+    const Digest digest = digest_of(
+        bytes, reference_digest ? reference_digest->algorithm() : DigestAlgorithm::sha256);
     if (reference_digest && *reference_digest != digest)
         throw ApiError(ErrorCode::digest_invalid,
                        "manifest digest is " + digest.str() + ", not " + reference_digest->str());
     as_referrer.digest = digest;
     {
         auto lock = image::FileLock(storage_.root() + "/gc.lock", true);
-        storage_.put_manifest(repo, bytes, digest, media_type, reference_digest ? std::string() : reference, subject,
-                              as_referrer);
+        storage_.put_manifest(repo, bytes, digest, media_type,
+                              reference_digest ? std::string() : reference, subject, as_referrer);
     }
     Response response;
     response.status = 201;
@@ -165,7 +178,8 @@ std::unique_ptr<Exchange> Router::manifest(const RequestHead& head, const Route&
         digest_reference(reference);
         if (proxy_)
             return std::make_unique<DeferredExchange>(
-                [this, head, repo, reference] { return serve_manifest(head, repo, reference); }, true);
+                [this, head, repo, reference] { return serve_manifest(head, repo, reference); },
+                true);
         return std::make_unique<ReadyExchange>(serve_manifest(head, repo, reference));
     }
     if (head.method == "PUT") {
@@ -173,7 +187,8 @@ std::unique_ptr<Exchange> Router::manifest(const RequestHead& head, const Route&
         require_writable();
         digest_reference(reference);
         return std::make_unique<ManifestPutExchange>(
-            config_.max_manifest_size, [this, repo, reference, type = head.header("content-type")](const std::string& bytes) {
+            config_.max_manifest_size,
+            [this, repo, reference, type = head.header("content-type")](const std::string& bytes) {
                 return store_manifest(repo, reference, type, bytes);
             });
     }
@@ -181,8 +196,11 @@ std::unique_ptr<Exchange> Router::manifest(const RequestHead& head, const Route&
         authorizer_.authorize(head, {repo, {Action::del}});
         if (!config_.delete_enabled) throw ApiError(ErrorCode::unsupported, "deletes are disabled");
         auto digest = digest_reference(reference);
-        const bool deleted = digest ? storage_.delete_manifest(repo, *digest) : storage_.delete_tag(repo, reference);
-        if (!deleted) throw ApiError(ErrorCode::manifest_unknown, "manifest unknown: " + repo + ":" + reference);
+        const bool deleted =
+            digest ? storage_.delete_manifest(repo, *digest) : storage_.delete_tag(repo, reference);
+        if (!deleted)
+            throw ApiError(ErrorCode::manifest_unknown,
+                           "manifest unknown: " + repo + ":" + reference);
         Response response;
         response.status = 202;
         return std::make_unique<ReadyExchange>(std::move(response));

@@ -13,7 +13,8 @@ bool is_valid_component(std::string_view component) {
     const size_t n = component.size();
     auto alnum_run = [&] {
         const size_t start = i;
-        while (i < n && is_lower_alnum(component[i])) ++i;
+        while (i < n && is_lower_alnum(component[i]))
+            ++i;
         return i > start;
     };
     if (!alnum_run()) return false;
@@ -25,7 +26,8 @@ bool is_valid_component(std::string_view component) {
             ++i;
             if (i < n && component[i] == '_') ++i;
         } else if (c == '-') {
-            while (i < n && component[i] == '-') ++i;
+            while (i < n && component[i] == '-')
+                ++i;
         } else {
             return false;
         }
@@ -41,8 +43,8 @@ bool is_valid_repository_name(std::string_view name) {
     size_t start = 0;
     while (true) {
         const size_t slash = name.find('/', start);
-        const std::string_view component =
-            name.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+        const std::string_view component = name.substr(
+            start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
         if (!is_valid_component(component)) return false;
         if (slash == std::string_view::npos) return true;
         start = slash + 1;
@@ -53,7 +55,8 @@ bool is_valid_tag(std::string_view tag) {
     if (tag.empty() || tag.size() > 128) return false;
     for (size_t i = 0; i < tag.size(); ++i) {
         const char c = tag[i];
-        const bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        const bool word =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
         if (word) continue;
         if (i > 0 && (c == '.' || c == '-')) continue;
         return false;

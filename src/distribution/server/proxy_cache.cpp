@@ -16,14 +16,18 @@ namespace {
 bool is_fresh(const std::string& path, std::chrono::seconds ttl) {
     struct stat st {};
     if (::stat(path.c_str(), &st) < 0) return false;
-    const auto modified = std::chrono::system_clock::time_point(std::chrono::seconds(st.st_mtim.tv_sec));
+    const auto modified =
+        std::chrono::system_clock::time_point(std::chrono::seconds(st.st_mtim.tv_sec));
     return std::chrono::system_clock::now() - modified < ttl;
 }
 
 }  // namespace
 
 ProxyCache::ProxyCache(const ProxyConfig& config, Storage& storage, Metrics& metrics)
-    : config_(config), storage_(storage), metrics_(metrics), http_(std::make_unique<distribution::HttpClient>()) {
+    : config_(config),
+      storage_(storage),
+      metrics_(metrics),
+      http_(std::make_unique<distribution::HttpClient>()) {
     std::string url = config.upstream;
     if (url.starts_with("http://")) {
         insecure_ = true;
@@ -31,7 +35,8 @@ ProxyCache::ProxyCache(const ProxyConfig& config, Storage& storage, Metrics& met
     } else if (url.starts_with("https://")) {
         url = url.substr(8);
     }
-    while (!url.empty() && url.back() == '/') url.pop_back();
+    while (!url.empty() && url.back() == '/')
+        url.pop_back();
     upstream_host_ = url;
 }
 
@@ -39,14 +44,16 @@ ProxyCache::~ProxyCache() = default;
 
 std::unique_ptr<distribution::Registry> ProxyCache::connect() {
     std::optional<distribution::Credentials> credentials;
-    if (!config_.username.empty()) credentials = distribution::Credentials{config_.username, config_.password, {}};
+    if (!config_.username.empty())
+        credentials = distribution::Credentials{config_.username, config_.password, {}};
     distribution::RegistryOptions options;
     options.insecure = insecure_;
     options.retries = 1;  // a dead upstream should cost one try: the cache answers instead
     return std::make_unique<distribution::Registry>(*http_, upstream_host_, credentials, options);
 }
 
-std::optional<Digest> ProxyCache::fetch_manifest(const std::string& repo, const std::string& reference) {
+std::optional<Digest> ProxyCache::fetch_manifest(const std::string& repo,
+                                                 const std::string& reference) {
     const auto wanted = Digest::try_parse(reference);
     std::optional<Digest> cached = wanted ? wanted : storage_.resolve_tag(repo, reference);
     const bool have = cached && storage_.read_manifest(repo, *cached);
@@ -72,21 +79,23 @@ std::optional<Digest> ProxyCache::fetch_manifest(const std::string& repo, const 
         std::optional<Digest> subject;
         oci::Descriptor as_referrer;
         auto lock = image::FileLock(storage_.root() + "/gc.lock", true);
-        storage_.put_manifest(repo, fetched.bytes, fetched.digest, fetched.media_type, wanted ? std::string() : reference,
-                              subject, as_referrer);
+        storage_.put_manifest(repo, fetched.bytes, fetched.digest, fetched.media_type,
+                              wanted ? std::string() : reference, subject, as_referrer);
         return fetched.digest;
     } catch (const distribution::RegistryError& e) {
         if (e.status() == 404) return std::nullopt;
-        log::warn("upstream " + config_.upstream + ": " + e.what() + (have ? " (serving the cached copy)" : ""));
+        log::warn("upstream " + config_.upstream + ": " + e.what() +
+                  (have ? " (serving the cached copy)" : ""));
     } catch (const std::exception& e) {
-        log::warn("upstream " + config_.upstream + ": " + e.what() + (have ? " (serving the cached copy)" : ""));
+        log::warn("upstream " + config_.upstream + ": " + e.what() +
+                  (have ? " (serving the cached copy)" : ""));
     }
     if (have) {
         ++metrics_.cache_hits;
         return cached;
     }
-    throw ApiError(ErrorCode::manifest_unknown, "manifest unknown and upstream unreachable: " + repo + ":" + reference,
-                   404);
+    throw ApiError(ErrorCode::manifest_unknown,
+                   "manifest unknown and upstream unreachable: " + repo + ":" + reference, 404);
 }
 
 bool ProxyCache::fetch_blob(const std::string& repo, const Digest& digest) {
@@ -118,7 +127,8 @@ bool ProxyCache::fetch_blob(const std::string& repo, const Digest& digest) {
     } catch (const std::exception& e) {
         log::warn("upstream " + config_.upstream + ": " + e.what());
     }
-    throw ApiError(ErrorCode::blob_unknown, "blob unknown and upstream unreachable: " + digest.str(), 404);
+    throw ApiError(ErrorCode::blob_unknown,
+                   "blob unknown and upstream unreachable: " + digest.str(), 404);
 }
 
 }  // namespace berth::registry

@@ -8,16 +8,26 @@ namespace berth::registry {
 
 std::string_view route_name(RouteKind kind) {
     switch (kind) {
-        case RouteKind::base: return "base";
-        case RouteKind::catalog: return "catalog";
-        case RouteKind::token: return "token";
-        case RouteKind::metrics: return "metrics";
-        case RouteKind::tags: return "tags";
-        case RouteKind::manifest: return "manifest";
-        case RouteKind::blob: return "blob";
-        case RouteKind::upload_start: return "upload_start";
-        case RouteKind::upload: return "upload";
-        case RouteKind::referrers: return "referrers";
+        case RouteKind::base:
+            return "base";
+        case RouteKind::catalog:
+            return "catalog";
+        case RouteKind::token:
+            return "token";
+        case RouteKind::metrics:
+            return "metrics";
+        case RouteKind::tags:
+            return "tags";
+        case RouteKind::manifest:
+            return "manifest";
+        case RouteKind::blob:
+            return "blob";
+        case RouteKind::upload_start:
+            return "upload_start";
+        case RouteKind::upload:
+            return "upload";
+        case RouteKind::referrers:
+            return "referrers";
     }
     return "unknown";
 }
@@ -59,7 +69,8 @@ std::optional<Digest> digest_reference(const std::string& reference) {
         return digest;
     }
     if (!is_valid_tag(reference))
-        throw ApiError(ErrorCode::manifest_invalid, "invalid reference (neither tag nor digest): " + reference);
+        throw ApiError(ErrorCode::manifest_invalid,
+                       "invalid reference (neither tag nor digest): " + reference);
     return std::nullopt;
 }
 
@@ -68,20 +79,24 @@ std::vector<std::string> paginate(const std::vector<std::string>& names, const R
     size_t limit = names.size();
     if (head.has_query("n")) {
         auto n = parse_uint64(head.query_value("n"));
-        if (!n) throw ApiError(ErrorCode::unsupported, "invalid page size n=" + head.query_value("n"), 400);
+        if (!n)
+            throw ApiError(ErrorCode::unsupported, "invalid page size n=" + head.query_value("n"),
+                           400);
         limit = static_cast<size_t>(*n);
     }
     const std::string last = head.query_value("last");
     auto it = names.begin();
     if (!last.empty()) it = std::upper_bound(names.begin(), names.end(), last);
     std::vector<std::string> page;
-    for (; it != names.end() && page.size() < limit; ++it) page.push_back(*it);
+    for (; it != names.end() && page.size() < limit; ++it)
+        page.push_back(*it);
     next_last = (it != names.end() && !page.empty()) ? page.back() : std::string();
     return page;
 }
 
-Router::Router(const RegistryConfig& config, Storage& storage, Uploads& uploads, const Authorizer& authorizer,
-               const TokenIssuer* issuer, ProxyCache* proxy, Metrics& metrics)
+Router::Router(const RegistryConfig& config, Storage& storage, Uploads& uploads,
+               const Authorizer& authorizer, const TokenIssuer* issuer, ProxyCache* proxy,
+               Metrics& metrics)
     : config_(config),
       storage_(storage),
       uploads_(uploads),
@@ -94,7 +109,8 @@ Response Router::error_response(const ApiError& error) {
     Response response;
     response.status = error.status();
     response.header("Content-Type", "application/json");
-    for (const auto& [name, value] : error.headers) response.header(name, value);
+    for (const auto& [name, value] : error.headers)
+        response.header(name, value);
     response.body = error_body(error.code(), error.what(), error.detail);
     return response;
 }
@@ -104,7 +120,9 @@ Response Router::error_response(ErrorCode code, const std::string& message, int 
 }
 
 void Router::require_writable() const {
-    if (proxy_) throw ApiError(ErrorCode::unsupported, "this registry is a pull-through cache: pushes are not accepted");
+    if (proxy_)
+        throw ApiError(ErrorCode::unsupported,
+                       "this registry is a pull-through cache: pushes are not accepted");
 }
 
 std::unique_ptr<Exchange> Router::begin(const RequestHead& head, std::string& route_label) {
@@ -112,7 +130,8 @@ std::unique_ptr<Exchange> Router::begin(const RequestHead& head, std::string& ro
         auto route = parse_route(head.path);
         if (!route) {
             route_label = "unknown";
-            Response response = error_response(ErrorCode::name_unknown, "no such endpoint: " + head.path, 404);
+            Response response =
+                error_response(ErrorCode::name_unknown, "no such endpoint: " + head.path, 404);
             return std::make_unique<ReadyExchange>(std::move(response));
         }
         route_label = route_name(route->kind);
@@ -125,21 +144,30 @@ std::unique_ptr<Exchange> Router::begin(const RequestHead& head, std::string& ro
 
 std::unique_ptr<Exchange> Router::dispatch(const RequestHead& head, const Route& route) {
     switch (route.kind) {
-        case RouteKind::base: return base(head);
-        case RouteKind::token: return token(head);
+        case RouteKind::base:
+            return base(head);
+        case RouteKind::token:
+            return token(head);
         case RouteKind::metrics: {
             Response response;
             response.header("Content-Type", "text/plain; version=0.0.4");
             response.body = metrics_.render(uploads_.count());
             return std::make_unique<ReadyExchange>(std::move(response));
         }
-        case RouteKind::catalog: return catalog(head);
-        case RouteKind::tags: return tags(head, route);
-        case RouteKind::manifest: return manifest(head, route);
-        case RouteKind::blob: return blob(head, route);
-        case RouteKind::upload_start: return upload_start(head, route);
-        case RouteKind::upload: return upload(head, route);
-        case RouteKind::referrers: return referrers(head, route);
+        case RouteKind::catalog:
+            return catalog(head);
+        case RouteKind::tags:
+            return tags(head, route);
+        case RouteKind::manifest:
+            return manifest(head, route);
+        case RouteKind::blob:
+            return blob(head, route);
+        case RouteKind::upload_start:
+            return upload_start(head, route);
+        case RouteKind::upload:
+            return upload(head, route);
+        case RouteKind::referrers:
+            return referrers(head, route);
     }
     throw ApiError(ErrorCode::unsupported, "unsupported route");
 }
@@ -156,7 +184,8 @@ std::unique_ptr<Exchange> Router::base(const RequestHead& head) {
 
 std::unique_ptr<Exchange> Router::token(const RequestHead& head) {
     if (!issuer_) throw ApiError(ErrorCode::unsupported, "this registry issues no tokens", 404);
-    if (head.method == "GET") return std::make_unique<ReadyExchange>(issuer_->issue(head, head.query));
+    if (head.method == "GET")
+        return std::make_unique<ReadyExchange>(issuer_->issue(head, head.query));
     if (head.method != "POST") throw ApiError(ErrorCode::unsupported, "method not allowed", 405);
     // OAuth2 password grant: the form arrives as the body.
     struct FormExchange : Exchange {

@@ -22,7 +22,18 @@ namespace berth::registry {
 class ProxyCache;
 class TokenIssuer;
 
-enum class RouteKind { base, catalog, token, metrics, tags, manifest, blob, upload_start, upload, referrers };
+enum class RouteKind {
+    base,
+    catalog,
+    token,
+    metrics,
+    tags,
+    manifest,
+    blob,
+    upload_start,
+    upload,
+    referrers
+};
 
 struct Route {
     RouteKind kind = RouteKind::base;
@@ -60,8 +71,9 @@ class DeferredExchange : public Exchange {
 
 class Router {
   public:
-    Router(const RegistryConfig& config, Storage& storage, Uploads& uploads, const Authorizer& authorizer,
-           const TokenIssuer* issuer, ProxyCache* proxy, Metrics& metrics);
+    Router(const RegistryConfig& config, Storage& storage, Uploads& uploads,
+           const Authorizer& authorizer, const TokenIssuer* issuer, ProxyCache* proxy,
+           Metrics& metrics);
 
     // Never throws for a request's fault: errors become an exchange answering with them.
     // route_label is set for logs and metrics.
@@ -83,7 +95,8 @@ class Router {
     std::unique_ptr<Exchange> referrers(const RequestHead& head, const Route& route);
 
     Response serve_blob(const RequestHead& head, const std::string& repo, const Digest& digest);
-    Response serve_manifest(const RequestHead& head, const std::string& repo, const std::string& reference);
+    Response serve_manifest(const RequestHead& head, const std::string& repo,
+                            const std::string& reference);
     Response store_manifest(const std::string& repo, const std::string& reference,
                             const std::string& content_type, const std::string& bytes);
     void require_writable() const;

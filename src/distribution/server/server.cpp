@@ -4,7 +4,6 @@
 #include <sys/sendfile.h>
 
 #include <atomic>
-#include <utility>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -15,6 +14,7 @@
 #include <list>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "common/error.hpp"
 #include "common/log.hpp"
@@ -78,7 +78,8 @@ bool is_loopback_host(const std::string& host) {
 
 std::string lowercase(std::string_view text) {
     std::string out(text);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : out)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return out;
 }
 
@@ -121,23 +122,30 @@ struct RegistryServer::Impl {
         if (auth.token != TokenMode::none) {
             verifier = std::make_shared<TokenVerifier>();
             if (auth.token == TokenMode::builtin) {
-                signer = std::make_unique<TokenSigner>(auth.token_key.empty() ? config.root + "/token-key.pem"
-                                                                              : auth.token_key);
+                signer = std::make_unique<TokenSigner>(
+                    auth.token_key.empty() ? config.root + "/token-key.pem" : auth.token_key);
                 verifier->add_key(KeyPtr(EVP_PKEY_dup_or_ref(signer->key())));
             }
             if (!auth.token_public_key.empty()) verifier->add_key_file(auth.token_public_key);
-            if (verifier->empty()) throw Error("token auth needs --token-public-key (external issuer) or the built-in issuer");
+            if (verifier->empty())
+                throw Error(
+                    "token auth needs --token-public-key (external issuer) or the built-in issuer");
         }
         authorizer = std::make_unique<Authorizer>(config.auth, htpasswd, verifier);
-        if (signer) issuer = std::make_unique<TokenIssuer>(config.auth, htpasswd.get(), authorizer->policy(), *signer);
-        if (!config.proxy.upstream.empty()) proxy = std::make_unique<ProxyCache>(config.proxy, storage, metrics);
-        router = std::make_unique<Router>(config, storage, uploads, *authorizer, issuer.get(), proxy.get(), metrics);
+        if (signer)
+            issuer = std::make_unique<TokenIssuer>(config.auth, htpasswd.get(),
+                                                   authorizer->policy(), *signer);
+        if (!config.proxy.upstream.empty())
+            proxy = std::make_unique<ProxyCache>(config.proxy, storage, metrics);
+        router = std::make_unique<Router>(config, storage, uploads, *authorizer, issuer.get(),
+                                          proxy.get(), metrics);
         if (!config.tls_cert.empty() || !config.tls_key.empty()) {
-            if (config.tls_cert.empty() || config.tls_key.empty()) throw Error("TLS needs both --tls-cert and --tls-key");
+            if (config.tls_cert.empty() || config.tls_key.empty())
+                throw Error("TLS needs both --tls-cert and --tls-key");
             tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-            tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                             asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                             asio::ssl::context::no_tlsv1_1);
+            tls->set_options(asio::ssl::context::default_workarounds |
+                             asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                             asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
             boost::system::error_code ec;
             tls->use_certificate_chain_file(config.tls_cert, ec);
             if (ec) throw Error(config.tls_cert + ": " + ec.message());
@@ -150,38 +158,46 @@ struct RegistryServer::Impl {
 
     // --- one request ---------------------------------------------------------------------
 
-    RequestHead make_head(const http::request<http::empty_body>& request, const std::string& remote, bool& ok) const {
+    RequestHead make_head(const http::request<http::empty_body>& request, const std::string& remote,
+                          bool& ok) const {
         RequestHead head;
         head.method = std::string(request.method_string());
         head.target = std::string(request.target());
         head.remote = remote;
         head.scheme = tls ? "https" : "http";
         for (const auto& field : request) {
-            std::string name = lowercase(std::string_view(field.name_string().data(), field.name_string().size()));
+            std::string name =
+                lowercase(std::string_view(field.name_string().data(), field.name_string().size()));
             auto [it, inserted] = head.headers.emplace(name, std::string(field.value()));
             if (!inserted) it->second += ", " + std::string(field.value());
         }
-        if (request.has_content_length()) head.content_length = std::stoull(std::string(request[http::field::content_length]));
-        else if (!request.chunked()) head.content_length = 0;
+        if (request.has_content_length())
+            head.content_length = std::stoull(std::string(request[http::field::content_length]));
+        else if (!request.chunked())
+            head.content_length = 0;
         ok = parse_target(head.target, head.path, head.query);
         return head;
     }
 
     template <class Stream>
-    awaitable<uint64_t> write_response(Stream& stream, const RequestHead& head, Response& response, bool keep_alive) {
+    awaitable<uint64_t> write_response(Stream& stream, const RequestHead& head, Response& response,
+                                       bool keep_alive) {
         auto& lowest = beast::get_lowest_layer(stream);
         const bool is_head = head.method == "HEAD";
         http::response<http::empty_body> header{static_cast<http::status>(response.status), 11};
         std::string explicit_length;
         for (const auto& [name, value] : response.headers) {
-            if (beast::iequals(name, "Content-Length")) explicit_length = value;
-            else header.insert(name, value);
+            if (beast::iequals(name, "Content-Length"))
+                explicit_length = value;
+            else
+                header.insert(name, value);
         }
         header.set("Docker-Distribution-API-Version", "registry/2.0");
         header.keep_alive(keep_alive);
         uint64_t body_length = response.file ? response.file->length : response.body.size();
         if (is_head && !explicit_length.empty()) body_length = std::stoull(explicit_length);
-        const bool no_body = response.status == 204 || response.status == 304 || response.status < 200;
+        const bool no_body =
+            response.status == 204 || response.status == 304 || response.status < 200;
         if (!no_body) header.set(http::field::content_length, std::to_string(body_length));
         lowest.expires_after(config.write_timeout);
         http::response_serializer<http::empty_body> serializer{header};
@@ -207,8 +223,9 @@ struct RegistryServer::Impl {
         off_t offset = file.offset;
         uint64_t remaining = file.length;
         while (remaining > 0) {
-            const ssize_t n = ::sendfile(socket.native_handle(), file.fd.get(), &offset,
-                                         static_cast<size_t>(std::min<uint64_t>(remaining, 1ULL << 30)));
+            const ssize_t n =
+                ::sendfile(socket.native_handle(), file.fd.get(), &offset,
+                           static_cast<size_t>(std::min<uint64_t>(remaining, 1ULL << 30)));
             if (n > 0) {
                 remaining -= static_cast<uint64_t>(n);
                 continue;
@@ -222,7 +239,8 @@ struct RegistryServer::Impl {
                 if (!ec) socket.cancel();
             });
             boost::system::error_code ec;
-            co_await socket.async_wait(tcp::socket::wait_write, asio::redirect_error(use_awaitable, ec));
+            co_await socket.async_wait(tcp::socket::wait_write,
+                                       asio::redirect_error(use_awaitable, ec));
             deadline.cancel();
             if (ec) throw boost::system::system_error(ec);
         }
@@ -234,11 +252,13 @@ struct RegistryServer::Impl {
         off_t offset = file.offset;
         uint64_t remaining = file.length;
         while (remaining > 0) {
-            const ssize_t n = ::pread(file.fd.get(), buffer.data(), std::min<uint64_t>(remaining, buffer.size()), offset);
+            const ssize_t n = ::pread(file.fd.get(), buffer.data(),
+                                      std::min<uint64_t>(remaining, buffer.size()), offset);
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) throw Error("blob shrank while it was sent");
             beast::get_lowest_layer(stream).expires_after(config.write_timeout);
-            co_await asio::async_write(stream, asio::buffer(buffer.data(), static_cast<size_t>(n)), use_awaitable);
+            co_await asio::async_write(stream, asio::buffer(buffer.data(), static_cast<size_t>(n)),
+                                       use_awaitable);
             offset += n;
             remaining -= static_cast<uint64_t>(n);
         }
@@ -252,27 +272,34 @@ struct RegistryServer::Impl {
             return Router::error_response(error);
         } catch (const std::exception& e) {
             log::error(std::string("request failed: ") + e.what());
-            return Router::error_response(ErrorCode::unsupported, std::string("internal error: ") + e.what(), 500);
+            return Router::error_response(ErrorCode::unsupported,
+                                          std::string("internal error: ") + e.what(), 500);
         }
     }
 
     template <class Stream>
-    awaitable<void> serve_requests(Stream& stream, std::shared_ptr<ConnectionState> state, std::string remote) {
+    awaitable<void> serve_requests(Stream& stream, std::shared_ptr<ConnectionState> state,
+                                   std::string remote) {
         auto& lowest = beast::get_lowest_layer(stream);
         beast::flat_buffer buffer;
         while (!stopping) {
             http::request_parser<http::empty_body> parser;
             parser.header_limit(kHeaderLimit);
-            // Not boost::none: Beast 1.74 compares the length against an empty optional as "greater".
+            // Not boost::none: Beast 1.74 compares the length against an empty optional as
+            // "greater".
             parser.body_limit(std::numeric_limits<std::uint64_t>::max());
             lowest.expires_after(config.read_timeout);
             boost::system::error_code ec;
             state->idle = true;
-            co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+            co_await http::async_read_header(stream, buffer, parser,
+                                             asio::redirect_error(use_awaitable, ec));
             state->idle = false;
             if (ec) {
-                if (ec == http::error::header_limit || ec.category() == http::make_error_code(http::error::bad_target).category()) {
-                    Response bad = Router::error_response(ErrorCode::size_invalid, "malformed or oversized request head: " + ec.message(), 400);
+                if (ec == http::error::header_limit ||
+                    ec.category() == http::make_error_code(http::error::bad_target).category()) {
+                    Response bad = Router::error_response(
+                        ErrorCode::size_invalid,
+                        "malformed or oversized request head: " + ec.message(), 400);
                     bad.close = true;
                     RequestHead none;
                     try {
@@ -288,7 +315,8 @@ struct RegistryServer::Impl {
             std::string route = "invalid";
             std::unique_ptr<Exchange> exchange;
             if (!target_ok) {
-                exchange = std::make_unique<ReadyExchange>(Router::error_response(ErrorCode::name_invalid, "malformed request target", 400));
+                exchange = std::make_unique<ReadyExchange>(Router::error_response(
+                    ErrorCode::name_invalid, "malformed request target", 400));
             } else {
                 exchange = router->begin(head, route);
             }
@@ -299,23 +327,28 @@ struct RegistryServer::Impl {
             std::optional<Response> early;
             uint64_t bytes_in = 0;
             bool keep_alive = parser.keep_alive();
-            const bool has_body = parser.chunked() || (head.content_length && *head.content_length > 0);
+            const bool has_body =
+                parser.chunked() || (head.content_length && *head.content_length > 0);
             if (has_body) {
                 BodySink* sink = exchange->body();
                 const uint64_t limit = exchange->body_limit();
                 const bool expects_continue = beast::iequals(head.header("expect"), "100-continue");
                 const bool oversized = head.content_length && *head.content_length > limit;
                 if (oversized)
-                    early = Router::error_response(ErrorCode::size_invalid, "request body of " + std::to_string(*head.content_length) +
-                                                                                 " bytes exceeds the limit of " + std::to_string(limit),
-                                                   413);
+                    early = Router::error_response(
+                        ErrorCode::size_invalid,
+                        "request body of " + std::to_string(*head.content_length) +
+                            " bytes exceeds the limit of " + std::to_string(limit),
+                        413);
                 const bool wanted = sink && !oversized;
-                const bool drain = !wanted && !expects_continue && head.content_length && *head.content_length <= kDrainLimit;
+                const bool drain = !wanted && !expects_continue && head.content_length &&
+                                   *head.content_length <= kDrainLimit;
                 if (wanted || drain) {
                     if (wanted && expects_continue) {
                         lowest.expires_after(config.write_timeout);
                         static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-                        co_await asio::async_write(stream, asio::buffer(kContinue, sizeof kContinue - 1), use_awaitable);
+                        co_await asio::async_write(
+                            stream, asio::buffer(kContinue, sizeof kContinue - 1), use_awaitable);
                     }
                     http::request_parser<http::buffer_body> body_parser(std::move(parser));
                     body_parser.body_limit(wanted ? limit : kDrainLimit);
@@ -324,10 +357,13 @@ struct RegistryServer::Impl {
                         body_parser.get().body().data = chunk.data();
                         body_parser.get().body().size = chunk.size();
                         lowest.expires_after(config.read_timeout);
-                        co_await http::async_read_some(stream, buffer, body_parser, asio::redirect_error(use_awaitable, ec));
+                        co_await http::async_read_some(stream, buffer, body_parser,
+                                                       asio::redirect_error(use_awaitable, ec));
                         if (ec == http::error::need_buffer) ec = {};
                         if (ec == http::error::body_limit) {
-                            if (!early) early = Router::error_response(ErrorCode::size_invalid, "request body exceeds the limit", 413);
+                            if (!early)
+                                early = Router::error_response(
+                                    ErrorCode::size_invalid, "request body exceeds the limit", 413);
                             keep_alive = false;
                             break;
                         }
@@ -343,7 +379,9 @@ struct RegistryServer::Impl {
                             try {
                                 sink->write(chunk.data(), got);
                             } catch (const std::exception& e) {
-                                early = Router::error_response(ErrorCode::unsupported, std::string("storing the body failed: ") + e.what(), 500);
+                                early = Router::error_response(
+                                    ErrorCode::unsupported,
+                                    std::string("storing the body failed: ") + e.what(), 500);
                             }
                         }
                     }
@@ -359,7 +397,9 @@ struct RegistryServer::Impl {
             } else if (exchange->blocking()) {
                 Exchange* raw = exchange.get();
                 response = co_await asio::co_spawn(
-                    blocking_pool, [this, raw]() -> awaitable<Response> { co_return finish_exchange(*raw); }, use_awaitable);
+                    blocking_pool,
+                    [this, raw]() -> awaitable<Response> { co_return finish_exchange(*raw); },
+                    use_awaitable);
             } else {
                 response = finish_exchange(*exchange);
             }
@@ -372,11 +412,12 @@ struct RegistryServer::Impl {
                 metrics.count_request(route, head.method, response.status, bytes_in, 0);
                 co_return;
             }
-            const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+            const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::steady_clock::now() - started);
             metrics.count_request(route, head.method, response.status, bytes_in, bytes_out);
             if (config.access_log)
-                write_access_log({remote, head.method, head.target, route, response.status, bytes_in, bytes_out, elapsed,
-                                  head.header("user-agent")});
+                write_access_log({remote, head.method, head.target, route, response.status,
+                                  bytes_in, bytes_out, elapsed, head.header("user-agent")});
             if (!keep_alive) co_return;
         }
     }
@@ -384,7 +425,8 @@ struct RegistryServer::Impl {
     awaitable<void> connection(tcp::socket socket) {
         boost::system::error_code ec;
         const auto peer = socket.remote_endpoint(ec);
-        const std::string remote = ec ? "unknown" : peer.address().to_string() + ":" + std::to_string(peer.port());
+        const std::string remote =
+            ec ? "unknown" : peer.address().to_string() + ":" + std::to_string(peer.port());
         socket.set_option(tcp::no_delay(true), ec);
         auto state = std::make_shared<ConnectionState>();
         state->executor = socket.get_executor();
@@ -395,7 +437,8 @@ struct RegistryServer::Impl {
         ++metrics.connections;
         try {
             if (tls) {
-                beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
+                beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)),
+                                                            *tls);
                 state->socket = &beast::get_lowest_layer(stream).socket();
                 beast::get_lowest_layer(stream).expires_after(config.read_timeout);
                 co_await stream.async_handshake(asio::ssl::stream_base::server, use_awaitable);
@@ -422,11 +465,14 @@ struct RegistryServer::Impl {
 
     awaitable<void> refuse(tcp::socket socket) {
         static constexpr char kRefusal[] =
-            "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nConnection: "
+            "close\r\n"
             "Retry-After: 1\r\nContent-Length: 83\r\n\r\n"
-            "{\"errors\":[{\"code\":\"TOOMANYREQUESTS\",\"message\":\"too many connections, try again\"}]}";
+            "{\"errors\":[{\"code\":\"TOOMANYREQUESTS\",\"message\":\"too many connections, try "
+            "again\"}]}";
         boost::system::error_code ec;
-        co_await asio::async_write(socket, asio::buffer(kRefusal, sizeof kRefusal - 1), asio::redirect_error(use_awaitable, ec));
+        co_await asio::async_write(socket, asio::buffer(kRefusal, sizeof kRefusal - 1),
+                                   asio::redirect_error(use_awaitable, ec));
         socket.shutdown(tcp::socket::shutdown_both, ec);
     }
 
@@ -434,7 +480,8 @@ struct RegistryServer::Impl {
         while (!stopping) {
             auto& context = *contexts[next_context++ % contexts.size()];
             boost::system::error_code ec;
-            tcp::socket socket = co_await acceptor.async_accept(context, asio::redirect_error(use_awaitable, ec));
+            tcp::socket socket =
+                co_await acceptor.async_accept(context, asio::redirect_error(use_awaitable, ec));
             if (ec) {
                 if (stopping || ec == asio::error::operation_aborted) co_return;
                 continue;  // EMFILE and friends: keep serving the others
@@ -451,17 +498,21 @@ struct RegistryServer::Impl {
     void run() {
         const Endpoint endpoint = parse_addr(config.addr);
         if (!tls && !config.plain_http && !is_loopback_host(endpoint.host))
-            throw Error("refusing plain HTTP on " + config.addr + ": give --tls-cert and --tls-key, or --plain-http");
+            throw Error("refusing plain HTTP on " + config.addr +
+                        ": give --tls-cert and --tls-key, or --plain-http");
         const size_t removed = uploads.remove_expired();
         if (removed) log::info("removed " + std::to_string(removed) + " stale upload sessions");
 
-        const unsigned threads = config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
-        for (unsigned i = 0; i < threads; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
+        const unsigned threads =
+            config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+        for (unsigned i = 0; i < threads; ++i)
+            contexts.push_back(std::make_unique<asio::io_context>(1));
         auto& main = *contexts[0];
 
         tcp::acceptor acceptor(main);
         boost::system::error_code ec;
-        const auto address = asio::ip::make_address(endpoint.host == "localhost" ? "127.0.0.1" : endpoint.host, ec);
+        const auto address =
+            asio::ip::make_address(endpoint.host == "localhost" ? "127.0.0.1" : endpoint.host, ec);
         if (ec) throw Error("--addr " + config.addr + ": " + ec.message());
         const tcp::endpoint bind_to(address, endpoint.port);
         acceptor.open(bind_to.protocol());
@@ -482,8 +533,9 @@ struct RegistryServer::Impl {
         // Stale upload sessions go away while the server runs, too.
         asio::steady_timer sweeper(main);
         std::function<void()> sweep = [&] {
-            sweeper.expires_after(std::min<std::chrono::seconds>(config.upload_expiry, std::chrono::hours(1)) +
-                                  std::chrono::seconds(1));
+            sweeper.expires_after(
+                std::min<std::chrono::seconds>(config.upload_expiry, std::chrono::hours(1)) +
+                std::chrono::seconds(1));
             sweeper.async_wait([&](boost::system::error_code e) {
                 if (e) return;
                 asio::post(blocking_pool, [this] { uploads.remove_expired(); });
@@ -494,9 +546,11 @@ struct RegistryServer::Impl {
 
         asio::co_spawn(main, accept_loop(acceptor), asio::detached);
         std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
-        for (auto& context : contexts) guards.push_back(asio::make_work_guard(*context));
+        for (auto& context : contexts)
+            guards.push_back(asio::make_work_guard(*context));
         std::vector<std::thread> workers;
-        for (auto& context : contexts) workers.emplace_back([&context] { context->run(); });
+        for (auto& context : contexts)
+            workers.emplace_back([&context] { context->run(); });
         log::info("berth registry listening on " + config.addr + (tls ? " (TLS)" : "") +
                   (proxy ? ", pull-through cache of " + config.proxy.upstream : ""));
 
@@ -523,10 +577,13 @@ struct RegistryServer::Impl {
         }
         {
             std::unique_lock lock(connections_mutex);
-            connections_changed.wait_for(lock, config.shutdown_grace, [&] { return connections.empty(); });
+            connections_changed.wait_for(lock, config.shutdown_grace,
+                                         [&] { return connections.empty(); });
         }
-        for (auto& context : contexts) context->stop();
-        for (auto& worker : workers) worker.join();
+        for (auto& context : contexts)
+            context->stop();
+        for (auto& worker : workers)
+            worker.join();
         blocking_pool.join();
         log::info("berth registry stopped");
     }
@@ -537,7 +594,8 @@ evp_pkey_st* RegistryServer::Impl::EVP_PKEY_dup_or_ref(evp_pkey_st* key) {
     return key;
 }
 
-RegistryServer::RegistryServer(RegistryConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+RegistryServer::RegistryServer(RegistryConfig config)
+    : impl_(std::make_unique<Impl>(std::move(config))) {}
 RegistryServer::~RegistryServer() = default;
 
 void RegistryServer::run() {

@@ -129,7 +129,8 @@ void Storage::link_blob(const std::string& repo, const Digest& digest) {
 }
 
 bool Storage::unlink_blob(const std::string& repo, const Digest& digest) {
-    return remove_file(repository_dir(repo) + "/_blobs/" + algorithm_dir(digest) + "/" + digest.hex());
+    return remove_file(repository_dir(repo) + "/_blobs/" + algorithm_dir(digest) + "/" +
+                       digest.hex());
 }
 
 void Storage::adopt_blob_file(const std::string& path, const Digest& digest) {
@@ -169,9 +170,11 @@ void Storage::put_manifest(const std::string& repo, const std::string& bytes, co
     if (!blobs_.has(digest)) blobs_.put(bytes, digest);
     const std::string dir = repository_dir(repo);
     make_directories(dir + "/_manifests/" + algorithm_dir(digest));
-    write_file_durably(dir + "/_manifests/" + algorithm_dir(digest) + "/" + digest.hex(), media_type);
+    write_file_durably(dir + "/_manifests/" + algorithm_dir(digest) + "/" + digest.hex(),
+                       media_type);
     if (subject) {
-        const std::string referrers = dir + "/_referrers/" + algorithm_dir(*subject) + "/" + subject->hex();
+        const std::string referrers =
+            dir + "/_referrers/" + algorithm_dir(*subject) + "/" + subject->hex();
         make_directories(referrers);
         write_file_durably(referrers + "/" + algorithm_dir(digest) + "-" + digest.hex(),
                            oci::to_json(as_referrer).dump());
@@ -232,7 +235,8 @@ std::vector<std::string> Storage::repositories() const {
     return names;
 }
 
-std::vector<oci::Descriptor> Storage::referrers(const std::string& repo, const Digest& subject) const {
+std::vector<oci::Descriptor> Storage::referrers(const std::string& repo,
+                                                const Digest& subject) const {
     std::vector<oci::Descriptor> out;
     const std::string dir =
         repository_dir(repo) + "/_referrers/" + algorithm_dir(subject) + "/" + subject.hex();
@@ -253,7 +257,8 @@ std::vector<Digest> Storage::manifests(const std::string& repo) const {
     std::vector<Digest> out;
     for (const char* algorithm : {"sha256", "sha512"}) {
         for (const auto& hex : list_dir(repository_dir(repo) + "/_manifests/" + algorithm)) {
-            if (auto digest = Digest::try_parse(std::string(algorithm) + ":" + hex)) out.push_back(*digest);
+            if (auto digest = Digest::try_parse(std::string(algorithm) + ":" + hex))
+                out.push_back(*digest);
         }
     }
     return out;
@@ -263,7 +268,8 @@ std::vector<Digest> Storage::linked_blobs(const std::string& repo) const {
     std::vector<Digest> out;
     for (const char* algorithm : {"sha256", "sha512"}) {
         for (const auto& hex : list_dir(repository_dir(repo) + "/_blobs/" + algorithm)) {
-            if (auto digest = Digest::try_parse(std::string(algorithm) + ":" + hex)) out.push_back(*digest);
+            if (auto digest = Digest::try_parse(std::string(algorithm) + ":" + hex))
+                out.push_back(*digest);
         }
     }
     return out;

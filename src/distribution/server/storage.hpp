@@ -35,7 +35,8 @@ class Storage {
     // Blobs of a repository.
     [[nodiscard]] bool has_blob(const std::string& repo, const Digest& digest) const;
     // Size of a blob the repository links; nullopt when it does not (or the store lost it).
-    [[nodiscard]] std::optional<int64_t> blob_size(const std::string& repo, const Digest& digest) const;
+    [[nodiscard]] std::optional<int64_t> blob_size(const std::string& repo,
+                                                   const Digest& digest) const;
     [[nodiscard]] UniqueFd open_blob(const Digest& digest) const;
     void link_blob(const std::string& repo, const Digest& digest);
     bool unlink_blob(const std::string& repo, const Digest& digest);
@@ -44,7 +45,8 @@ class Storage {
     void adopt_blob_file(const std::string& path, const Digest& digest);
 
     // Manifests and tags.
-    [[nodiscard]] std::optional<Digest> resolve_tag(const std::string& repo, const std::string& tag) const;
+    [[nodiscard]] std::optional<Digest> resolve_tag(const std::string& repo,
+                                                    const std::string& tag) const;
     // The media type the manifest was pushed with; nullopt when the repository lacks it.
     [[nodiscard]] std::optional<std::string> manifest_media_type(const std::string& repo,
                                                                  const Digest& digest) const;

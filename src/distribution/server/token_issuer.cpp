@@ -25,11 +25,12 @@ ApiError bad_credentials() {
 
 }  // namespace
 
-TokenIssuer::TokenIssuer(const AuthConfig& config, const Htpasswd* htpasswd, const AccessPolicy& policy,
-                         const TokenSigner& signer)
+TokenIssuer::TokenIssuer(const AuthConfig& config, const Htpasswd* htpasswd,
+                         const AccessPolicy& policy, const TokenSigner& signer)
     : config_(config), htpasswd_(htpasswd), policy_(policy), signer_(signer) {}
 
-Response TokenIssuer::issue(const RequestHead& head, const std::multimap<std::string, std::string>& form) const {
+Response TokenIssuer::issue(const RequestHead& head,
+                            const std::multimap<std::string, std::string>& form) const {
     std::string user;
     const std::string authorization = head.header("authorization");
     auto form_value = [&](const std::string& key) {
@@ -57,7 +58,8 @@ Response TokenIssuer::issue(const RequestHead& head, const std::multimap<std::st
             if (parts.size() < 3) continue;
             const std::string& type = parts[0];
             const std::string& actions_text = parts.back();
-            std::string name = scope.substr(type.size() + 1, scope.size() - type.size() - actions_text.size() - 2);
+            std::string name =
+                scope.substr(type.size() + 1, scope.size() - type.size() - actions_text.size() - 2);
             nlohmann::json granted = nlohmann::json::array();
             if (type == "registry" && name == "catalog") {
                 if (policy_.may_list_catalog(user)) granted.push_back("*");
@@ -81,14 +83,15 @@ Response TokenIssuer::issue(const RequestHead& head, const std::multimap<std::st
     }
 
     const auto now = static_cast<int64_t>(std::time(nullptr));
-    const nlohmann::json claims{{"iss", config_.token_issuer},
-                                {"sub", user},
-                                {"aud", form_value("service").empty() ? config_.token_service : form_value("service")},
-                                {"exp", now + config_.token_expiry.count()},
-                                {"nbf", now - 10},
-                                {"iat", now},
-                                {"jti", random_id()},
-                                {"access", access}};
+    const nlohmann::json claims{
+        {"iss", config_.token_issuer},
+        {"sub", user},
+        {"aud", form_value("service").empty() ? config_.token_service : form_value("service")},
+        {"exp", now + config_.token_expiry.count()},
+        {"nbf", now - 10},
+        {"iat", now},
+        {"jti", random_id()},
+        {"access", access}};
     const std::string token = signer_.sign(claims);
     const nlohmann::json body{{"token", token},
                               {"access_token", token},

@@ -20,7 +20,8 @@ class TokenIssuer {
                 const TokenSigner& signer);
     // query: the GET parameters, or the POSTed form; throws ApiError UNAUTHORIZED on bad
     // credentials.
-    Response issue(const RequestHead& head, const std::multimap<std::string, std::string>& form) const;
+    Response issue(const RequestHead& head,
+                   const std::multimap<std::string, std::string>& form) const;
 
   private:
     const AuthConfig& config_;

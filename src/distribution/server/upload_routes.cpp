@@ -34,16 +34,21 @@ Response blob_created(const std::string& repo, const Digest& digest) {
 Digest required_digest(const RequestHead& head) {
     const std::string text = head.query_value("digest");
     auto digest = Digest::try_parse(text);
-    if (!digest) throw ApiError(ErrorCode::digest_invalid, text.empty() ? "digest parameter missing" : "invalid digest: " + text);
+    if (!digest)
+        throw ApiError(ErrorCode::digest_invalid,
+                       text.empty() ? "digest parameter missing" : "invalid digest: " + text);
     return *digest;
 }
 
 // Appends the body to a session, then answers with what `then` makes of the new size.
 class AppendExchange : public Exchange {
   public:
-    AppendExchange(std::unique_ptr<UploadSink> sink, uint64_t limit, std::function<Response(int64_t)> then,
-                   std::function<void()> abandon = {})
-        : sink_(std::move(sink)), limit_(limit), then_(std::move(then)), abandon_(std::move(abandon)) {}
+    AppendExchange(std::unique_ptr<UploadSink> sink, uint64_t limit,
+                   std::function<Response(int64_t)> then, std::function<void()> abandon = {})
+        : sink_(std::move(sink)),
+          limit_(limit),
+          then_(std::move(then)),
+          abandon_(std::move(abandon)) {}
     ~AppendExchange() override {
         // The body never arrived whole: undo the chunk, and drop a one-request session.
         sink_.reset();
@@ -106,12 +111,15 @@ std::unique_ptr<Exchange> Router::upload_start(const RequestHead& head, const Ro
         const std::string id = uploads_.start(repo);
         ++metrics_.uploads_started;
         auto sink = uploads_.append(repo, id, {}, head.content_length);
-        return std::make_unique<AppendExchange>(std::move(sink), config_.max_body_size, [this, repo, id, digest](int64_t) {
-            auto lock = image::FileLock(storage_.root() + "/gc.lock", true);
-            uploads_.finish(repo, id, digest);
-            ++metrics_.uploads_completed;
-            return blob_created(repo, digest);
-        }, [this, repo, id] { uploads_.cancel(repo, id); });
+        return std::make_unique<AppendExchange>(
+            std::move(sink), config_.max_body_size,
+            [this, repo, id, digest](int64_t) {
+                auto lock = image::FileLock(storage_.root() + "/gc.lock", true);
+                uploads_.finish(repo, id, digest);
+                ++metrics_.uploads_completed;
+                return blob_created(repo, digest);
+            },
+            [this, repo, id] { uploads_.cancel(repo, id); });
     }
 
     const std::string id = uploads_.start(repo);
@@ -133,19 +141,20 @@ std::unique_ptr<Exchange> Router::upload(const RequestHead& head, const Route& r
     require_writable();
     if (head.method == "PATCH") {
         auto sink = uploads_.append(repo, id, head.header("content-range"), head.content_length);
-        return std::make_unique<AppendExchange>(std::move(sink), config_.max_body_size, [repo, id](int64_t size) {
-            return upload_progress(202, repo, id, size);
-        });
+        return std::make_unique<AppendExchange>(
+            std::move(sink), config_.max_body_size,
+            [repo, id](int64_t size) { return upload_progress(202, repo, id, size); });
     }
     if (head.method == "PUT") {
         const Digest digest = required_digest(head);
         auto sink = uploads_.append(repo, id, head.header("content-range"), head.content_length);
-        return std::make_unique<AppendExchange>(std::move(sink), config_.max_body_size, [this, repo, id, digest](int64_t) {
-            auto lock = image::FileLock(storage_.root() + "/gc.lock", true);
-            uploads_.finish(repo, id, digest);
-            ++metrics_.uploads_completed;
-            return blob_created(repo, digest);
-        });
+        return std::make_unique<AppendExchange>(
+            std::move(sink), config_.max_body_size, [this, repo, id, digest](int64_t) {
+                auto lock = image::FileLock(storage_.root() + "/gc.lock", true);
+                uploads_.finish(repo, id, digest);
+                ++metrics_.uploads_completed;
+                return blob_created(repo, digest);
+            });
     }
     if (head.method == "DELETE") {
         uploads_.cancel(repo, id);

@@ -26,7 +26,8 @@ std::string new_upload_id() {
     std::string id;
     for (int word = 0; word < 2; ++word) {
         uint64_t v = rng();
-        for (int i = 0; i < 16; ++i, v >>= 4) id += kHex[v & 15];
+        for (int i = 0; i < 16; ++i, v >>= 4)
+            id += kHex[v & 15];
     }
     return id;
 }
@@ -74,7 +75,8 @@ int64_t UploadSink::commit() {
     return start_ + written_;
 }
 
-Uploads::Uploads(Storage& storage, std::chrono::seconds expiry) : storage_(storage), expiry_(expiry) {}
+Uploads::Uploads(Storage& storage, std::chrono::seconds expiry)
+    : storage_(storage), expiry_(expiry) {}
 
 std::string Uploads::dir(const std::string& id) const {
     return storage_.uploads_dir() + "/" + id;
@@ -112,22 +114,24 @@ std::unique_ptr<UploadSink> Uploads::append(const std::string& repo, const std::
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
     if (!fd) throw unknown_upload(id);
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) < 0)
-        throw ApiError(ErrorCode::blob_upload_invalid, "another request is writing to upload " + id);
+        throw ApiError(ErrorCode::blob_upload_invalid,
+                       "another request is writing to upload " + id);
     const int64_t current = file_size(fd.get());
     if (!content_range.empty()) {
         const std::string_view range = trim(content_range);
         const size_t dash = range.find('-');
         auto first = parse_int64(range.substr(0, dash));
-        auto last = dash == std::string_view::npos ? std::nullopt : parse_int64(range.substr(dash + 1));
+        auto last =
+            dash == std::string_view::npos ? std::nullopt : parse_int64(range.substr(dash + 1));
         if (!first || !last || *last < *first) {
             ApiError error(ErrorCode::range_invalid, "malformed Content-Range: " + content_range);
             error.headers.emplace_back("Range", range_header(current));
             throw error;
         }
         if (*first != current) {
-            ApiError error(ErrorCode::range_invalid,
-                           "chunk out of order: starts at " + std::to_string(*first) + ", upload has " +
-                               std::to_string(current) + " bytes");
+            ApiError error(ErrorCode::range_invalid, "chunk out of order: starts at " +
+                                                         std::to_string(*first) + ", upload has " +
+                                                         std::to_string(current) + " bytes");
             error.headers.emplace_back("Range", range_header(current));
             error.headers.emplace_back("Location", "/v2/" + repo + "/blobs/uploads/" + id);
             throw error;
@@ -158,7 +162,8 @@ void Uploads::finish(const std::string& repo, const std::string& id, const Diges
     if (!fd) throw unknown_upload(id);
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) {
         cleanup.dir.clear();
-        throw ApiError(ErrorCode::blob_upload_invalid, "another request is writing to upload " + id);
+        throw ApiError(ErrorCode::blob_upload_invalid,
+                       "another request is writing to upload " + id);
     }
     Hasher hasher(expected.algorithm());
     std::vector<char> buffer(1 << 20);
@@ -173,8 +178,8 @@ void Uploads::finish(const std::string& repo, const std::string& id, const Diges
     }
     const Digest actual = hasher.finish();
     if (actual != expected)
-        throw ApiError(ErrorCode::digest_invalid,
-                       "digest mismatch: upload has " + actual.str() + ", client said " + expected.str());
+        throw ApiError(ErrorCode::digest_invalid, "digest mismatch: upload has " + actual.str() +
+                                                      ", client said " + expected.str());
     if (::fsync(fd.get()) < 0) throw_errno("fsync", path);
     storage_.adopt_blob_file(path, expected);
     storage_.link_blob(repo, expected);
@@ -201,7 +206,8 @@ size_t Uploads::remove_expired() {
         struct stat st {};
         // A session without its data file is the remains of a crash: stale at once.
         const bool has_data = ::stat((session + "/data").c_str(), &st) == 0;
-        const auto touched = std::chrono::system_clock::time_point(std::chrono::seconds(st.st_mtim.tv_sec));
+        const auto touched =
+            std::chrono::system_clock::time_point(std::chrono::seconds(st.st_mtim.tv_sec));
         if (has_data && now - touched < expiry_) continue;
         try {
             remove_tree(session);

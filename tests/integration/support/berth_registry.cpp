@@ -12,7 +12,9 @@
 namespace berth::test {
 
 BerthRegistry::BerthRegistry(std::vector<std::string> extra, std::string root)
-    : dir_("berth-reg"), root_(root.empty() ? dir_.path() + "/root" : std::move(root)), extra_(std::move(extra)) {
+    : dir_("berth-reg"),
+      root_(root.empty() ? dir_.path() + "/root" : std::move(root)),
+      extra_(std::move(extra)) {
     for (const auto& flag : extra_)
         if (flag == "--tls-cert") scheme_ = "https";
     port_ = free_port();
@@ -20,7 +22,8 @@ BerthRegistry::BerthRegistry(std::vector<std::string> extra, std::string root)
 }
 
 void BerthRegistry::start() {
-    std::vector<std::string> argv{berth_binary(), "registry", "serve", "--addr", host(), "--root", root_};
+    std::vector<std::string> argv{berth_binary(), "registry", "serve", "--addr",
+                                  host(),         "--root",   root_};
     argv.insert(argv.end(), extra_.begin(), extra_.end());
     CommandOptions options;
     options.output_path = dir_.path() + "/registry.log";
