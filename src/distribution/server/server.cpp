@@ -3,6 +3,9 @@
 #include <openssl/evp.h>
 #include <sys/sendfile.h>
 
+// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
+#include <utility>
+
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -14,7 +17,6 @@
 #include <list>
 #include <mutex>
 #include <thread>
-#include <utility>
 
 #include "common/error.hpp"
 #include "common/log.hpp"
