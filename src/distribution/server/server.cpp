@@ -44,7 +44,7 @@ using asio::use_awaitable;
 namespace {
 
 constexpr size_t kHeaderLimit = 16 * 1024;
-constexpr size_t kBodyChunk = 256 * 1024;
+constexpr size_t kBodyChunk = 1024 * 1024;
 // Unwanted bodies up to this size are read and dropped, so the client sees the answer.
 constexpr uint64_t kDrainLimit = 1024 * 1024;
 
@@ -279,6 +279,68 @@ struct RegistryServer::Impl {
         }
     }
 
+    enum class BodyResult { complete, too_large, broken };
+
+    // Reads a body into sink (or drops it) in batches of kBodyChunk: clients often send a
+    // layer in thousands of small segments, and one write(2) per segment would cost more than
+    // the copy. A watchdog that checks for progress every read timeout replaces a timer per
+    // read. A sink write that fails sets failure; the rest of the body is still read.
+    template <class Stream>
+    awaitable<BodyResult> read_body(Stream& stream, beast::flat_buffer& buffer,
+                                    http::request_parser<http::buffer_body>& parser, BodySink* sink,
+                                    uint64_t& bytes_in, std::optional<Response>& failure) {
+        auto& lowest = beast::get_lowest_layer(stream);
+        auto& socket = lowest.socket();
+        lowest.expires_never();
+        std::vector<char> chunk(kBodyChunk);
+        size_t filled = 0;
+        auto flush = [&] {
+            if (sink && filled > 0 && !failure) {
+                try {
+                    sink->write(chunk.data(), filled);
+                } catch (const std::exception& e) {
+                    failure = Router::error_response(
+                        ErrorCode::unsupported, std::string("storing the body failed: ") + e.what(),
+                        500);
+                }
+            }
+            filled = 0;
+        };
+        asio::steady_timer watchdog(socket.get_executor());
+        uint64_t seen = bytes_in;
+        std::function<void()> arm = [&] {
+            watchdog.expires_after(config.read_timeout);
+            watchdog.async_wait([&](boost::system::error_code e) {
+                if (e) return;  // cancelled: the body is done
+                if (bytes_in == seen) {
+                    socket.cancel();
+                    return;
+                }
+                seen = bytes_in;
+                arm();
+            });
+        };
+        arm();
+        boost::system::error_code ec;
+        while (!parser.is_done()) {
+            parser.get().body().data = chunk.data() + filled;
+            parser.get().body().size = chunk.size() - filled;
+            co_await http::async_read_some(stream, buffer, parser,
+                                           asio::redirect_error(use_awaitable, ec));
+            if (ec == http::error::need_buffer) ec = {};
+            const size_t got = chunk.size() - filled - parser.get().body().size;
+            filled += got;
+            bytes_in += got;
+            if (ec) break;
+            if (filled == chunk.size()) flush();
+        }
+        watchdog.cancel();
+        if (ec == http::error::body_limit) co_return BodyResult::too_large;
+        if (ec) co_return BodyResult::broken;
+        flush();
+        co_return BodyResult::complete;
+    }
+
     template <class Stream>
     awaitable<void> serve_requests(Stream& stream, std::shared_ptr<ConnectionState> state,
                                    std::string remote) {
@@ -354,38 +416,18 @@ struct RegistryServer::Impl {
                     }
                     http::request_parser<http::buffer_body> body_parser(std::move(parser));
                     body_parser.body_limit(wanted ? limit : kDrainLimit);
-                    std::vector<char> chunk(kBodyChunk);
-                    while (!body_parser.is_done()) {
-                        body_parser.get().body().data = chunk.data();
-                        body_parser.get().body().size = chunk.size();
-                        lowest.expires_after(config.read_timeout);
-                        co_await http::async_read_some(stream, buffer, body_parser,
-                                                       asio::redirect_error(use_awaitable, ec));
-                        if (ec == http::error::need_buffer) ec = {};
-                        if (ec == http::error::body_limit) {
-                            if (!early)
-                                early = Router::error_response(
-                                    ErrorCode::size_invalid, "request body exceeds the limit", 413);
-                            keep_alive = false;
-                            break;
-                        }
-                        if (ec) {
-                            // The client went away or stalled: the exchange (and its sink) is
-                            // dropped, which undoes what was written.
-                            metrics.count_request(route, head.method, 499, bytes_in, 0);
-                            co_return;
-                        }
-                        const size_t got = chunk.size() - body_parser.get().body().size;
-                        bytes_in += got;
-                        if (wanted && got > 0 && !early) {
-                            try {
-                                sink->write(chunk.data(), got);
-                            } catch (const std::exception& e) {
-                                early = Router::error_response(
-                                    ErrorCode::unsupported,
-                                    std::string("storing the body failed: ") + e.what(), 500);
-                            }
-                        }
+                    const BodyResult result = co_await read_body(
+                        stream, buffer, body_parser, wanted ? sink : nullptr, bytes_in, early);
+                    if (result == BodyResult::too_large) {
+                        if (!early)
+                            early = Router::error_response(ErrorCode::size_invalid,
+                                                           "request body exceeds the limit", 413);
+                        keep_alive = false;
+                    } else if (result == BodyResult::broken) {
+                        // The client went away or stalled: the exchange (and its sink) is
+                        // dropped, which undoes what was written.
+                        metrics.count_request(route, head.method, 499, bytes_in, 0);
+                        co_return;
                     }
                     if (body_parser.is_done()) keep_alive = keep_alive && body_parser.keep_alive();
                 } else {
