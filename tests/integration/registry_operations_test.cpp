@@ -56,8 +56,17 @@ TEST(RegistryOperationsTest, PullThroughCacheServesCachedContentWhenUpstreamIsDo
     ASSERT_EQ(first.exit_code, 0) << first.describe() << cache.log();
     auto metrics = call("GET", cache.url() + "/metrics").body;
     EXPECT_NE(metric(metrics, "berth_registry_cache_misses_total"), "0") << metrics;
-    // Stored like a push: the manifest is linked and the blobs are in the store.
+    // Stored like a push: the manifest is linked and the blobs (streamed to skopeo while they
+    // were fetched) land in the store once verified.
     EXPECT_TRUE(fs::exists(cache.root() + "/repositories/library/bb/_tags/1"));
+    EXPECT_TRUE(eventually([&] {
+        const std::string links = cache.root() + "/repositories/library/bb/_blobs/sha256";
+        return fs::exists(links) &&
+               std::distance(fs::directory_iterator(links), fs::directory_iterator()) == 2;
+    }));
+    EXPECT_EQ(
+        call("HEAD", cache.url() + "/v2/library/bb/blobs/" + sha256_digest("not there")).status,
+        404);
 
     // A push to the cache is refused: it mirrors, it does not accept.
     auto push = call("POST", cache.url() + "/v2/library/bb/blobs/uploads/");

@@ -46,7 +46,37 @@ Response Router::serve_blob(const RequestHead& head, const std::string& repo,
                             const Digest& digest) {
     auto size = storage_.blob_size(repo, digest);
     if (!size && proxy_) {
-        if (proxy_->fetch_blob(repo, digest)) size = storage_.blob_size(repo, digest);
+        const bool ranged = !head.header("range").empty();
+        if (head.method == "HEAD" && !ranged) {
+            // A HEAD needs no download.
+            auto upstream_size = proxy_->upstream_blob_size(repo, digest);
+            if (!upstream_size)
+                throw ApiError(ErrorCode::blob_unknown,
+                               "blob unknown to registry: " + digest.str());
+            Response response;
+            response.header("Content-Type", "application/octet-stream");
+            response.header("Docker-Content-Digest", digest.str());
+            response.header("Content-Length", std::to_string(*upstream_size));
+            return response;
+        }
+        if (!ranged) {
+            auto stream = proxy_->stream_blob(repo, digest);
+            if (!stream)
+                throw ApiError(ErrorCode::blob_unknown,
+                               "blob unknown to registry: " + digest.str());
+            if (stream->source) {
+                Response response;
+                response.header("Content-Type", "application/octet-stream");
+                response.header("Docker-Content-Digest", digest.str());
+                response.stream = std::move(stream->source);
+                response.stream_length = static_cast<uint64_t>(stream->size);
+                return response;
+            }
+        } else {
+            proxy_->fetch_blob(repo,
+                               digest);  // a range of a blob not here yet: fetch it whole first
+        }
+        size = storage_.blob_size(repo, digest);
     } else if (size && proxy_) {
         ++metrics_.cache_hits;
     }

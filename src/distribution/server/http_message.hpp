@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/unique_fd.hpp"
+#include "image/byte_source.hpp"
 
 namespace berth::registry {
 
@@ -49,7 +50,11 @@ struct Response {
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
     std::optional<FileBody> file;  // sent instead of body (HEAD: neither is sent)
-    bool close = false;            // close the connection after this response
+    // Sent instead of body: bytes that are still arriving (a blob the pull-through cache is
+    // fetching), read off the I/O threads; stream_length bytes are promised.
+    std::shared_ptr<image::ByteSource> stream;
+    uint64_t stream_length = 0;
+    bool close = false;  // close the connection after this response
 
     Response& header(std::string name, std::string value) {
         headers.emplace_back(std::move(name), std::move(value));

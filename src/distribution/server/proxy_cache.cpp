@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <boost/asio/post.hpp>
 #include <chrono>
+#include <future>
 
 #include "common/log.hpp"
 #include "distribution/client/registry.hpp"
@@ -40,7 +42,9 @@ ProxyCache::ProxyCache(const ProxyConfig& config, Storage& storage, Metrics& met
     upstream_host_ = url;
 }
 
-ProxyCache::~ProxyCache() = default;
+ProxyCache::~ProxyCache() {
+    downloads_.join();
+}
 
 std::unique_ptr<distribution::Registry> ProxyCache::connect() {
     std::optional<distribution::Credentials> credentials;
@@ -129,6 +133,71 @@ bool ProxyCache::fetch_blob(const std::string& repo, const Digest& digest) {
     }
     throw ApiError(ErrorCode::blob_unknown,
                    "blob unknown and upstream unreachable: " + digest.str(), 404);
+}
+
+}  // namespace berth::registry
+
+namespace berth::registry {
+
+std::optional<int64_t> ProxyCache::upstream_blob_size(const std::string& repo,
+                                                      const Digest& digest) {
+    if (auto size = storage_.blobs().size(digest)) return size;
+    try {
+        return connect()->blob_size(repo, digest);
+    } catch (const distribution::RegistryError& e) {
+        if (e.status() == 404) return std::nullopt;
+        log::warn("upstream " + config_.upstream + ": " + e.what());
+    } catch (const std::exception& e) {
+        log::warn("upstream " + config_.upstream + ": " + e.what());
+    }
+    throw ApiError(ErrorCode::blob_unknown,
+                   "blob unknown and upstream unreachable: " + digest.str(), 404);
+}
+
+std::optional<ProxyCache::BlobStream> ProxyCache::stream_blob(const std::string& repo,
+                                                              const Digest& digest) {
+    auto& store = storage_.blobs();
+    if (store.has(digest)) {
+        ++metrics_.cache_hits;
+        storage_.link_blob(repo, digest);
+        return BlobStream{};
+    }
+    auto size = upstream_blob_size(repo, digest);
+    if (!size) return std::nullopt;
+    ++metrics_.cache_misses;
+    auto ready = std::make_shared<std::promise<std::shared_ptr<image::ByteSource>>>();
+    auto follower = ready->get_future();
+    boost::asio::post(downloads_, [this, ready, repo, digest, expected_size = *size] {
+        bool handed_over = false;
+        try {
+            auto& blobs = storage_.blobs();
+            auto blob_lock = blobs.lock(digest);  // one download per blob
+            if (blobs.has(digest)) {
+                storage_.link_blob(repo, digest);
+                ready->set_value(nullptr);
+                return;
+            }
+            auto writer = blobs.writer(digest, expected_size, "blob " + digest.str());
+            ready->set_value(std::shared_ptr<image::ByteSource>(writer.follow()));
+            handed_over = true;
+            oci::Descriptor descriptor;
+            descriptor.media_type = oci::media_type::kOciLayer;
+            descriptor.digest = digest;
+            descriptor.size = expected_size;
+            try {
+                connect()->fetch_blob(repo, descriptor, writer);
+                auto lock = image::FileLock(storage_.root() + "/gc.lock", true);
+                writer.commit();
+                storage_.link_blob(repo, digest);
+            } catch (const std::exception& e) {
+                writer.fail(e.what());  // the client's stream breaks off; nothing is stored
+                log::warn("upstream " + config_.upstream + ": " + e.what());
+            }
+        } catch (...) {
+            if (!handed_over) ready->set_exception(std::current_exception());
+        }
+    });
+    return BlobStream{follower.get(), *size};
 }
 
 }  // namespace berth::registry

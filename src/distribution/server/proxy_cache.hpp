@@ -5,6 +5,7 @@
 // cached is served.
 #pragma once
 
+#include <boost/asio/thread_pool.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,17 @@ class ProxyCache {
     // Makes the blob available in repo; false when upstream does not have it.
     bool fetch_blob(const std::string& repo, const Digest& digest);
 
+    struct BlobStream {
+        std::shared_ptr<image::ByteSource> source;  // null: the blob is in the store now
+        int64_t size = 0;
+    };
+    // Starts fetching the blob into the store and returns its bytes as they arrive, so the
+    // first client is served while the cache fills (the store still verifies the digest
+    // before the blob becomes visible). nullopt when upstream does not have it.
+    std::optional<BlobStream> stream_blob(const std::string& repo, const Digest& digest);
+    // The blob's size upstream (HEAD), without fetching it; nullopt when unknown there.
+    std::optional<int64_t> upstream_blob_size(const std::string& repo, const Digest& digest);
+
   private:
     std::unique_ptr<distribution::Registry> connect();
     const ProxyConfig& config_;
@@ -40,6 +52,7 @@ class ProxyCache {
     std::string upstream_host_;
     bool insecure_ = false;
     std::unique_ptr<distribution::HttpClient> http_;
+    boost::asio::thread_pool downloads_{4};  // joined (downloads finish) on destruction
 };
 
 }  // namespace berth::registry

@@ -196,13 +196,19 @@ struct RegistryServer::Impl {
         }
         header.set("Docker-Distribution-API-Version", "registry/2.0");
         header.keep_alive(keep_alive);
-        uint64_t body_length = response.file ? response.file->length : response.body.size();
+        uint64_t body_length = response.file     ? response.file->length
+                               : response.stream ? response.stream_length
+                                                 : response.body.size();
         if (is_head && !explicit_length.empty()) body_length = std::stoull(explicit_length);
         const bool no_body =
             response.status == 204 || response.status == 304 || response.status < 200;
         if (!no_body) header.set(http::field::content_length, std::to_string(body_length));
         lowest.expires_after(config.write_timeout);
         http::response_serializer<http::empty_body> serializer{header};
+        if (response.stream && !is_head && !no_body && body_length > 0) {
+            co_await http::async_write_header(stream, serializer, use_awaitable);
+            co_return co_await write_stream(stream, response);
+        }
         if (is_head || no_body || body_length == 0 || !response.file) {
             if (is_head || no_body || body_length == 0) {
                 co_await http::async_write_header(stream, serializer, use_awaitable);
@@ -265,6 +271,33 @@ struct RegistryServer::Impl {
             remaining -= static_cast<uint64_t>(n);
         }
         co_return file.length;
+    }
+
+    static awaitable<size_t> read_on_pool(std::shared_ptr<image::ByteSource> source,
+                                          std::shared_ptr<std::vector<char>> chunk, size_t want) {
+        co_return source->read(chunk->data(), want);
+    }
+
+    awaitable<Response> finish_on_pool(Exchange* exchange) { co_return finish_exchange(*exchange); }
+
+    // Bytes that are still arriving: each read blocks, so it runs on the blocking pool.
+    template <class Stream>
+    awaitable<uint64_t> write_stream(Stream& stream, Response& response) {
+        auto source = response.stream;
+        auto chunk = std::make_shared<std::vector<char>>(kBodyChunk);
+        uint64_t sent = 0;
+        while (sent < response.stream_length) {
+            const size_t want = static_cast<size_t>(
+                std::min<uint64_t>(chunk->size(), response.stream_length - sent));
+            // A coroutine function, not a lambda: its arguments live in its own frame.
+            const size_t got = co_await asio::co_spawn(
+                blocking_pool, read_on_pool(source, chunk, want), use_awaitable);
+            if (got == 0) throw Error("the blob ended early");
+            beast::get_lowest_layer(stream).expires_after(config.write_timeout);
+            co_await asio::async_write(stream, asio::buffer(chunk->data(), got), use_awaitable);
+            sent += got;
+        }
+        co_return sent;
     }
 
     Response finish_exchange(Exchange& exchange) {
@@ -439,11 +472,8 @@ struct RegistryServer::Impl {
             if (early) {
                 response = std::move(*early);
             } else if (exchange->blocking()) {
-                Exchange* raw = exchange.get();
-                response = co_await asio::co_spawn(
-                    blocking_pool,
-                    [this, raw]() -> awaitable<Response> { co_return finish_exchange(*raw); },
-                    use_awaitable);
+                response = co_await asio::co_spawn(blocking_pool, finish_on_pool(exchange.get()),
+                                                   use_awaitable);
             } else {
                 response = finish_exchange(*exchange);
             }
@@ -452,7 +482,8 @@ struct RegistryServer::Impl {
             uint64_t bytes_out = 0;
             try {
                 bytes_out = co_await write_response(stream, head, response, keep_alive);
-            } catch (const std::exception&) {
+            } catch (const std::exception& e) {
+                if (response.stream) log::warn(head.method + " " + head.target + ": " + e.what());
                 metrics.count_request(route, head.method, response.status, bytes_in, 0);
                 co_return;
             }
