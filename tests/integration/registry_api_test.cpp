@@ -458,3 +458,20 @@ TEST_F(RegistryApiTest, MetricsCountRequestsByRouteAndStatus) {
     // And the access log has a JSON line for the blob GET.
     EXPECT_NE(registry.log().find("\"route\":\"blob\""), std::string::npos);
 }
+
+TEST(RegistryLimitsTest, ConnectionsBeyondTheLimitGetTooManyRequests) {
+    BerthRegistry registry({"--max-connections", "1"});
+    RawConnection first(registry.port());
+    first.send("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n");  // kept alive
+    RawConnection second(registry.port());
+    second.send("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n");
+    const std::string refused = second.receive_all(std::chrono::seconds(5));
+    EXPECT_EQ(raw_status(refused), 429) << refused;
+    EXPECT_NE(refused.find("TOOMANYREQUESTS"), std::string::npos);
+    first.close();
+    EXPECT_TRUE(eventually([&] {
+        return raw_status(raw_request(
+                   registry.port(), "GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")) ==
+               200;
+    }));
+}
