@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "distribution/client/http.hpp"
 #include "support/berth_registry.hpp"
@@ -461,8 +462,11 @@ TEST_F(RegistryApiTest, MetricsCountRequestsByRouteAndStatus) {
 
 TEST(RegistryLimitsTest, ConnectionsBeyondTheLimitGetTooManyRequests) {
     BerthRegistry registry({"--max-connections", "1"});
+    // The start-up probe's connection must be gone before ours count.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
     RawConnection first(registry.port());
     first.send("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n");  // kept alive
+    ASSERT_EQ(raw_status(first.receive_all(std::chrono::milliseconds(500))), 200);
     RawConnection second(registry.port());
     second.send("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n");
     const std::string refused = second.receive_all(std::chrono::seconds(5));

@@ -187,7 +187,7 @@ TEST(RegistryOperationsTest, SigtermLetsTheRequestInFlightFinish) {
     uploading.send("POST /v2/app/blobs/uploads/?digest=" + sha256_digest(payload) +
                    " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(payload.size()) +
                    "\r\n\r\n" + payload.substr(0, 1000));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the server is reading it
     ::kill(registry.pid(), SIGTERM);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     uploading.send(payload.substr(1000));

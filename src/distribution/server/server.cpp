@@ -509,7 +509,6 @@ struct RegistryServer::Impl {
             std::lock_guard lock(connections_mutex);
             connections.push_back(state);
         }
-        ++metrics.connections;
         try {
             if (tls) {
                 beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)),
@@ -566,6 +565,7 @@ struct RegistryServer::Impl {
                 asio::co_spawn(executor, refuse(std::move(socket)), asio::detached);
                 continue;
             }
+            ++metrics.connections;  // here, not in the coroutine: a burst of accepts sees it at once
             asio::co_spawn(executor, connection(std::move(socket)), asio::detached);
         }
     }
