@@ -14,7 +14,7 @@ test_packages=(
   busybox-static file time uidmap iproute2 util-linux bsdutils procps psmisc jq strace
   runc crun containerd podman conmon
   apache2-utils debootstrap docker-registry isal skopeo umoci
-  wrk nginx-light
+  wrk nginx
 )
 
 missing=()

@@ -48,15 +48,33 @@ std::string range_header(int64_t size) {
 
 }  // namespace
 
-UploadSink::UploadSink(UniqueFd fd, int64_t start, std::string path)
-    : fd_(std::move(fd)), start_(start), path_(std::move(path)) {}
+UploadSink::UploadSink(UniqueFd fd, int64_t start, std::string path,
+                       std::shared_ptr<SessionHash> hash)
+    : fd_(std::move(fd)), start_(start), path_(std::move(path)), hash_(std::move(hash)) {
+    if (hash_) {
+        std::lock_guard lock(hash_->mutex);
+        hashing_ = hash_->covered == start_;
+    }
+}
 
 UploadSink::~UploadSink() {
-    // An incomplete body is undone: the session stays at the size it had.
-    if (!committed_ && fd_) (void)::ftruncate(fd_.get(), start_);
+    // An incomplete body is undone: the session stays at the size it had (and the running
+    // digest, which saw the undone bytes, is no longer valid).
+    if (!committed_ && fd_) {
+        (void)::ftruncate(fd_.get(), start_);
+        if (hash_ && written_ > 0) {
+            std::lock_guard lock(hash_->mutex);
+            hash_->covered = -1;
+        }
+    }
 }
 
 void UploadSink::write(const char* data, size_t size) {
+    if (hashing_) {
+        std::lock_guard lock(hash_->mutex);
+        hash_->hasher.update(data, size);
+        hash_->covered += static_cast<int64_t>(size);
+    }
     while (size > 0) {
         const ssize_t n = ::pwrite(fd_.get(), data, size, start_ + written_);
         if (n < 0) {
@@ -66,6 +84,12 @@ void UploadSink::write(const char* data, size_t size) {
         data += n;
         size -= static_cast<size_t>(n);
         written_ += n;
+    }
+    constexpr int64_t kWritebackStep = 8 * 1024 * 1024;
+    if (written_ - synced_ >= kWritebackStep) {
+        (void)::sync_file_range(fd_.get(), start_ + synced_, written_ - synced_,
+                                SYNC_FILE_RANGE_WRITE);
+        synced_ = written_;
     }
 }
 
@@ -88,6 +112,21 @@ void Uploads::check_owner(const std::string& repo, const std::string& id) const 
     if (!owner || *owner != repo) throw unknown_upload(id);
 }
 
+std::shared_ptr<SessionHash> Uploads::hash_of(const std::string& id) {
+    std::lock_guard lock(hashes_mutex_);
+    auto& hash = hashes_[id];
+    if (!hash) {
+        hash = std::make_shared<SessionHash>();
+        hash->covered = -1;  // a session from before a restart: hashed at the end
+    }
+    return hash;
+}
+
+void Uploads::forget_hash(const std::string& id) {
+    std::lock_guard lock(hashes_mutex_);
+    hashes_.erase(id);
+}
+
 std::string Uploads::start(const std::string& repo) {
     const std::string id = new_upload_id();
     // Made under a temp name and renamed: a session either exists whole or not at all.
@@ -96,6 +135,8 @@ std::string Uploads::start(const std::string& repo) {
     write_file(temp + "/repository", repo);
     UniqueFd data = open_file(temp + "/data", O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (::rename(temp.c_str(), dir(id).c_str()) < 0) throw_errno("rename", temp);
+    std::lock_guard lock(hashes_mutex_);
+    hashes_[id] = std::make_shared<SessionHash>();
     return id;
 }
 
@@ -142,7 +183,7 @@ std::unique_ptr<UploadSink> Uploads::append(const std::string& repo, const std::
             throw error;
         }
     }
-    return std::make_unique<UploadSink>(std::move(fd), current, path);
+    return std::make_unique<UploadSink>(std::move(fd), current, path, hash_of(id));
 }
 
 void Uploads::finish(const std::string& repo, const std::string& id, const Digest& expected) {
@@ -151,13 +192,16 @@ void Uploads::finish(const std::string& repo, const std::string& id, const Diges
     const std::string path = session + "/data";
     struct Cleanup {
         std::string dir;
+        Uploads* uploads;
+        std::string id;
         ~Cleanup() {
+            if (!dir.empty()) uploads->forget_hash(id);
             try {
                 remove_tree(dir);
             } catch (...) {
             }
         }
-    } cleanup{session};
+    } cleanup{session, this, id};
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) throw unknown_upload(id);
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) {
@@ -165,9 +209,15 @@ void Uploads::finish(const std::string& repo, const std::string& id, const Diges
         throw ApiError(ErrorCode::blob_upload_invalid,
                        "another request is writing to upload " + id);
     }
+    std::optional<Digest> running;
+    if (expected.algorithm() == DigestAlgorithm::sha256) {
+        auto hash = hash_of(id);
+        std::lock_guard lock(hash->mutex);
+        if (hash->covered == file_size(fd.get())) running = hash->hasher.finish();
+    }
     Hasher hasher(expected.algorithm());
-    std::vector<char> buffer(1 << 20);
-    while (true) {
+    std::vector<char> buffer(running ? 0 : 1 << 20);
+    while (!running) {
         const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
         if (n < 0) {
             if (errno == EINTR) continue;
@@ -176,7 +226,7 @@ void Uploads::finish(const std::string& repo, const std::string& id, const Diges
         if (n == 0) break;
         hasher.update(buffer.data(), static_cast<size_t>(n));
     }
-    const Digest actual = hasher.finish();
+    const Digest actual = running ? *running : hasher.finish();
     if (actual != expected)
         throw ApiError(ErrorCode::digest_invalid, "digest mismatch: upload has " + actual.str() +
                                                       ", client said " + expected.str());
@@ -188,6 +238,7 @@ void Uploads::finish(const std::string& repo, const std::string& id, const Diges
 void Uploads::cancel(const std::string& repo, const std::string& id) {
     check_owner(repo, id);
     remove_tree(dir(id));
+    forget_hash(id);
 }
 
 size_t Uploads::remove_expired() {
@@ -211,6 +262,7 @@ size_t Uploads::remove_expired() {
         if (has_data && now - touched < expiry_) continue;
         try {
             remove_tree(session);
+            forget_hash(name);
             ++removed;
         } catch (const std::exception&) {
         }

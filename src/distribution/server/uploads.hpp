@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -18,10 +20,20 @@
 
 namespace berth::registry {
 
+// The running digest of a session's bytes, kept in memory so that finishing an upload
+// does not read the file again. Valid while `covered` equals the file's size; a chunk that
+// is undone, or a restart, makes it invalid and the file is hashed instead.
+struct SessionHash {
+    std::mutex mutex;
+    int64_t covered = 0;  // -1: invalid
+    Hasher hasher{DigestAlgorithm::sha256};
+};
+
 // Appends a request body to a session's data file; undoes the append unless commit()ed.
+// Writeback starts while the body arrives (sync_file_range), so the final fsync is short.
 class UploadSink : public BodySink {
   public:
-    UploadSink(UniqueFd fd, int64_t start, std::string path);
+    UploadSink(UniqueFd fd, int64_t start, std::string path, std::shared_ptr<SessionHash> hash);
     ~UploadSink() override;
     UploadSink(const UploadSink&) = delete;
     UploadSink& operator=(const UploadSink&) = delete;
@@ -37,6 +49,9 @@ class UploadSink : public BodySink {
     int64_t written_ = 0;
     std::string path_;
     bool committed_ = false;
+    std::shared_ptr<SessionHash> hash_;
+    bool hashing_ = false;
+    int64_t synced_ = 0;  // bytes of this chunk whose writeback was started
 };
 
 class Uploads {
@@ -64,8 +79,12 @@ class Uploads {
   private:
     [[nodiscard]] std::string dir(const std::string& id) const;
     void check_owner(const std::string& repo, const std::string& id) const;
+    std::shared_ptr<SessionHash> hash_of(const std::string& id);
+    void forget_hash(const std::string& id);
     Storage& storage_;
     std::chrono::seconds expiry_;
+    std::mutex hashes_mutex_;
+    std::map<std::string, std::shared_ptr<SessionHash>> hashes_;
 };
 
 }  // namespace berth::registry
