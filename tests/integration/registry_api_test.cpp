@@ -61,7 +61,8 @@ std::string header(const HttpResponse& response, const std::string& name) {
 
 class RegistryApiTest : public ::testing::Test {
   protected:
-    BerthRegistry registry{{"--read-timeout", "2", "--max-manifest-size", "65536"}};
+    BerthRegistry registry{
+        {"--read-timeout", "2", "--max-manifest-size", "65536", "--max-body-size", "1000000"}};
     Api api{registry.url()};
 
     // Monolithic upload; returns the digest.
@@ -383,6 +384,42 @@ TEST_F(RegistryApiTest, ReferrersWithSubjectAndArtifactTypeFilter) {
     EXPECT_EQ(
         nlohmann::json::parse(api("GET", "/v2/app/referrers/" + subject).body)["manifests"].size(),
         1U);
+}
+
+TEST_F(RegistryApiTest, IndexesAndManifestListsOfPushedManifests) {
+    const std::string manifest = make_manifest("multi", "amd64 layer");
+    const std::string digest = sha256_digest(manifest);
+    ASSERT_EQ(api("PUT", "/v2/multi/manifests/" + digest, manifest,
+                  {std::string("Content-Type: ") + kOciManifest})
+                  .status,
+              201);
+    for (const std::string type :
+         {kOciIndex, "application/vnd.docker.distribution.manifest.list.v2+json"}) {
+        nlohmann::json index{{"schemaVersion", 2},
+                             {"mediaType", type},
+                             {"manifests",
+                              {{{"mediaType", kOciManifest},
+                                {"digest", digest},
+                                {"size", manifest.size()},
+                                {"platform", {{"architecture", "amd64"}, {"os", "linux"}}}}}}};
+        auto put =
+            api("PUT", "/v2/multi/manifests/latest", index.dump(), {"Content-Type: " + type});
+        ASSERT_EQ(put.status, 201) << put.body;
+        auto get = api("GET", "/v2/multi/manifests/latest", "", {"Accept: " + type});
+        EXPECT_EQ(get.status, 200);
+        EXPECT_EQ(header(get, "content-type"), type);
+        EXPECT_EQ(get.body, index.dump());
+    }
+}
+
+TEST_F(RegistryApiTest, AnUploadBodyOverTheLimitIsRefused) {
+    auto start = api("POST", "/v2/app/blobs/uploads/");
+    const std::string location = header(start, "location");
+    auto big = api("PATCH", location, std::string(1500000, 'x'));
+    EXPECT_EQ(big.status, 413);
+    EXPECT_EQ(error_code(big), "SIZE_INVALID");
+    EXPECT_EQ(header(api("GET", location), "range"), "0-0");
+    EXPECT_EQ(api("PATCH", location, "fits").status, 202);
 }
 
 TEST_F(RegistryApiTest, CrossRepositoryMountAndItsFallback) {

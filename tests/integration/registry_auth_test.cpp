@@ -91,6 +91,25 @@ TEST(RegistryAuthTest, AnonymousReadsButAuthenticatedWrites) {
     EXPECT_NE(push.body.find("UNAUTHORIZED"), std::string::npos);
 }
 
+TEST(RegistryAuthTest, BasicAuthWithAccessRulesDeniesWhatARuleDoesNotGrant) {
+    TempDir work("berth-rega");
+    const std::string config = work.path() + "/registry.toml";
+    std::ofstream(config) << "[auth]\nhtpasswd = \"" << write_htpasswd(work) << "\"\n"
+                          << "[[auth.access]]\nuser = \"*\"\nrepository = \"shared/*\"\n"
+                          << "actions = [\"pull\"]\n"
+                          << "[[auth.access]]\nuser = \"alice\"\nrepository = \"shared/*\"\n"
+                          << "actions = [\"push\", \"delete\"]\n";
+    BerthRegistry registry({"--config", config});
+    const std::string url = registry.url() + "/v2/shared/app/blobs/uploads/";
+    EXPECT_EQ(call("POST", url, {basic("alice", "wonderland")}).status, 202);
+    auto denied = call("POST", url, {basic("bob", "builder")});
+    EXPECT_EQ(denied.status, 403);
+    EXPECT_NE(denied.body.find("DENIED"), std::string::npos);
+    EXPECT_EQ(call("GET", registry.url() + "/v2/private/tags/list", {basic("alice", "wonderland")})
+                  .status,
+              403);
+}
+
 TEST(RegistryAuthTest, BuiltinTokenIssuerWithScopesAndAccessRules) {
     TempDir work("berth-rega");
     const std::string config = work.path() + "/registry.toml";

@@ -43,13 +43,16 @@ std::string metric(const std::string& text, const std::string& name) {
 
 TEST(RegistryOperationsTest, PullThroughCacheServesCachedContentWhenUpstreamIsDown) {
     TempDir work("berth-rego");
-    auto upstream = std::make_unique<TestRegistry>();
+    // The upstream wants credentials; the cache has its own.
+    auto upstream = std::make_unique<TestRegistry>("mirror", "upstream-secret");
     const std::string layout = make_busybox_layout(work.path());
     ASSERT_EQ(
-        skopeo_copy("oci:" + layout + ":latest", "docker://" + upstream->host() + "/library/bb:1")
+        skopeo_copy("oci:" + layout + ":latest", "docker://" + upstream->host() + "/library/bb:1",
+                    {"--dest-creds", "mirror:upstream-secret"})
             .exit_code,
         0);
-    BerthRegistry cache({"--upstream", "http://" + upstream->host(), "--cache-ttl", "0"});
+    BerthRegistry cache({"--upstream", "http://" + upstream->host(), "--upstream-username",
+                         "mirror", "--upstream-password", "upstream-secret", "--cache-ttl", "0"});
     const std::string source = "docker://" + cache.host() + "/library/bb:1";
 
     auto first = skopeo_copy(source, "oci:" + work.path() + "/first:1");
