@@ -7,12 +7,14 @@ build_packages=(
   nlohmann-json3-dev libcli11-dev libseccomp-dev libcap-dev libssl-dev
   libgtest-dev libgmock-dev clang-format clang-tidy
   libarchive-dev libcurl4-openssl-dev libisal-dev libsqlite3-dev libtomlplusplus-dev libzstd-dev
+  libboost-dev libcrypt-dev
 )
 # Real peers and tools the integration tests drive.
 test_packages=(
   busybox-static file time uidmap iproute2 util-linux bsdutils procps psmisc jq strace
   runc crun containerd podman conmon
   apache2-utils debootstrap docker-registry isal skopeo umoci
+  wrk nginx
 )
 
 missing=()

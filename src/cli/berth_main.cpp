@@ -12,6 +12,7 @@
 
 #include "cli/image_views.hpp"
 #include "cli/progress_printer.hpp"
+#include "cli/registry_commands.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/log.hpp"
@@ -244,6 +245,8 @@ int main(int argc, char** argv) {
     system->require_subcommand(1);
     CLI::App* df = system->add_subcommand("df", "disk usage of images, blobs and snapshots");
     df->add_option("--format", format, "table or json")->check(CLI::IsMember({"table", "json"}));
+
+    cli::add_registry_commands(app);
 
     try {
         app.parse(argc, argv);
