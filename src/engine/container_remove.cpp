@@ -1,0 +1,104 @@
+// Teardown: the monitor's cleanup after the container's end, rm, prune. Every step
+// tolerates having been done already (by a cleanup that was killed midway, or by another
+// process): rm after any crash finishes the job. A lock on the container directory keeps
+// a cleanup and an rm from interleaving.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "common/error.hpp"
+#include "common/remove_tree.hpp"
+#include "engine/engine.hpp"
+#include "engine/netns.hpp"
+#include "engine/process_identity.hpp"
+
+namespace berth::engine {
+namespace {
+
+// flock on the container directory; released when destroyed (or the process dies).
+class ContainerLock {
+  public:
+    explicit ContainerLock(const std::string& dir)
+        : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+        if (fd_) ::flock(fd_.get(), LOCK_EX);
+    }
+
+  private:
+    UniqueFd fd_;
+};
+
+}  // namespace
+
+void Engine::remove_files(const ContainerRecord& record, bool volumes) {
+    std::string dir = paths_.container_dir(record.id);
+    while (::umount2((dir + "/rootfs").c_str(), MNT_DETACH) == 0) {
+    }
+    remove_tree(dir);
+    for (const auto& m : record.config.value("mounts", nlohmann::json::array())) {
+        if (m.value("type", "") != "volume") continue;
+        if (volumes && m.value("anonymous", false)) volumes_.remove(m.value("source", ""));
+    }
+    db_.remove(record.id);
+}
+
+void Engine::cleanup(const std::string& id) {
+    ContainerLock lock(paths_.container_dir(id));
+    auto found = db_.get(id);
+    if (!found) return;
+    ContainerRecord record = *found;
+    if (record.state.status == Status::running && process_alive(record.state.pid, record.state.pid_start))
+        return;  // restarted meanwhile
+    run_runtime(record, {"delete", "--force", record.id}, false);
+    disconnect_networks(record);
+    if (record.config.value("autoremove", false)) remove_files(record, true);
+}
+
+void Engine::remove(const std::string& name_or_id, bool force, bool volumes) {
+    ContainerRecord record = find(name_or_id);
+    ContainerState& s = record.state;
+    bool up = s.status == Status::running || s.status == Status::paused;
+    if (up && !force)
+        throw Error("cannot remove container " + record.name +
+                    ": it is running (stop it first, or use rm -f)");
+    if (force) {
+        db_.modify_state(record.id, [](ContainerState& st) { st.stopped_by_user = true; });
+        // The monitor first, so that it neither restarts the container nor races this
+        // teardown; then the container.
+        if (s.monitor_pid && process_alive(s.monitor_pid, s.monitor_start))
+            ::kill(static_cast<pid_t>(s.monitor_pid), SIGKILL);
+        if (s.pid && process_alive(s.pid, s.pid_start)) {
+            run_runtime(record, {"kill", record.id, "9"}, false);
+            ::kill(static_cast<pid_t>(s.pid), SIGKILL);
+            for (int i = 0; i < 500 && process_alive(s.pid, s.pid_start); ++i)
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
+    ContainerLock lock(paths_.container_dir(record.id));
+    auto current = db_.get(record.id);
+    if (!current) return;  // its --rm cleanup finished meanwhile
+    record = *current;
+    run_runtime(record, {"delete", "--force", record.id}, false);
+    disconnect_networks(record);
+    remove_files(record, volumes);
+}
+
+std::vector<std::string> Engine::prune_containers() {
+    std::vector<std::string> removed;
+    for (const auto& view : list(true)) {
+        Status st = view.record.state.status;
+        if (st == Status::running || st == Status::paused) continue;
+        try {
+            remove(view.record.id, false, false);
+            removed.push_back(view.record.id);
+        } catch (const Error&) {  // NOLINT(bugprone-empty-catch): started meanwhile
+        }
+    }
+    return removed;
+}
+
+}  // namespace berth::engine
