@@ -251,7 +251,12 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
             log::error(e.what());
             return e.code();
         } catch (const std::exception& e) {
+            // Bad input found at start (a port in use): nothing is left half-made.
             log::error(e.what());
+            try {
+                x.engine.remove(r.id, true, true);
+            } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): rm can finish it
+            }
             return 125;
         }
     });

@@ -243,7 +243,11 @@ ContainerRecord Engine::create(const CreateOptions& o) {
                 if (volumes_.is_empty(m.source)) {
                     UniqueFd inside = try_open_in_root(rootfs_fd.get(), m.destination,
                                                        O_PATH | O_DIRECTORY);
-                    if (inside) copy_tree(fd_path(inside.get()), r.host_path);
+                    // cp runs in a child: our fd through our /proc entry, not /proc/self.
+                    if (inside)
+                        copy_tree("/proc/" + std::to_string(::getpid()) + "/fd/" +
+                                      std::to_string(inside.get()),
+                                  r.host_path);
                 }
             } else if (m.type == "bind" && !path_exists(m.source)) {
                 if (::mkdir(m.source.c_str(), 0755) != 0) throw_errno("bind source", m.source);
@@ -277,7 +281,7 @@ ContainerRecord Engine::create(const CreateOptions& o) {
         in.cgroups_path = "/berth/" + record.id;
         if (network == "host")
             in.network_namespace = "host";
-        else if (network != "none")
+        else
             in.network_namespace = network.starts_with("container:")
                                        ? std::string("/proc/1/ns/net")  // replaced at start
                                        : paths_.netns_path(record.id);

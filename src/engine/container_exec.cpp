@@ -150,7 +150,9 @@ void Engine::copy(const std::string& from, const std::string& to) {
     std::string parent = parent_path(clean_path("/" + inside));
     std::string base = base_name(clean_path("/" + inside));
     UniqueFd dir = open_in_root(rootfs.get(), parent, O_PATH | O_DIRECTORY);
-    std::string resolved = fd_path(dir.get()) + (base.empty() || base == "/" ? "" : "/" + base);
+    // cp runs in a child: our fd through our /proc entry, not /proc/self.
+    std::string resolved = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(dir.get()) +
+                           (base.empty() || base == "/" ? "" : "/" + base);
     std::vector<std::string> argv = {"cp", "-a", "--"};
     if (from_container.empty()) {
         argv.push_back(from_path);

@@ -1,10 +1,12 @@
 // Engine::start: networks (a network namespace kept at a path, CNI ADD, /etc/hosts), then
 // the monitor, which creates and starts the container through the runtime.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
+#include "common/path.hpp"
 #include "engine/console_socket.hpp"
 #include "engine/engine.hpp"
 #include "engine/etc_files.hpp"
@@ -68,37 +70,47 @@ void Engine::connect_networks(ContainerRecord& record) {
         write_file(dir + "/hosts", read_file(paths_.container_dir(other.id) + "/hosts"));
         return;
     }
-    if (!uses_cni(network)) return;
     std::string netns = paths_.netns_path(record.id);
+    if (network == "none") {
+        remove_netns(netns);
+        create_netns(netns);
+        return;
+    }
+    if (!uses_cni(network)) return;
     // Leftovers of a start that was killed midway go first.
     disconnect_networks(record);
-    c["attachments"] = nlohmann::json::object();
-    create_netns(netns);
-    try {
-        networks_.bring_up_loopback(record.id, netns);
-        NetworkRecord net = networks_.get(network);
-        // Host ports: refused when something holds them, or another container publishes them.
-        std::vector<PortMapping> ports;
-        for (const auto& p : c.value("ports", nlohmann::json::array())) {
-            PortMapping wanted = port_from_json(p);
-            for (const auto& other : db_.list()) {
-                if (other.id == record.id || other.state.status != Status::running) continue;
-                const nlohmann::json attachments_of_other_config = other.config.value("attachments", nlohmann::json::object());
-                for (const auto& [_, a] : attachments_of_other_config.items())
-                    for (const auto& op : a.value("ports", nlohmann::json::array()))
-                        if (wanted.host_port != 0 && op.value("host_port", 0) == wanted.host_port &&
-                            op.value("protocol", "tcp") == wanted.protocol)
-                            throw Error("cannot publish port " + std::to_string(wanted.host_port) +
-                                        "/" + wanted.protocol + ": port is already allocated");
-            }
-            ports.push_back(reserve_host_port(wanted));
+    NetworkRecord net = networks_.get(network);
+    // Host ports: refused when something holds them, or another container publishes them.
+    std::vector<PortMapping> ports;
+    for (const auto& p : c.value("ports", nlohmann::json::array())) {
+        PortMapping wanted = port_from_json(p);
+        for (const auto& other : db_.list()) {
+            if (other.id == record.id || other.state.status != Status::running) continue;
+            const nlohmann::json theirs = other.config.value("attachments", nlohmann::json::object());
+            for (const auto& [_, a] : theirs.items())
+                for (const auto& op : a.value("ports", nlohmann::json::array()))
+                    if (wanted.host_port != 0 && op.value("host_port", 0) == wanted.host_port &&
+                        op.value("protocol", "tcp") == wanted.protocol)
+                        throw Error("cannot publish port " + std::to_string(wanted.host_port) + "/" +
+                                    wanted.protocol + ": port is already allocated");
         }
+        ports.push_back(reserve_host_port(wanted));
+    }
+    // Recorded before anything is made, so that an rm after a crash right here still
+    // runs CNI DEL (which finds what to remove by the container id).
+    Attachment pending;
+    pending.network = net.name;
+    pending.ifname = "eth0";
+    pending.ports = ports;
+    c["attachments"] = {{net.name, to_json(pending)}};
+    db_.update_config(record.id, c);
+    try {
+        create_netns(netns);
         Attachment a = networks_.attach(net, record.id, netns, "eth0", ports);
         c["attachments"][net.name] = to_json(a);
         db_.update_config(record.id, c);
     } catch (...) {
         disconnect_networks(record);
-        remove_netns(netns);
         throw;
     }
 }
@@ -146,6 +158,13 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
     mc.runtime = runtime_for(record);
     mc.runtime_root = paths_.runtime_state;
     mc.terminal = c.value("tty", false);
+    if (mc.terminal) {
+        // sockaddr_un holds 108 bytes: the container directory may be deeper than that.
+        ::mkdir(parent_path(paths_.run).c_str(), 0711);
+        ::mkdir(paths_.run.c_str(), 0700);
+        ::mkdir((paths_.run + "/console").c_str(), 0700);
+        mc.console_socket = paths_.run + "/console/" + record.id + ".sock";
+    }
     mc.open_stdin = c.value("interactive", false);
     mc.wait_for_attach = options.attach;
     mc.log_path = dir + "/container.log";

@@ -136,7 +136,7 @@ bool Monitor::start_container(bool first) {
     UniqueFd child_in, child_out, child_err, console;
     ::unlink("pidfile");
     if (c_.terminal) {
-        console = listen_unix("console.sock", 1);
+        console = listen_unix(c_.console_socket, 1);
     } else {
         int fds[2];
         if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe");
@@ -160,7 +160,7 @@ bool Monitor::start_container(bool first) {
         {"create", "--bundle", c_.bundle, "--pid-file", c_.bundle + "/pidfile"});
     if (c_.terminal) {
         create.emplace_back("--console-socket");
-        create.push_back(c_.bundle + "/console.sock");
+        create.push_back(c_.console_socket);
     }
     create.push_back(c_.id);
     ::unlink("runtime.log");
@@ -176,7 +176,7 @@ bool Monitor::start_container(bool first) {
     if (c_.terminal) {
         output_[0] = receive_fd(console.get());
         console.reset();
-        ::unlink("console.sock");
+        ::unlink(c_.console_socket.c_str());
     }
     for (auto& out : output_)
         if (out) set_nonblocking(out.get());

@@ -31,6 +31,7 @@ nlohmann::json MonitorConfig::to_json() const {
             {"runtime", runtime},
             {"runtime_root", runtime_root},
             {"terminal", terminal},
+            {"console_socket", console_socket},
             {"open_stdin", open_stdin},
             {"wait_for_attach", wait_for_attach},
             {"log_path", log_path},
@@ -54,6 +55,7 @@ MonitorConfig MonitorConfig::from_json(const nlohmann::json& d) {
     c.runtime = d.at("runtime");
     c.runtime_root = d.at("runtime_root");
     c.terminal = d.value("terminal", false);
+    c.console_socket = d.value("console_socket", "");
     c.open_stdin = d.value("open_stdin", false);
     c.wait_for_attach = d.value("wait_for_attach", false);
     c.log_path = d.at("log_path");

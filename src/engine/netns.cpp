@@ -1,6 +1,9 @@
 #include "engine/netns.hpp"
 
 #include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -9,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "common/error.hpp"
 #include "common/path.hpp"
@@ -44,6 +48,13 @@ void create_netns(const std::string& path) {
     if (pid < 0) throw_errno("fork");
     if (pid == 0) {
         if (::unshare(CLONE_NEWNET) != 0) ::_exit(1);
+        // Loopback up, as every container expects (no CNI plugin run for that).
+        int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        ifreq request{};
+        std::strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+        if (sock < 0 || ::ioctl(sock, SIOCGIFFLAGS, &request) != 0) ::_exit(3);
+        request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP);
+        if (::ioctl(sock, SIOCSIFFLAGS, &request) != 0) ::_exit(3);
         if (::mount("/proc/self/ns/net", path.c_str(), nullptr, MS_BIND, nullptr) != 0) ::_exit(2);
         ::_exit(0);
     }

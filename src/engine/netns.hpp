@@ -7,7 +7,7 @@
 
 namespace berth::engine {
 
-// Creates a new network namespace mounted at path (which must not be one already).
+// Creates a new network namespace, its loopback up, mounted at path.
 void create_netns(const std::string& path);
 // Unmounts and removes it; nothing when it is not there.
 void remove_netns(const std::string& path);

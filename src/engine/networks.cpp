@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <set>
 
 #include "common/digest.hpp"
@@ -285,14 +286,25 @@ std::string Networks::detach(const NetworkRecord& network, const std::string& co
         mappings.push_back(m);
     }
     request.runtime_config["portMappings"] = mappings;
-    return cni_del(conflist(network), request, a.result);
-}
-
-void Networks::bring_up_loopback(const std::string& container_id, const std::string& netns) {
-    nlohmann::json lo = {{"cniVersion", "1.0.0"},
-                         {"name", "lo"},
-                         {"plugins", {{{"type", "loopback"}}}}};
-    cni_add(lo, {container_id, netns, "lo", nlohmann::json::object()});
+    nlohmann::json previous = a.result;
+    if (previous.empty()) {
+        // ADD never returned (killed midway): host-local's lease files name the container,
+        // and the firewall plugin needs the addresses to find its rules.
+        std::error_code ec;
+        std::string dir = paths_.cni_leases + "/" + network.name;
+        auto cidr = parse_cidr(network.subnet);
+        nlohmann::json ips = nlohmann::json::array();
+        for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+            auto text = read_file_if_exists(entry.path().string());
+            if (!text || !text->starts_with(container_id)) continue;
+            ips.push_back({{"address", entry.path().filename().string() + "/" +
+                                           std::to_string(cidr ? cidr->prefix : 24)},
+                           {"gateway", network.gateway}});
+        }
+        if (!ips.empty())
+            previous = {{"cniVersion", "1.0.0"}, {"ips", ips}, {"interfaces", nlohmann::json::array()}};
+    }
+    return cni_del(conflist(network), request, previous);
 }
 
 PortMapping reserve_host_port(PortMapping m) {

@@ -66,8 +66,6 @@ class Networks {
     // CNI DEL; best effort, returns an error message or "".
     std::string detach(const NetworkRecord& network, const std::string& container_id,
                        const std::string& netns, const Attachment& attachment);
-    // The loopback interface of a fresh netns, up.
-    void bring_up_loopback(const std::string& container_id, const std::string& netns);
 
     [[nodiscard]] nlohmann::json conflist(const NetworkRecord& network) const;
 
