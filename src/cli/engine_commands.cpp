@@ -99,9 +99,11 @@ struct Session {
     Session(const std::string& root, const std::string& config, const std::string& authfile)
         : settings(image::load_settings(config)),
           images(root),
-          engine(root, images, settings),
-          credentials(authfile.empty() ? settings.auth_file : authfile) {
-        engine.pull_image = [this](const std::string& name, const std::string& platform_text) {
+          engine(root, images, settings) {
+        // The registry client only when a pull is needed: libcurl's set-up is not free.
+        engine.pull_image = [this, authfile](const std::string& name, const std::string& platform_text) {
+            distribution::CredentialStore credentials(authfile.empty() ? settings.auth_file : authfile);
+            distribution::HttpClient http;
             image::Reference ref = settings.resolve(name);
             if (ref.tag.empty() && !ref.digest) ref.tag = "latest";
             auto registry = distribution::open_registry(http, ref.registry, settings, credentials);
@@ -118,8 +120,6 @@ struct Session {
     image::Settings settings;
     image::Images images;
     Engine engine;
-    distribution::CredentialStore credentials;
-    distribution::HttpClient http;
 };
 
 struct RunFlags {

@@ -290,7 +290,10 @@ ContainerRecord Engine::create(const CreateOptions& o) {
             built.spec["process"]["terminal"] = o.tty;
         c["args"] = built.spec["process"]["args"];
         c["env"] = built.spec["process"]["env"];
-        write_file_atomic(dir + "/config.json", built.spec.dump(2));
+        // Not fsynced: after a crash the container is gone with its runtime state anyway.
+        write_file(dir + "/config.json.tmp", built.spec.dump());
+        if (::rename((dir + "/config.json.tmp").c_str(), (dir + "/config.json").c_str()) != 0)
+            throw_errno("rename", dir + "/config.json");
         rootfs.release();
         db_.update_config(record.id, c);
     } catch (...) {

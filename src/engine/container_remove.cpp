@@ -13,37 +13,25 @@
 
 #include "common/error.hpp"
 #include "common/remove_tree.hpp"
+#include "engine/container_teardown.hpp"
 #include "engine/engine.hpp"
 #include "engine/netns.hpp"
 #include "engine/process_identity.hpp"
 
 namespace berth::engine {
-namespace {
 
-// flock on the container directory; released when destroyed (or the process dies).
-class ContainerLock {
-  public:
-    explicit ContainerLock(const std::string& dir)
-        : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
-        if (fd_) ::flock(fd_.get(), LOCK_EX);
+TeardownPlan Engine::teardown_plan(const ContainerRecord& record, bool volumes) const {
+    TeardownPlan plan{record.id, paths_.container_dir(record.id), {}, {}};
+    for (const auto& m : record.config.value("mounts", nlohmann::json::array())) {
+        if (!volumes || m.value("type", "") != "volume" || !m.value("anonymous", false)) continue;
+        plan.volume_names.push_back(m.value("source", ""));
+        plan.volume_dirs.push_back(paths_.volume_dir(m.value("source", "")));
     }
-
-  private:
-    UniqueFd fd_;
-};
-
-}  // namespace
+    return plan;
+}
 
 void Engine::remove_files(const ContainerRecord& record, bool volumes) {
-    std::string dir = paths_.container_dir(record.id);
-    while (::umount2((dir + "/rootfs").c_str(), MNT_DETACH) == 0) {
-    }
-    remove_tree(dir);
-    for (const auto& m : record.config.value("mounts", nlohmann::json::array())) {
-        if (m.value("type", "") != "volume") continue;
-        if (volumes && m.value("anonymous", false)) volumes_.remove(m.value("source", ""));
-    }
-    db_.remove(record.id);
+    remove_container_files(db_.database(), teardown_plan(record, volumes));
 }
 
 void Engine::cleanup(const std::string& id) {

@@ -177,6 +177,13 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
     mc.health.retries = health.value("retries", mc.health.retries);
     mc.memory_cgroup = "/sys/fs/cgroup/memory/berth/" + record.id;
     mc.cleanup = cleanup_command(record.id);
+    std::string network = c.value("network", "bridge");
+    mc.local_cleanup = !uses_cni(network);
+    if (network == "none") mc.netns = paths_.netns_path(record.id);
+    mc.autoremove = c.value("autoremove", false);
+    TeardownPlan plan = teardown_plan(record, true);
+    mc.volume_dirs = plan.volume_dirs;
+    mc.volume_names = plan.volume_names;
     write_file(dir + "/monitor.json", mc.to_json().dump());
 
     UniqueFd sync;

@@ -14,6 +14,7 @@
 
 #include "common/unique_fd.hpp"
 #include "engine/container_db.hpp"
+#include "engine/container_teardown.hpp"
 #include "engine/create_options.hpp"
 #include "engine/networks.hpp"
 #include "engine/paths.hpp"
@@ -122,6 +123,7 @@ class Engine {
     void run_runtime(const ContainerRecord& record, const std::vector<std::string>& args,
                      bool check = true);
     void remove_files(const ContainerRecord& record, bool volumes);
+    [[nodiscard]] TeardownPlan teardown_plan(const ContainerRecord& record, bool volumes) const;
 
     [[nodiscard]] std::vector<std::string> cleanup_command(const std::string& id) const;
     void write_peer_hosts(const ContainerRecord& record, bool present);

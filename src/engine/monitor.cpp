@@ -25,6 +25,8 @@
 #include "engine/attach_protocol.hpp"
 #include "engine/console_socket.hpp"
 #include "engine/container_db.hpp"
+#include "engine/container_teardown.hpp"
+#include "engine/netns.hpp"
 #include "engine/cri_log.hpp"
 #include "engine/process_identity.hpp"
 #include "engine/subprocess.hpp"
@@ -470,7 +472,15 @@ void Monitor::finish() {
         s.monitor_pid = 0;
         s.monitor_start = 0;
     });
-    if (!c_.cleanup.empty()) run_subprocess(c_.cleanup);
+    if (c_.local_cleanup) {
+        ContainerLock lock(c_.bundle);
+        remove_netns(c_.netns);
+        if (c_.autoremove)
+            remove_container_files(db_.database(),
+                                   {c_.id, c_.bundle, c_.volume_dirs, c_.volume_names});
+    } else if (!c_.cleanup.empty()) {
+        run_subprocess(c_.cleanup);
+    }
     for (auto& client : clients_)
         if (client) attach::send(client.get(), attach::Frame::exit_code, std::to_string(exit_code_));
     clients_.clear();

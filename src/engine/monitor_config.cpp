@@ -44,7 +44,12 @@ nlohmann::json MonitorConfig::to_json() const {
               {"retries", health.retries},
               {"start_period_ms", health.start_period_ms}}},
             {"memory_cgroup", memory_cgroup},
-            {"cleanup", cleanup}};
+            {"cleanup", cleanup},
+            {"local_cleanup", local_cleanup},
+            {"netns", netns},
+            {"autoremove", autoremove},
+            {"volume_dirs", volume_dirs},
+            {"volume_names", volume_names}};
 }
 
 MonitorConfig MonitorConfig::from_json(const nlohmann::json& d) {
@@ -70,6 +75,11 @@ MonitorConfig MonitorConfig::from_json(const nlohmann::json& d) {
     c.health.start_period_ms = h.value("start_period_ms", c.health.start_period_ms);
     c.memory_cgroup = d.value("memory_cgroup", "");
     c.cleanup = d.value("cleanup", std::vector<std::string>{});
+    c.local_cleanup = d.value("local_cleanup", false);
+    c.netns = d.value("netns", "");
+    c.autoremove = d.value("autoremove", false);
+    c.volume_dirs = d.value("volume_dirs", std::vector<std::string>{});
+    c.volume_names = d.value("volume_names", std::vector<std::string>{});
     return c;
 }
 

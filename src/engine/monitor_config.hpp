@@ -40,7 +40,13 @@ struct MonitorConfig {
     RestartPolicy restart;
     HealthCheck health;
     std::string memory_cgroup;  // the v1 memory cgroup directory, for OOM kills
-    std::vector<std::string> cleanup;  // run once the container is done for good
+    // Once the container is done for good: without CNI networks the monitor cleans up
+    // itself (netns, and with --rm the files); otherwise it runs the cleanup command.
+    std::vector<std::string> cleanup;
+    bool local_cleanup = false;
+    std::string netns;  // the namespace's mount point, removed by a local cleanup
+    bool autoremove = false;
+    std::vector<std::string> volume_dirs, volume_names;  // anonymous volumes, for --rm
 
     [[nodiscard]] nlohmann::json to_json() const;
     static MonitorConfig from_json(const nlohmann::json& doc);

@@ -68,6 +68,7 @@ void create_netns(const std::string& path) {
 }
 
 void remove_netns(const std::string& path) {
+    if (path.empty()) return;
     while (::umount2(path.c_str(), MNT_DETACH) == 0) {
     }
     ::unlink(path.c_str());
