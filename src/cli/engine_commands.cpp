@@ -52,7 +52,7 @@ std::string command_text(const ContainerRecord& r) {
         if (!text.empty()) text += " ";
         text += a.get<std::string>();
     }
-    if (text.size() > 20) text = text.substr(0, 19) + "…";
+    if (text.size() > 20) text = text.substr(0, 17) + "...";
     return "\"" + text + "\"";
 }
 
@@ -374,10 +374,10 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
             return 0;
         }
         std::string out = pad("CONTAINER ID", 14) + pad("IMAGE", 28) + pad("COMMAND", 24) +
-                          pad("CREATED", 18) + pad("STATUS", 28) + pad("PORTS", 26) + "NAMES\n";
+                          pad("CREATED", 18) + pad("STATUS", 32) + pad("PORTS", 26) + "NAMES\n";
         for (const auto& v : views)
             out += pad(short_id(v.record.id), 14) + pad(v.record.image, 28) + pad(command_text(v.record), 24) +
-                   pad(time_ago(v.record.created), 18) + pad(v.status_text(), 28) +
+                   pad(time_ago(v.record.created), 18) + pad(v.status_text(), 32) +
                    pad(ports_text(v.record), 26) + v.record.name + "\n";
         std::fputs(out.c_str(), stdout);
         return 0;
