@@ -1,10 +1,10 @@
 // berth-monitor CONFIG: a container's monitor (see engine/monitor.hpp), spawned by berth
 // with the sync pipe on fd 3. `berth-monitor --init -- COMMAND...` is the minimal init that
 // `run --init` puts at /sbin/berth-init.
+#include <unistd.h>
 #include <cstdio>
 #include <cstring>
 #include <exception>
-#include <unistd.h>
 
 #include "common/file.hpp"
 #include "engine/mini_init.hpp"

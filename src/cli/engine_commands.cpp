@@ -15,11 +15,11 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
+#include "common/time.hpp"
 #include "distribution/client/credentials.hpp"
 #include "distribution/client/pull.hpp"
 #include "distribution/client/registry.hpp"
 #include "engine/attach_client.hpp"
-#include "common/time.hpp"
 #include "engine/engine.hpp"
 #include "engine/names.hpp"
 #include "engine/specs.hpp"
@@ -58,8 +58,8 @@ std::string command_text(const ContainerRecord& r) {
 
 std::string ports_text(const ContainerRecord& r) {
     std::string text;
-    const nlohmann::json attachments_of_r_config = r.config.value("attachments", nlohmann::json::object());
-    for (const auto& [_, a] : attachments_of_r_config.items())
+    const nlohmann::json attachments = r.config.value("attachments", nlohmann::json::object());
+    for (const auto& [_, a] : attachments.items())
         for (const auto& p : a.value("ports", nlohmann::json::array())) {
             if (!text.empty()) text += ", ";
             std::string ip = p.value("host_ip", "");
@@ -80,7 +80,8 @@ bool matches_filters(const engine::ContainerView& v, const std::vector<std::stri
         if (key == "name" && r.name.find(value) == std::string::npos) return false;
         if (key == "id" && !r.id.starts_with(value)) return false;
         if (key == "ancestor" && r.image != value && !r.image_id.starts_with(value)) return false;
-        if (key == "exited" && (r.state.status != Status::exited || std::to_string(r.state.exit_code) != value))
+        if (key == "exited" &&
+            (r.state.status != Status::exited || std::to_string(r.state.exit_code) != value))
             return false;
         if (key == "label") {
             size_t leq = value.find('=');
@@ -97,12 +98,12 @@ bool matches_filters(const engine::ContainerView& v, const std::vector<std::stri
 // Everything a verb needs, made once it runs (not for --help).
 struct Session {
     Session(const std::string& root, const std::string& config, const std::string& authfile)
-        : settings(image::load_settings(config)),
-          images(root),
-          engine(root, images, settings) {
+        : settings(image::load_settings(config)), images(root), engine(root, images, settings) {
         // The registry client only when a pull is needed: libcurl's set-up is not free.
-        engine.pull_image = [this, authfile](const std::string& name, const std::string& platform_text) {
-            distribution::CredentialStore credentials(authfile.empty() ? settings.auth_file : authfile);
+        engine.pull_image = [this, authfile](const std::string& name,
+                                             const std::string& platform_text) {
+            distribution::CredentialStore credentials(authfile.empty() ? settings.auth_file
+                                                                       : authfile);
             distribution::HttpClient http;
             image::Reference ref = settings.resolve(name);
             if (ref.tag.empty() && !ref.digest) ref.tag = "latest";
@@ -140,13 +141,18 @@ void add_create_flags(CLI::App* cmd, RunFlags& f) {
     cmd->add_flag("-t,--tty", o.tty, "allocate a terminal");
     cmd->add_option("-e,--env", o.env, "KEY=VALUE")->allow_extra_args(false);
     cmd->add_option("--env-file", o.env_files, "file of KEY=VALUE lines")->allow_extra_args(false);
-    cmd->add_option("-v,--volume", o.volumes, "SRC:DST[:ro] (bind or named volume)")->allow_extra_args(false);
-    cmd->add_option("--mount", o.mounts, "type=bind|volume|tmpfs,source=..,target=..")->allow_extra_args(false);
+    cmd->add_option("-v,--volume", o.volumes, "SRC:DST[:ro] (bind or named volume)")
+        ->allow_extra_args(false);
+    cmd->add_option("--mount", o.mounts, "type=bind|volume|tmpfs,source=..,target=..")
+        ->allow_extra_args(false);
     cmd->add_option("--tmpfs", o.tmpfs, "DST[:OPTIONS]")->allow_extra_args(false);
-    cmd->add_option("-p,--publish", o.publish, "[IP:][HOST:]CONTAINER[/PROTO]")->allow_extra_args(false);
+    cmd->add_option("-p,--publish", o.publish, "[IP:][HOST:]CONTAINER[/PROTO]")
+        ->allow_extra_args(false);
     cmd->add_flag("-P,--publish-all", o.publish_all, "publish every exposed port");
-    cmd->add_option("--network,--net", o.network, "none, host, bridge, container:NAME or a network");
-    cmd->add_option("--network-alias", o.network_aliases, "other names on the network")->allow_extra_args(false);
+    cmd->add_option("--network,--net", o.network,
+                    "none, host, bridge, container:NAME or a network");
+    cmd->add_option("--network-alias", o.network_aliases, "other names on the network")
+        ->allow_extra_args(false);
     cmd->add_option("-h,--hostname", o.hostname, "hostname");
     cmd->add_option("-u,--user", o.user, "user[:group]");
     cmd->add_option("-w,--workdir", o.workdir, "working directory");
@@ -212,7 +218,8 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
         std::string target, second, format = "table", signal = "KILL";
         std::vector<std::string> filters, command;
         bool all = false, quiet = false, force = false, volumes = false, attach = false;
-        bool follow = false, timestamps = false, no_stream = false, interactive = false, tty = false;
+        bool follow = false, timestamps = false, no_stream = false, interactive = false,
+             tty = false;
         bool detach = false;
         int64_t timeout = -1, tail = -1;
         std::string since, subnet, gateway;
@@ -307,21 +314,24 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
             return code;
         };
     };
-    CLI::App* stop = verb(&app, "stop", "stop containers (stop signal, then SIGKILL)",
-                          each([s](Session& x, const std::string& t) { x.engine.stop(t, s->timeout); }));
+    CLI::App* stop =
+        verb(&app, "stop", "stop containers (stop signal, then SIGKILL)",
+             each([s](Session& x, const std::string& t) { x.engine.stop(t, s->timeout); }));
     stop->add_option("-t,--time", s->timeout, "seconds to wait before SIGKILL");
     stop->add_option("container", s->targets)->required();
-    CLI::App* restart = verb(&app, "restart", "restart containers",
-                             each([s](Session& x, const std::string& t) { x.engine.restart(t, s->timeout); }));
+    CLI::App* restart =
+        verb(&app, "restart", "restart containers",
+             each([s](Session& x, const std::string& t) { x.engine.restart(t, s->timeout); }));
     restart->add_option("-t,--time", s->timeout, "seconds to wait before SIGKILL");
     restart->add_option("container", s->targets)->required();
-    CLI::App* kill = verb(&app, "kill", "send a signal to containers",
-                          each([s](Session& x, const std::string& t) { x.engine.kill(t, s->signal); }));
+    CLI::App* kill =
+        verb(&app, "kill", "send a signal to containers",
+             each([s](Session& x, const std::string& t) { x.engine.kill(t, s->signal); }));
     kill->add_option("-s,--signal", s->signal, "signal (default KILL)");
     kill->add_option("container", s->targets)->required();
-    CLI::App* rm = verb(&app, "rm", "remove containers", each([s](Session& x, const std::string& t) {
-                            x.engine.remove(t, s->force, s->volumes);
-                        }));
+    CLI::App* rm = verb(
+        &app, "rm", "remove containers",
+        each([s](Session& x, const std::string& t) { x.engine.remove(t, s->force, s->volumes); }));
     rm->add_flag("-f,--force", s->force, "kill a running container first");
     rm->add_flag("-v,--volumes", s->volumes, "remove its anonymous volumes too");
     rm->add_option("container", s->targets)->required();
@@ -339,11 +349,12 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
     rename->add_option("container", s->target)->required();
     rename->add_option("name", s->second)->required();
 
-    CLI::App* wait = verb(&app, "wait", "wait for containers to stop; print their exit codes", [s](Session& x) {
-        for (const auto& t : s->targets)
-            print_line(std::to_string(x.engine.wait(t)));
-        return 0;
-    });
+    CLI::App* wait =
+        verb(&app, "wait", "wait for containers to stop; print their exit codes", [s](Session& x) {
+            for (const auto& t : s->targets)
+                print_line(std::to_string(x.engine.wait(t)));
+            return 0;
+        });
     wait->add_option("container", s->targets)->required();
 
     auto ps_action = [s](Session& x) {
@@ -359,35 +370,38 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
         if (s->format == "json") {
             nlohmann::json out = nlohmann::json::array();
             for (const auto& v : views)
-                out.push_back({{"Id", v.record.id},
-                               {"Names", {v.record.name}},
-                               {"Image", v.record.image},
-                               {"Command", v.record.config.value("args", nlohmann::json::array())},
-                               {"Created", v.record.created},
-                               {"State", to_string(v.record.state.status)},
-                               {"Status", v.status_text()},
-                               {"ExitCode", v.record.state.exit_code},
-                               {"Pid", v.record.state.pid},
-                               {"Ports", ports_text(v.record)},
-                               {"Labels", v.record.config.value("labels", nlohmann::json::object())}});
+                out.push_back(
+                    {{"Id", v.record.id},
+                     {"Names", {v.record.name}},
+                     {"Image", v.record.image},
+                     {"Command", v.record.config.value("args", nlohmann::json::array())},
+                     {"Created", v.record.created},
+                     {"State", to_string(v.record.state.status)},
+                     {"Status", v.status_text()},
+                     {"ExitCode", v.record.state.exit_code},
+                     {"Pid", v.record.state.pid},
+                     {"Ports", ports_text(v.record)},
+                     {"Labels", v.record.config.value("labels", nlohmann::json::object())}});
             print_line(out.dump(2));
             return 0;
         }
         std::string out = pad("CONTAINER ID", 14) + pad("IMAGE", 28) + pad("COMMAND", 24) +
                           pad("CREATED", 18) + pad("STATUS", 32) + pad("PORTS", 26) + "NAMES\n";
         for (const auto& v : views)
-            out += pad(short_id(v.record.id), 14) + pad(v.record.image, 28) + pad(command_text(v.record), 24) +
-                   pad(time_ago(v.record.created), 18) + pad(v.status_text(), 32) +
-                   pad(ports_text(v.record), 26) + v.record.name + "\n";
+            out += pad(short_id(v.record.id), 14) + pad(v.record.image, 28) +
+                   pad(command_text(v.record), 24) + pad(time_ago(v.record.created), 18) +
+                   pad(v.status_text(), 32) + pad(ports_text(v.record), 26) + v.record.name + "\n";
         std::fputs(out.c_str(), stdout);
         return 0;
     };
     auto add_ps_flags = [s](CLI::App* cmd) {
         cmd->add_flag("-a,--all", s->all, "also stopped containers");
         cmd->add_flag("-q,--quiet", s->quiet, "ids only");
-        cmd->add_option("-f,--filter", s->filters, "status=, name=, id=, label=, ancestor=, exited=")
+        cmd->add_option("-f,--filter", s->filters,
+                        "status=, name=, id=, label=, ancestor=, exited=")
             ->allow_extra_args(false);
-        cmd->add_option("--format", s->format, "table or json")->check(CLI::IsMember({"table", "json"}));
+        cmd->add_option("--format", s->format, "table or json")
+            ->check(CLI::IsMember({"table", "json"}));
     };
     add_ps_flags(verb(&app, "ps", "list containers", ps_action));
 
@@ -413,6 +427,9 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
         s->exec.command = s->exec_cmd->remaining();
         try {
             return x.engine.exec(s->target, s->exec);
+        } catch (const engine::StartError& e) {
+            log::error(e.what());
+            return e.code();
         } catch (const std::exception& e) {
             log::error(e.what());
             return 125;
@@ -458,10 +475,13 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
                               pad("MEM USAGE / LIMIT", 28) + "PIDS\n";
             for (const auto& t : targets) {
                 auto j = x.engine.stats(t);
-                out += pad(short_id(j["id"]), 14) + pad(j["name"], 24) +
-                       pad(std::to_string(j["cpu_total_ns"].get<int64_t>() / 1000000000.0).substr(0, 8), 12) +
-                       pad(human_size(j["memory_usage"]) + " / " + human_size(j["memory_limit"]), 28) +
-                       std::to_string(j["pids"].get<int64_t>()) + "\n";
+                out +=
+                    pad(short_id(j["id"]), 14) + pad(j["name"], 24) +
+                    pad(std::to_string(j["cpu_total_ns"].get<int64_t>() / 1000000000.0)
+                            .substr(0, 8),
+                        12) +
+                    pad(human_size(j["memory_usage"]) + " / " + human_size(j["memory_limit"]), 28) +
+                    std::to_string(j["pids"].get<int64_t>()) + "\n";
             }
             std::fputs(out.c_str(), stdout);
             std::fflush(stdout);
@@ -486,27 +506,31 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
     cp->add_option("source", s->target)->required();
     cp->add_option("destination", s->second)->required();
 
-    CLI::App* events = verb(&app, "events", "container state changes as they happen", [](Session& x) -> int {
-        // Polls the state database: one line per change of a container's status.
-        std::map<std::string, std::string> last;
-        bool first = true;
-        while (true) {
-            std::map<std::string, std::string> now;
-            for (const auto& v : x.engine.list(true))
-                now[v.record.id] = to_string(v.record.state.status) + " " + v.record.name;
-            if (!first) {
-                for (const auto& [id, st] : now)
-                    if (last[id] != st) print_line(rfc3339_now() + " container " + st.substr(0, st.find(' ')) +
-                                                   " " + short_id(id) + " (name=" + st.substr(st.find(' ') + 1) + ")");
-                for (const auto& [id, st] : last)
-                    if (!now.count(id)) print_line(rfc3339_now() + " container destroy " + short_id(id));
-                std::fflush(stdout);
+    CLI::App* events =
+        verb(&app, "events", "container state changes as they happen", [](Session& x) -> int {
+            // Polls the state database: one line per change of a container's status.
+            std::map<std::string, std::string> last;
+            bool first = true;
+            while (true) {
+                std::map<std::string, std::string> now;
+                for (const auto& v : x.engine.list(true))
+                    now[v.record.id] = to_string(v.record.state.status) + " " + v.record.name;
+                if (!first) {
+                    for (const auto& [id, st] : now)
+                        if (last[id] != st)
+                            print_line(rfc3339_now() + " container " + st.substr(0, st.find(' ')) +
+                                       " " + short_id(id) +
+                                       " (name=" + st.substr(st.find(' ') + 1) + ")");
+                    for (const auto& [id, st] : last)
+                        if (!now.count(id))
+                            print_line(rfc3339_now() + " container destroy " + short_id(id));
+                    std::fflush(stdout);
+                }
+                first = false;
+                last = now;
+                ::usleep(200000);
             }
-            first = false;
-            last = now;
-            ::usleep(200000);
-        }
-    });
+        });
     (void)events;
 
     CLI::App* cleanup = verb(&app, "container-cleanup", "", [s](Session& x) {
@@ -545,13 +569,14 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
         return 0;
     };
     verb(network, "ls", "list networks", net_ls)->add_flag("-q,--quiet", s->quiet, "names only");
-    CLI::App* net_rm = verb(network, "rm", "remove networks", each([](Session& x, const std::string& t) {
-                                auto net = x.engine.networks().get(t);
-                                for (const auto& v : x.engine.list(true))
-                                    if (v.record.config.value("network", "") == net.name)
-                                        throw Error("network " + net.name + " is used by container " + v.record.name);
-                                x.engine.networks().remove(net);
-                            }));
+    CLI::App* net_rm = verb(
+        network, "rm", "remove networks", each([](Session& x, const std::string& t) {
+            auto net = x.engine.networks().get(t);
+            for (const auto& v : x.engine.list(true))
+                if (v.record.config.value("network", "") == net.name)
+                    throw Error("network " + net.name + " is used by container " + v.record.name);
+            x.engine.networks().remove(net);
+        }));
     net_rm->add_option("network", s->targets)->required();
     CLI::App* net_inspect = verb(network, "inspect", "show networks as JSON", [s](Session& x) {
         nlohmann::json out = nlohmann::json::array();
@@ -562,7 +587,8 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
             for (const auto& v : x.engine.list(false)) {
                 auto a = v.record.config.value("attachments", nlohmann::json::object());
                 if (a.contains(net.name))
-                    j["Containers"][v.record.id] = {{"Name", v.record.name}, {"IPv4Address", a[net.name].value("ip", "")}};
+                    j["Containers"][v.record.id] = {{"Name", v.record.name},
+                                                    {"IPv4Address", a[net.name].value("ip", "")}};
             }
             out.push_back(j);
         }
@@ -570,15 +596,18 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
         return 0;
     });
     net_inspect->add_option("network", s->targets)->required();
-    CLI::App* net_connect = verb(network, "connect", "connect a container to a network", [](Session&) {
-        throw Error("network connect: a container joins one network, chosen with run --network");
-        return 1;
-    });
+    CLI::App* net_connect =
+        verb(network, "connect", "connect a container to a network", [](Session&) {
+            throw Error(
+                "network connect: a container joins one network, chosen with run --network");
+            return 1;
+        });
     net_connect->add_option("args", s->targets);
-    CLI::App* net_disconnect = verb(network, "disconnect", "disconnect a container from a network", [](Session&) {
-        throw Error("network disconnect: a container leaves its network when it stops");
-        return 1;
-    });
+    CLI::App* net_disconnect =
+        verb(network, "disconnect", "disconnect a container from a network", [](Session&) {
+            throw Error("network disconnect: a container leaves its network when it stops");
+            return 1;
+        });
     net_disconnect->add_option("args", s->targets);
 
     // volume
@@ -610,9 +639,11 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
             print_line(s->quiet ? v.name : pad("local", 10) + v.name);
         return 0;
     })->add_flag("-q,--quiet", s->quiet, "names only");
-    CLI::App* vol_rm = verb(volume, "rm", "remove volumes", each([volumes_in_use](Session& x, const std::string& t) {
+    CLI::App* vol_rm = verb(volume, "rm", "remove volumes",
+                            each([volumes_in_use](Session& x, const std::string& t) {
                                 if (!x.engine.volumes().get(t)) throw Error("no such volume: " + t);
-                                if (volumes_in_use(x).count(t)) throw Error("volume " + t + " is in use");
+                                if (volumes_in_use(x).count(t))
+                                    throw Error("volume " + t + " is in use");
                                 x.engine.volumes().remove(t);
                             }));
     vol_rm->add_option("volume", s->targets)->required();
@@ -645,19 +676,20 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
         system = app.add_subcommand("system", "system-wide information and cleanup");
     }
     {
-        verb(system, "prune", "remove stopped containers, unused networks and dangling images", [](Session& x) {
-            for (const auto& id : x.engine.prune_containers())
-                print_line("Deleted container: " + id);
-            std::set<std::string> used;
-            for (const auto& v : x.engine.list(true))
-                used.insert(v.record.config.value("network", ""));
-            for (const auto& n : x.engine.networks().list())
-                if (!used.count(n.name) && n.name != "bridge") {
-                    x.engine.networks().remove(n);
-                    print_line("Deleted network: " + n.name);
-                }
-            return 0;
-        });
+        verb(system, "prune", "remove stopped containers, unused networks and dangling images",
+             [](Session& x) {
+                 for (const auto& id : x.engine.prune_containers())
+                     print_line("Deleted container: " + id);
+                 std::set<std::string> used;
+                 for (const auto& v : x.engine.list(true))
+                     used.insert(v.record.config.value("network", ""));
+                 for (const auto& n : x.engine.networks().list())
+                     if (!used.count(n.name) && n.name != "bridge") {
+                         x.engine.networks().remove(n);
+                         print_line("Deleted network: " + n.name);
+                     }
+                 return 0;
+             });
     }
 
     verb(&app, "info", "about this berth", [root](Session& x) {

@@ -81,7 +81,8 @@ int attach_session(int sock, bool tty, bool forward_stdin) {
             char buffer[8192];
             ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
             if (n > 0) {
-                attach::send(sock, attach::Frame::stdin_data, std::string_view(buffer, static_cast<size_t>(n)));
+                attach::send(sock, attach::Frame::stdin_data,
+                             std::string_view(buffer, static_cast<size_t>(n)));
             } else if (n == 0 || errno != EINTR) {
                 stdin_open = false;
                 attach::send(sock, attach::Frame::stdin_close, "");
@@ -95,11 +96,16 @@ int attach_session(int sock, bool tty, bool forward_stdin) {
             decoder.feed(buffer, static_cast<size_t>(n));
             while (auto m = decoder.next()) {
                 switch (m->type) {
-                    case attach::Frame::stdout_data: write_all(STDOUT_FILENO, m->payload, "stdout"); break;
-                    case attach::Frame::stderr_data: write_all(STDERR_FILENO, m->payload, "stderr"); break;
+                    case attach::Frame::stdout_data:
+                        write_all(STDOUT_FILENO, m->payload, "stdout");
+                        break;
+                    case attach::Frame::stderr_data:
+                        write_all(STDERR_FILENO, m->payload, "stderr");
+                        break;
                     case attach::Frame::exit_code:
                         return static_cast<int>(parse_int64(m->payload).value_or(-1));
-                    default: break;
+                    default:
+                        break;
                 }
             }
         }

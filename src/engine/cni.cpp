@@ -30,12 +30,9 @@ SubprocessResult invoke(const std::string& command, const nlohmann::json& config
     std::string path = cni_plugin_path();
     SubprocessOptions options;
     options.input = config.dump();
-    options.env = {"CNI_COMMAND=" + command,
-                   "CNI_CONTAINERID=" + request.container_id,
-                   "CNI_NETNS=" + request.netns,
-                   "CNI_IFNAME=" + request.ifname,
-                   "CNI_PATH=" + path,
-                   "PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+    options.env = {"CNI_COMMAND=" + command,     "CNI_CONTAINERID=" + request.container_id,
+                   "CNI_NETNS=" + request.netns, "CNI_IFNAME=" + request.ifname,
+                   "CNI_PATH=" + path,           "PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
     options.timeout = std::chrono::seconds(60);
     return run_subprocess({path + "/" + type}, options);
 }
@@ -71,7 +68,8 @@ nlohmann::json cni_add(const nlohmann::json& conflist, const CniRequest& request
         if (r.exit_code != 0) {
             std::string message = plugin_error(plugins[i].value("type", "?"), r);
             nlohmann::json partial = conflist;
-            partial["plugins"] = nlohmann::json(plugins.begin(), plugins.begin() + static_cast<ptrdiff_t>(i + 1));
+            partial["plugins"] =
+                nlohmann::json(plugins.begin(), plugins.begin() + static_cast<ptrdiff_t>(i + 1));
             cni_del(partial, request, result);
             throw Error(message);
         }

@@ -11,7 +11,7 @@ namespace berth::engine {
 
 struct CniRequest {
     std::string container_id;
-    std::string netns;              // path
+    std::string netns;  // path
     std::string ifname = "eth0";
     nlohmann::json runtime_config = nlohmann::json::object();  // portMappings, ...
 };

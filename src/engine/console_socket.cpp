@@ -57,7 +57,8 @@ UniqueFd receive_fd(int listener) {
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
-    if (::recvmsg(conn.get(), &msg, MSG_CMSG_CLOEXEC) < 0) throw_errno("recvmsg on the console socket");
+    if (::recvmsg(conn.get(), &msg, MSG_CMSG_CLOEXEC) < 0)
+        throw_errno("recvmsg on the console socket");
     cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
     if (!cmsg || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
         throw Error("the runtime sent no terminal over the console socket");

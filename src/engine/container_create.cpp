@@ -75,7 +75,8 @@ ContainerRecord Engine::create(const CreateOptions& o) {
     if (o.autoremove && restart.name != "no")
         throw Error("conflicting options: --restart and --rm");
     if (!o.name.empty() && !valid_name(o.name))
-        throw Error("invalid container name \"" + o.name + "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+        throw Error("invalid container name \"" + o.name +
+                    "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
     std::vector<PortMapping> ports;
     for (const auto& p : o.publish)
         for (auto& mapping : parse_publish(p))
@@ -99,7 +100,8 @@ ContainerRecord Engine::create(const CreateOptions& o) {
     std::string network = o.network.empty() ? "bridge" : o.network;
     std::string network_path;  // "" new namespace, "host", or a path
     if (network == "none") {
-        if (!ports.empty() || o.publish_all) throw Error("cannot publish ports with --network none");
+        if (!ports.empty() || o.publish_all)
+            throw Error("cannot publish ports with --network none");
     } else if (network == "host") {
         network_path = "host";
         if (!ports.empty()) throw Error("cannot publish ports with --network host");
@@ -152,8 +154,9 @@ ContainerRecord Engine::create(const CreateOptions& o) {
     if (!found) throw image::ImageNotFound("no such image: " + o.image);
     image::Image img = images_.load(*found);
     std::string stop_signal = !o.stop_signal.empty() ? o.stop_signal
-                              : !img.config.config.stop_signal.empty() ? img.config.config.stop_signal
-                                                                       : "SIGTERM";
+                              : !img.config.config.stop_signal.empty()
+                                  ? img.config.config.stop_signal
+                                  : "SIGTERM";
     parse_signal(stop_signal);
     if (o.publish_all)
         for (const auto& exposed : img.config.config.exposed_ports) {
@@ -241,8 +244,8 @@ ContainerRecord Engine::create(const CreateOptions& o) {
                 r.spec = m;
                 r.host_path = volumes_.data_path(m.source);
                 if (volumes_.is_empty(m.source)) {
-                    UniqueFd inside = try_open_in_root(rootfs_fd.get(), m.destination,
-                                                       O_PATH | O_DIRECTORY);
+                    UniqueFd inside =
+                        try_open_in_root(rootfs_fd.get(), m.destination, O_PATH | O_DIRECTORY);
                     // cp runs in a child: our fd through our /proc entry, not /proc/self.
                     if (inside)
                         copy_tree("/proc/" + std::to_string(::getpid()) + "/fd/" +

@@ -63,11 +63,16 @@ ContainerRecord read_row(image::Statement& st) {
 
 std::string to_string(Status status) {
     switch (status) {
-        case Status::created: return "created";
-        case Status::running: return "running";
-        case Status::paused: return "paused";
-        case Status::exited: return "exited";
-        case Status::dead: return "dead";
+        case Status::created:
+            return "created";
+        case Status::running:
+            return "running";
+        case Status::paused:
+            return "paused";
+        case Status::exited:
+            return "exited";
+        case Status::dead:
+            return "dead";
     }
     return "unknown";
 }
@@ -132,8 +137,8 @@ ContainerRecord ContainerDb::find(const std::string& text) {
 }
 
 std::vector<ContainerRecord> ContainerDb::list() {
-    image::Statement st = db_.prepare("SELECT " + std::string(kColumns) +
-                                      " FROM containers ORDER BY created DESC");
+    image::Statement st =
+        db_.prepare("SELECT " + std::string(kColumns) + " FROM containers ORDER BY created DESC");
     std::vector<ContainerRecord> out;
     while (st.step())
         out.push_back(read_row(st));

@@ -13,13 +13,15 @@
 #include "common/path.hpp"
 #include "common/strings.hpp"
 #include "engine/engine.hpp"
+#include "engine/monitor.hpp"
 #include "engine/subprocess.hpp"
 #include "image/runtime_config.hpp"
 
 namespace berth::engine {
 namespace {
 
-std::string cgroup_file(const std::string& controller, const std::string& id, const std::string& file) {
+std::string cgroup_file(const std::string& controller, const std::string& id,
+                        const std::string& file) {
     return read_file_if_exists("/sys/fs/cgroup/" + controller + "/berth/" + id + "/" + file)
         .value_or("");
 }
@@ -32,10 +34,14 @@ int64_t number(const std::string& text) {
 
 int Engine::exec(const std::string& name_or_id, const ExecOptions& o) {
     ContainerRecord r = find(name_or_id);
-    if (r.state.status != Status::running)
-        throw Error("container " + r.name + " is not running");
+    if (r.state.status != Status::running) throw Error("container " + r.name + " is not running");
     if (o.command.empty()) throw Error("exec: no command given");
-    std::vector<std::string> argv = {runtime_for(r), "--root", paths_.runtime_state, "exec"};
+    // The runtime's own errors also go to a log of this exec, where they are told apart from
+    // the command's exit code: a command that cannot be run is 126/127, as docker's.
+    std::string log_path =
+        paths_.container_dir(r.id) + "/exec-" + std::to_string(::getpid()) + ".log";
+    std::vector<std::string> argv = {runtime_for(r), "--root", paths_.runtime_state,
+                                     "--log",        log_path, "exec"};
     if (o.tty) argv.emplace_back("--tty");
     if (o.detach) argv.emplace_back("--detach");
     for (const auto& e : o.env) {
@@ -75,7 +81,12 @@ int Engine::exec(const std::string& name_or_id, const ExecOptions& o) {
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    return decode_wait_status(status);
+    int code = decode_wait_status(status);
+    std::string message = last_runtime_error(log_path);
+    ::unlink(log_path.c_str());
+    // The runtime printed its one line already.
+    if (!message.empty()) return classify_start_error(message);
+    return code;
 }
 
 std::string Engine::top(const std::string& name_or_id) {
@@ -119,8 +130,8 @@ nlohmann::json Engine::stats(const std::string& name_or_id) {
 std::vector<std::string> Engine::ports(const std::string& name_or_id) {
     ContainerRecord r = find(name_or_id);
     std::vector<std::string> out;
-    const nlohmann::json attachments_of_r_config = r.config.value("attachments", nlohmann::json::object());
-    for (const auto& [_, a] : attachments_of_r_config.items())
+    const nlohmann::json attachments = r.config.value("attachments", nlohmann::json::object());
+    for (const auto& [_, a] : attachments.items())
         for (const auto& p : a.value("ports", nlohmann::json::array())) {
             std::string host_ip = p.value("host_ip", "");
             out.push_back(std::to_string(p.value("container_port", 0)) + "/" +
@@ -151,7 +162,8 @@ void Engine::copy(const std::string& from, const std::string& to) {
     std::string base = base_name(clean_path("/" + inside));
     UniqueFd dir = open_in_root(rootfs.get(), parent, O_PATH | O_DIRECTORY);
     // cp runs in a child: our fd through our /proc entry, not /proc/self.
-    std::string resolved = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(dir.get()) +
+    std::string resolved = "/proc/" + std::to_string(::getpid()) + "/fd/" +
+                           std::to_string(dir.get()) +
                            (base.empty() || base == "/" ? "" : "/" + base);
     std::vector<std::string> argv = {"cp", "-a", "--"};
     if (from_container.empty()) {

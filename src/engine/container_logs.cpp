@@ -85,7 +85,8 @@ void Engine::logs(const std::string& name_or_id, const LogsOptions& o, int out_f
         auto now = db_.get(r.id);
         if (!now) return;
         ContainerRecord current = reconcile(*now);
-        bool up = current.state.status == Status::running || current.state.status == Status::paused ||
+        bool up = current.state.status == Status::running ||
+                  current.state.status == Status::paused ||
                   (current.state.monitor_pid &&
                    process_alive(current.state.monitor_pid, current.state.monitor_start));
         if (!up) {

@@ -15,9 +15,9 @@ Status parse_status(const std::string& text);
 
 struct ContainerState {
     Status status = Status::created;
-    int64_t pid = 0;  // the container's init on the host, 0 when not running
-    int64_t pid_start = 0;      // its start time (/proc/PID/stat), so a reused pid is not it
-    int64_t monitor_pid = 0;    // the monitor, 0 when none
+    int64_t pid = 0;          // the container's init on the host, 0 when not running
+    int64_t pid_start = 0;    // its start time (/proc/PID/stat), so a reused pid is not it
+    int64_t monitor_pid = 0;  // the monitor, 0 when none
     int64_t monitor_start = 0;
     int64_t exit_code = 0;
     bool oom_killed = false;
@@ -33,9 +33,9 @@ struct ContainerState {
 struct ContainerRecord {
     std::string id;  // 64 hex digits
     std::string name;
-    std::string image;     // as the user named it
-    std::string image_id;  // the manifest digest
-    std::string created;   // RFC 3339
+    std::string image;      // as the user named it
+    std::string image_id;   // the manifest digest
+    std::string created;    // RFC 3339
     nlohmann::json config;  // see container_config.hpp for its fields
     ContainerState state;
 };

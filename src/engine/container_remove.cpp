@@ -39,7 +39,8 @@ void Engine::cleanup(const std::string& id) {
     auto found = db_.get(id);
     if (!found) return;
     ContainerRecord record = *found;
-    if (record.state.status == Status::running && process_alive(record.state.pid, record.state.pid_start))
+    if (record.state.status == Status::running &&
+        process_alive(record.state.pid, record.state.pid_start))
         return;  // restarted meanwhile
     run_runtime(record, {"delete", "--force", record.id}, false);
     disconnect_networks(record);

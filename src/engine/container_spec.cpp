@@ -19,16 +19,47 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-constexpr const char* kAllCapabilities[] = {
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
-    "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE"};
+constexpr const char* kAllCapabilities[] = {"CAP_CHOWN",
+                                            "CAP_DAC_OVERRIDE",
+                                            "CAP_DAC_READ_SEARCH",
+                                            "CAP_FOWNER",
+                                            "CAP_FSETID",
+                                            "CAP_KILL",
+                                            "CAP_SETGID",
+                                            "CAP_SETUID",
+                                            "CAP_SETPCAP",
+                                            "CAP_LINUX_IMMUTABLE",
+                                            "CAP_NET_BIND_SERVICE",
+                                            "CAP_NET_BROADCAST",
+                                            "CAP_NET_ADMIN",
+                                            "CAP_NET_RAW",
+                                            "CAP_IPC_LOCK",
+                                            "CAP_IPC_OWNER",
+                                            "CAP_SYS_MODULE",
+                                            "CAP_SYS_RAWIO",
+                                            "CAP_SYS_CHROOT",
+                                            "CAP_SYS_PTRACE",
+                                            "CAP_SYS_PACCT",
+                                            "CAP_SYS_ADMIN",
+                                            "CAP_SYS_BOOT",
+                                            "CAP_SYS_NICE",
+                                            "CAP_SYS_RESOURCE",
+                                            "CAP_SYS_TIME",
+                                            "CAP_SYS_TTY_CONFIG",
+                                            "CAP_MKNOD",
+                                            "CAP_LEASE",
+                                            "CAP_AUDIT_WRITE",
+                                            "CAP_AUDIT_CONTROL",
+                                            "CAP_SETFCAP",
+                                            "CAP_MAC_OVERRIDE",
+                                            "CAP_MAC_ADMIN",
+                                            "CAP_SYSLOG",
+                                            "CAP_WAKE_ALARM",
+                                            "CAP_BLOCK_SUSPEND",
+                                            "CAP_AUDIT_READ",
+                                            "CAP_PERFMON",
+                                            "CAP_BPF",
+                                            "CAP_CHECKPOINT_RESTORE"};
 
 std::string capability_name(std::string text) {
     for (char& c : text)
@@ -68,7 +99,8 @@ std::vector<std::string> capability_set(const CreateOptions& o) {
 ojson bind_mount(const std::string& source, const std::string& destination, bool readonly) {
     ojson options = {"rbind", "rprivate"};
     options.push_back(readonly ? "ro" : "rw");
-    return {{"destination", destination}, {"type", "bind"}, {"source", source}, {"options", options}};
+    return {
+        {"destination", destination}, {"type", "bind"}, {"source", source}, {"options", options}};
 }
 
 // A seccomp profile file: OCI's linux.seccomp or docker's format (its archMap and the
@@ -106,10 +138,10 @@ ojson seccomp_from_file(const std::string& path) {
 }  // namespace
 
 std::vector<std::string> default_capabilities() {
-    return {"CAP_CHOWN",      "CAP_DAC_OVERRIDE",     "CAP_FSETID",      "CAP_FOWNER",
-            "CAP_MKNOD",      "CAP_NET_RAW",          "CAP_SETGID",      "CAP_SETUID",
-            "CAP_SETFCAP",    "CAP_SETPCAP",          "CAP_NET_BIND_SERVICE",
-            "CAP_SYS_CHROOT", "CAP_KILL",             "CAP_AUDIT_WRITE"};
+    return {"CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+            "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+            "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+            "CAP_KILL",    "CAP_AUDIT_WRITE"};
 }
 
 BuiltSpec build_container_spec(const SpecInputs& in) {

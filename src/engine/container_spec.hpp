@@ -26,12 +26,12 @@ struct SpecInputs {
     const CreateOptions* options = nullptr;
     std::string id;
     std::string hostname;
-    std::string container_dir;       // holds hosts, resolv.conf, hostname
+    std::string container_dir;  // holds hosts, resolv.conf, hostname
     std::vector<ResolvedMount> mounts;
-    std::string network_namespace;   // "" new, "host" none (the host's), or a path to join
-    std::string cgroups_path;        // e.g. /berth/<id>
-    std::vector<std::string> env;    // from -e and --env-file, KEY=VALUE
-    std::string init_binary;         // --init: a static init to bind-mount
+    std::string network_namespace;  // "" new, "host" none (the host's), or a path to join
+    std::string cgroups_path;       // e.g. /berth/<id>
+    std::vector<std::string> env;   // from -e and --env-file, KEY=VALUE
+    std::string init_binary;        // --init: a static init to bind-mount
 };
 
 struct BuiltSpec {

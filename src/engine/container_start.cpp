@@ -62,10 +62,12 @@ void Engine::connect_networks(ContainerRecord& record) {
     if (network.starts_with("container:")) {
         ContainerRecord other = find(network.substr(10));
         if (other.state.status != Status::running)
-            throw Error("cannot join the network of container " + other.name + ": it is not running");
+            throw Error("cannot join the network of container " + other.name +
+                        ": it is not running");
         auto spec = nlohmann::ordered_json::parse(read_file(dir + "/config.json"));
         for (auto& ns : spec["linux"]["namespaces"])
-            if (ns["type"] == "network") ns["path"] = "/proc/" + std::to_string(other.state.pid) + "/ns/net";
+            if (ns["type"] == "network")
+                ns["path"] = "/proc/" + std::to_string(other.state.pid) + "/ns/net";
         write_file_atomic(dir + "/config.json", spec.dump(2));
         write_file(dir + "/hosts", read_file(paths_.container_dir(other.id) + "/hosts"));
         return;
@@ -86,13 +88,14 @@ void Engine::connect_networks(ContainerRecord& record) {
         PortMapping wanted = port_from_json(p);
         for (const auto& other : db_.list()) {
             if (other.id == record.id || other.state.status != Status::running) continue;
-            const nlohmann::json theirs = other.config.value("attachments", nlohmann::json::object());
+            const nlohmann::json theirs =
+                other.config.value("attachments", nlohmann::json::object());
             for (const auto& [_, a] : theirs.items())
                 for (const auto& op : a.value("ports", nlohmann::json::array()))
                     if (wanted.host_port != 0 && op.value("host_port", 0) == wanted.host_port &&
                         op.value("protocol", "tcp") == wanted.protocol)
-                        throw Error("cannot publish port " + std::to_string(wanted.host_port) + "/" +
-                                    wanted.protocol + ": port is already allocated");
+                        throw Error("cannot publish port " + std::to_string(wanted.host_port) +
+                                    "/" + wanted.protocol + ": port is already allocated");
         }
         ports.push_back(reserve_host_port(wanted));
     }
@@ -117,8 +120,8 @@ void Engine::connect_networks(ContainerRecord& record) {
 
 void Engine::disconnect_networks(const ContainerRecord& record) {
     std::string netns = paths_.netns_path(record.id);
-    const nlohmann::json attachments_of_record_config = record.config.value("attachments", nlohmann::json::object());
-    for (const auto& [name, a] : attachments_of_record_config.items()) {
+    const nlohmann::json attachments = record.config.value("attachments", nlohmann::json::object());
+    for (const auto& [name, a] : attachments.items()) {
         try {
             NetworkRecord net = networks_.get(name);
             networks_.detach(net, record.id, netns, attachment_from_json(a));
@@ -140,7 +143,8 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
         if (options.attach) throw Error("container " + record.name + " is already running");
         return;
     }
-    if (record.state.monitor_pid && process_alive(record.state.monitor_pid, record.state.monitor_start))
+    if (record.state.monitor_pid &&
+        process_alive(record.state.monitor_pid, record.state.monitor_start))
         throw Error("container " + record.name + " is being started or cleaned up");
     db_.modify_state(record.id, [](ContainerState& s) {
         s.stopped_by_user = false;
@@ -169,7 +173,8 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
     mc.wait_for_attach = options.attach;
     mc.log_path = dir + "/container.log";
     mc.restart.name = c.value("restart", nlohmann::json::object()).value("name", "no");
-    mc.restart.max_retries = c.value("restart", nlohmann::json::object()).value("max_retries", int64_t{0});
+    mc.restart.max_retries =
+        c.value("restart", nlohmann::json::object()).value("max_retries", int64_t{0});
     const auto health = c.value("health", nlohmann::json::object());
     mc.health.command = health.value("command", std::vector<std::string>{});
     mc.health.interval_ms = health.value("interval_ms", mc.health.interval_ms);
@@ -207,8 +212,8 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
         if (code == 126 || code == 127) throw StartError(code, message);
         throw Error(message);
     }
-    throw Error("the monitor of container " + record.name + " exited before the start (see " +
-                dir + "/runtime.log)");
+    throw Error("the monitor of container " + record.name + " exited before the start (see " + dir +
+                "/runtime.log)");
 }
 
 int Engine::connect_attach(const std::string& id) {

@@ -15,7 +15,7 @@ namespace berth::engine {
 struct TeardownPlan {
     std::string id;
     std::string container_dir;
-    std::vector<std::string> volume_dirs;   // anonymous volumes to delete: <root>/volumes/<name>
+    std::vector<std::string> volume_dirs;  // anonymous volumes to delete: <root>/volumes/<name>
     std::vector<std::string> volume_names;
 };
 

@@ -15,7 +15,7 @@ struct CreateOptions {
     std::string name;
     std::vector<std::string> command;
     std::optional<std::vector<std::string>> entrypoint;
-    std::vector<std::string> env;        // KEY=VALUE (or KEY: taken from our environment)
+    std::vector<std::string> env;  // KEY=VALUE (or KEY: taken from our environment)
     std::vector<std::string> env_files;
     std::string user, workdir, hostname;
     bool tty = false;

@@ -84,8 +84,8 @@ std::optional<LogRecord> parse_cri_line(std::string_view line) {
     if (b == std::string_view::npos) return std::nullopt;
     size_t c = line.find(' ', b + 1);
     std::string_view stream = line.substr(a + 1, b - a - 1);
-    std::string_view tag = line.substr(b + 1, c == std::string_view::npos ? std::string_view::npos
-                                                                          : c - b - 1);
+    std::string_view tag =
+        line.substr(b + 1, c == std::string_view::npos ? std::string_view::npos : c - b - 1);
     LogRecord r;
     r.time = std::string(line.substr(0, a));
     if (stream == "stdout")

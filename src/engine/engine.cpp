@@ -39,7 +39,8 @@ std::string human_duration(int64_t seconds) {
 std::string ContainerView::status_text() const {
     const ContainerState& s = record.state;
     switch (s.status) {
-        case Status::created: return "Created";
+        case Status::created:
+            return "Created";
         case Status::running:
         case Status::paused: {
             std::string text = "Up " + human_duration(seconds_since(s.started_at));
@@ -50,7 +51,8 @@ std::string ContainerView::status_text() const {
         case Status::exited:
             return "Exited (" + std::to_string(s.exit_code) + ") " +
                    human_duration(seconds_since(s.finished_at)) + " ago";
-        case Status::dead: return "Dead";
+        case Status::dead:
+            return "Dead";
     }
     return "Unknown";
 }
@@ -115,14 +117,14 @@ nlohmann::json Engine::inspect(const std::string& name_or_id) {
     const nlohmann::json& c = r.config;
     nlohmann::json networks = nlohmann::json::object();
     nlohmann::json port_map = nlohmann::json::object();
-    const nlohmann::json attachments_of_c = c.value("attachments", nlohmann::json::object());
-    for (const auto& [name, a] : attachments_of_c.items()) {
+    const nlohmann::json attachments = c.value("attachments", nlohmann::json::object());
+    for (const auto& [name, a] : attachments.items()) {
         networks[name] = {{"IPAddress", a.value("ip", "")},
                           {"Gateway", a.value("gateway", "")},
                           {"MacAddress", a.value("mac", "")}};
         for (const auto& p : a.value("ports", nlohmann::json::array())) {
-            std::string key = std::to_string(p.value("container_port", 0)) + "/" +
-                              p.value("protocol", "tcp");
+            std::string key =
+                std::to_string(p.value("container_port", 0)) + "/" + p.value("protocol", "tcp");
             port_map[key].push_back({{"HostIp", p.value("host_ip", "")},
                                      {"HostPort", std::to_string(p.value("host_port", 0))}});
         }
@@ -145,7 +147,9 @@ nlohmann::json Engine::inspect(const std::string& name_or_id) {
                             {"Error", s.error},
                             {"StartedAt", s.started_at},
                             {"FinishedAt", s.finished_at}};
-    if (!c.value("health", nlohmann::json::object()).value("command", nlohmann::json::array()).empty())
+    if (!c.value("health", nlohmann::json::object())
+             .value("command", nlohmann::json::array())
+             .empty())
         state["Health"] = {{"Status", s.health}, {"FailingStreak", s.failing_streak}};
     return {{"Id", r.id},
             {"Created", r.created},

@@ -26,8 +26,8 @@
 #include "engine/console_socket.hpp"
 #include "engine/container_db.hpp"
 #include "engine/container_teardown.hpp"
-#include "engine/netns.hpp"
 #include "engine/cri_log.hpp"
+#include "engine/netns.hpp"
 #include "engine/process_identity.hpp"
 #include "engine/subprocess.hpp"
 
@@ -42,27 +42,6 @@ std::string lower(std::string text) {
     return text;
 }
 
-// The msg="..." of the last line of the runtime's text log.
-std::string last_runtime_error(const std::string& log_path) {
-    auto text = read_file_if_exists(log_path);
-    if (!text || text->empty()) return {};
-    std::vector<std::string> lines = split(*text, '\n');
-    for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
-        if (it->empty()) continue;
-        size_t at = it->find("msg=\"");
-        if (at == std::string::npos) return *it;
-        std::string msg = it->substr(at + 5);
-        if (!msg.empty() && msg.back() == '"') msg.pop_back();
-        std::string out;
-        for (size_t i = 0; i < msg.size(); ++i) {
-            if (msg[i] == '\\' && i + 1 < msg.size()) ++i;
-            out.push_back(msg[i]);
-        }
-        return out;
-    }
-    return {};
-}
-
 void set_nonblocking(int fd) {
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
@@ -70,7 +49,9 @@ void set_nonblocking(int fd) {
 class Monitor {
   public:
     Monitor(const MonitorConfig& config, int sync_fd)
-        : c_(config), sync_(sync_fd), db_(config.state_db),
+        : c_(config),
+          sync_(sync_fd),
+          db_(config.state_db),
           log_(config.bundle + "/container.log", config.log_max_size) {}
 
     int run();
@@ -158,8 +139,8 @@ bool Monitor::start_container(bool first) {
     options.stdin_fd = child_in.get();
     options.stdout_fd = child_out.get();
     options.stderr_fd = child_err.get();
-    std::vector<std::string> create = runtime_argv(
-        {"create", "--bundle", c_.bundle, "--pid-file", c_.bundle + "/pidfile"});
+    std::vector<std::string> create =
+        runtime_argv({"create", "--bundle", c_.bundle, "--pid-file", c_.bundle + "/pidfile"});
     if (c_.terminal) {
         create.emplace_back("--console-socket");
         create.push_back(c_.console_socket);
@@ -351,7 +332,8 @@ void Monitor::on_client(size_t index) {
                 }
                 break;
             }
-            default: break;
+            default:
+                break;
         }
     }
 }
@@ -482,7 +464,8 @@ void Monitor::finish() {
         run_subprocess(c_.cleanup);
     }
     for (auto& client : clients_)
-        if (client) attach::send(client.get(), attach::Frame::exit_code, std::to_string(exit_code_));
+        if (client)
+            attach::send(client.get(), attach::Frame::exit_code, std::to_string(exit_code_));
     clients_.clear();
 }
 
@@ -499,6 +482,27 @@ int classify_start_error(const std::string& message) {
         text.find("exec format error") != std::string::npos)
         return 126;
     return 125;
+}
+
+// The msg="..." of the last line of the runtime's text log.
+std::string last_runtime_error(const std::string& log_path) {
+    auto text = read_file_if_exists(log_path);
+    if (!text || text->empty()) return {};
+    std::vector<std::string> lines = split(*text, '\n');
+    for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+        if (it->empty()) continue;
+        size_t at = it->find("msg=\"");
+        if (at == std::string::npos) return *it;
+        std::string msg = it->substr(at + 5);
+        if (!msg.empty() && msg.back() == '"') msg.pop_back();
+        std::string out;
+        for (size_t i = 0; i < msg.size(); ++i) {
+            if (msg[i] == '\\' && i + 1 < msg.size()) ++i;
+            out.push_back(msg[i]);
+        }
+        return out;
+    }
+    return {};
 }
 
 int run_monitor(const MonitorConfig& config, int sync_fd) {

@@ -10,6 +10,8 @@
 // the attach socket listens, then "started\n" or "error CODE MESSAGE\n".
 #pragma once
 
+#include <string>
+
 #include "engine/monitor_config.hpp"
 
 namespace berth::engine {
@@ -20,5 +22,8 @@ int run_monitor(const MonitorConfig& config, int sync_fd);
 // The exit code docker gives a start failure: 127 when the command is not found, 126 when
 // it cannot be invoked, else 125.
 int classify_start_error(const std::string& message);
+
+// The message of the last line of an OCI runtime's text log (msg="..."), "" when none.
+std::string last_runtime_error(const std::string& log_path);
 
 }  // namespace berth::engine

@@ -27,13 +27,13 @@ struct HealthCheck {
 
 struct MonitorConfig {
     std::string id;
-    std::string state_db;       // <root>/state.db
-    std::string bundle;         // the container directory (config.json, rootfs)
-    std::string runtime;        // the OCI runtime's path
-    std::string runtime_root;   // its --root
-    bool terminal = false;      // a pty instead of pipes
-    std::string console_socket;  // where the runtime sends the pty (a short path)
-    bool open_stdin = false;    // -i: stdin stays open for attach clients
+    std::string state_db;          // <root>/state.db
+    std::string bundle;            // the container directory (config.json, rootfs)
+    std::string runtime;           // the OCI runtime's path
+    std::string runtime_root;      // its --root
+    bool terminal = false;         // a pty instead of pipes
+    std::string console_socket;    // where the runtime sends the pty (a short path)
+    bool open_stdin = false;       // -i: stdin stays open for attach clients
     bool wait_for_attach = false;  // start only once a client attached (attached run/start)
     std::string log_path;
     int64_t log_max_size = 10 * 1024 * 1024;

@@ -2,10 +2,10 @@
 
 #include <fcntl.h>
 #include <net/if.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -26,7 +26,8 @@ void make_dirs(const std::string& path) {
     for (size_t i = 1; i <= path.size(); ++i)
         if (i == path.size() || path[i] == '/') {
             std::string partial = path.substr(0, i);
-            if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("mkdir", partial);
+            if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST)
+                throw_errno("mkdir", partial);
         }
 }
 

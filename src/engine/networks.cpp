@@ -87,11 +87,14 @@ std::vector<Cidr> routed_subnets() {
 }
 
 NetworkRecord read_row(image::Statement& st) {
-    return {st.text(0), st.text(1), st.text(2), st.text(3), st.text(4), st.text(5),
+    return {st.text(0),         st.text(1),
+            st.text(2),         st.text(3),
+            st.text(4),         st.text(5),
             st.integer(6) != 0, nlohmann::json::parse(st.text(7), nullptr, false)};
 }
 
-constexpr std::string_view kColumns = "name, id, subnet, gateway, bridge, created, internal, labels";
+constexpr std::string_view kColumns =
+    "name, id, subnet, gateway, bridge, created, internal, labels";
 
 }  // namespace
 
@@ -99,8 +102,9 @@ nlohmann::json to_json(const Attachment& a) {
     nlohmann::json ports = nlohmann::json::array();
     for (const auto& p : a.ports)
         ports.push_back(to_json(p));
-    return {{"network", a.network}, {"ifname", a.ifname}, {"ip", a.ip},    {"gateway", a.gateway},
-            {"mac", a.mac},         {"ports", ports},     {"result", a.result}};
+    return {{"network", a.network}, {"ifname", a.ifname}, {"ip", a.ip},
+            {"gateway", a.gateway}, {"mac", a.mac},       {"ports", ports},
+            {"result", a.result}};
 }
 
 Attachment attachment_from_json(const nlohmann::json& j) {
@@ -136,8 +140,7 @@ std::string Networks::free_subnet() {
 
 NetworkRecord Networks::create(const std::string& name, const NetworkCreateOptions& options) {
     if (!valid_name(name)) throw Error("invalid network name \"" + name + "\"");
-    if (name == "host" || name == "none")
-        throw Error("network name \"" + name + "\" is reserved");
+    if (name == "host" || name == "none") throw Error("network name \"" + name + "\" is reserved");
     {
         image::Statement st = db_.prepare("SELECT name FROM networks WHERE name = ?1");
         st.bind(1, name);
@@ -225,8 +228,8 @@ nlohmann::json Networks::conflist(const NetworkRecord& n) const {
         {"ipam",
          {{"type", "host-local"},
           {"ranges", {{{{"subnet", n.subnet}, {"gateway", n.gateway}}}}},
-          {"routes", n.internal ? nlohmann::json::array()
-                                : nlohmann::json::array({{{"dst", "0.0.0.0/0"}}})},
+          {"routes",
+           n.internal ? nlohmann::json::array() : nlohmann::json::array({{{"dst", "0.0.0.0/0"}}})},
           {"dataDir", paths_.cni_leases}}}};
     nlohmann::json plugins = nlohmann::json::array({bridge});
     plugins.push_back({{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}});
@@ -302,7 +305,8 @@ std::string Networks::detach(const NetworkRecord& network, const std::string& co
                            {"gateway", network.gateway}});
         }
         if (!ips.empty())
-            previous = {{"cniVersion", "1.0.0"}, {"ips", ips}, {"interfaces", nlohmann::json::array()}};
+            previous = {
+                {"cniVersion", "1.0.0"}, {"ips", ips}, {"interfaces", nlohmann::json::array()}};
     }
     return cni_del(conflist(network), request, previous);
 }

@@ -19,9 +19,9 @@ namespace berth::engine {
 struct NetworkRecord {
     std::string name;
     std::string id;
-    std::string subnet;   // a.b.c.d/n
+    std::string subnet;  // a.b.c.d/n
     std::string gateway;
-    std::string bridge;   // the Linux bridge device
+    std::string bridge;  // the Linux bridge device
     std::string created;
     bool internal = false;
     nlohmann::json labels = nlohmann::json::object();

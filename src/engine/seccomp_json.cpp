@@ -5,13 +5,20 @@ namespace {
 
 const char* op_name(oci::SeccompArgOp op) {
     switch (op) {
-        case oci::SeccompArgOp::not_equal: return "SCMP_CMP_NE";
-        case oci::SeccompArgOp::less_than: return "SCMP_CMP_LT";
-        case oci::SeccompArgOp::less_equal: return "SCMP_CMP_LE";
-        case oci::SeccompArgOp::equal_to: return "SCMP_CMP_EQ";
-        case oci::SeccompArgOp::greater_equal: return "SCMP_CMP_GE";
-        case oci::SeccompArgOp::greater_than: return "SCMP_CMP_GT";
-        case oci::SeccompArgOp::masked_equal: return "SCMP_CMP_MASKED_EQ";
+        case oci::SeccompArgOp::not_equal:
+            return "SCMP_CMP_NE";
+        case oci::SeccompArgOp::less_than:
+            return "SCMP_CMP_LT";
+        case oci::SeccompArgOp::less_equal:
+            return "SCMP_CMP_LE";
+        case oci::SeccompArgOp::equal_to:
+            return "SCMP_CMP_EQ";
+        case oci::SeccompArgOp::greater_equal:
+            return "SCMP_CMP_GE";
+        case oci::SeccompArgOp::greater_than:
+            return "SCMP_CMP_GT";
+        case oci::SeccompArgOp::masked_equal:
+            return "SCMP_CMP_MASKED_EQ";
     }
     return "SCMP_CMP_EQ";
 }

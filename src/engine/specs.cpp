@@ -22,14 +22,14 @@ struct SignalName {
     int number;
 };
 constexpr SignalName kSignals[] = {
-    {"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"ILL", SIGILL},
-    {"TRAP", SIGTRAP}, {"ABRT", SIGABRT},   {"BUS", SIGBUS},   {"FPE", SIGFPE},
-    {"KILL", SIGKILL}, {"USR1", SIGUSR1},   {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},
-    {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},   {"TERM", SIGTERM}, {"CHLD", SIGCHLD},
-    {"CONT", SIGCONT}, {"STOP", SIGSTOP},   {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},
-    {"TTOU", SIGTTOU}, {"URG", SIGURG},     {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
+    {"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"ILL", SIGILL},
+    {"TRAP", SIGTRAP},     {"ABRT", SIGABRT}, {"BUS", SIGBUS},     {"FPE", SIGFPE},
+    {"KILL", SIGKILL},     {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},   {"USR2", SIGUSR2},
+    {"PIPE", SIGPIPE},     {"ALRM", SIGALRM}, {"TERM", SIGTERM},   {"CHLD", SIGCHLD},
+    {"CONT", SIGCONT},     {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},
+    {"TTOU", SIGTTOU},     {"URG", SIGURG},   {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},
     {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
-    {"PWR", SIGPWR},   {"SYS", SIGSYS},
+    {"PWR", SIGPWR},       {"SYS", SIGSYS},
 };
 
 }  // namespace
@@ -58,7 +58,8 @@ std::vector<PortMapping> parse_publish(const std::string& spec) {
         host_port = parts[1];
         container_port = parts[2];
     } else {
-        throw Error("invalid publish spec \"" + spec + "\": expected [IP:][HOST:]CONTAINER[/PROTO]");
+        throw Error("invalid publish spec \"" + spec +
+                    "\": expected [IP:][HOST:]CONTAINER[/PROTO]");
     }
     if (container_port.find('-') != std::string::npos)
         throw Error("port ranges are not supported: \"" + spec + "\"");
@@ -200,7 +201,10 @@ int64_t parse_size(const std::string& text) {
         last = static_cast<char>(std::tolower(static_cast<unsigned char>(number.back())));
     }
     if (last == 'k' || last == 'm' || last == 'g' || last == 't') {
-        unit = last == 'k' ? 1024LL : last == 'm' ? 1024LL * 1024 : last == 'g' ? 1024LL << 20 : 1024LL << 30;
+        unit = last == 'k'   ? 1024LL
+               : last == 'm' ? 1024LL * 1024
+               : last == 'g' ? 1024LL << 20
+                             : 1024LL << 30;
         number.pop_back();
     }
     auto value = parse_int64(number);
@@ -214,7 +218,8 @@ int64_t parse_duration_ms(const std::string& text) {
     if (text.empty()) throw Error("invalid duration \"\"");
     while (i < text.size()) {
         size_t start = i;
-        while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+        while (i < text.size() &&
+               (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
             ++i;
         if (start == i) throw Error("invalid duration \"" + text + "\"");
         double value = std::stod(text.substr(start, i - start));
@@ -222,8 +227,11 @@ int64_t parse_duration_ms(const std::string& text) {
         while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i])))
             ++i;
         std::string unit = text.substr(unit_start, i - unit_start);
-        double factor = unit == "ms" ? 1 : unit == "s" || unit.empty() ? 1000 : unit == "m" ? 60000
-                        : unit == "h" ? 3600000 : -1;
+        double factor = unit == "ms"                  ? 1
+                        : unit == "s" || unit.empty() ? 1000
+                        : unit == "m"                 ? 60000
+                        : unit == "h"                 ? 3600000
+                                                      : -1;
         if (factor < 0) throw Error("invalid duration \"" + text + "\"");
         total += static_cast<int64_t>(value * factor);
     }
@@ -252,14 +260,15 @@ std::string signal_name(int signal) {
 
 Ulimit parse_ulimit(const std::string& text) {
     size_t eq = text.find('=');
-    if (eq == std::string::npos) throw Error("invalid ulimit \"" + text + "\": expected NAME=SOFT[:HARD]");
+    if (eq == std::string::npos)
+        throw Error("invalid ulimit \"" + text + "\": expected NAME=SOFT[:HARD]");
     Ulimit u;
     std::string name = text.substr(0, eq);
     for (char& c : name)
         c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    static const char* const kKnown[] = {"CORE", "CPU", "DATA", "FSIZE", "LOCKS", "MEMLOCK",
-                                         "MSGQUEUE", "NICE", "NOFILE", "NPROC", "RSS", "RTPRIO",
-                                         "RTTIME", "SIGPENDING", "STACK", "AS"};
+    static const char* const kKnown[] = {
+        "CORE",   "CPU",   "DATA", "FSIZE",  "LOCKS",  "MEMLOCK",    "MSGQUEUE", "NICE",
+        "NOFILE", "NPROC", "RSS",  "RTPRIO", "RTTIME", "SIGPENDING", "STACK",    "AS"};
     bool known = false;
     for (const char* k : kKnown)
         known = known || name == k;

@@ -11,7 +11,7 @@
 namespace berth::engine {
 
 struct PortMapping {
-    std::string host_ip;  // empty: every address
+    std::string host_ip;     // empty: every address
     uint16_t host_port = 0;  // 0: pick a free one
     uint16_t container_port = 0;
     std::string protocol = "tcp";
@@ -33,9 +33,9 @@ MountSpec parse_tmpfs_flag(const std::string& spec);   // --tmpfs
 nlohmann::json to_json(const MountSpec& m);
 MountSpec mount_from_json(const nlohmann::json& j);
 
-int64_t parse_size(const std::string& text);          // "512m", "1g", "100000" (bytes)
-int64_t parse_duration_ms(const std::string& text);   // "30s", "1m30s", "500ms", "2h"
-int parse_signal(const std::string& text);            // "TERM", "SIGTERM", "15"
+int64_t parse_size(const std::string& text);         // "512m", "1g", "100000" (bytes)
+int64_t parse_duration_ms(const std::string& text);  // "30s", "1m30s", "500ms", "2h"
+int parse_signal(const std::string& text);           // "TERM", "SIGTERM", "15"
 std::string signal_name(int signal);
 
 struct Ulimit {

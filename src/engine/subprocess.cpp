@@ -71,7 +71,8 @@ SubprocessResult run_subprocess(const std::vector<std::string>& argv,
         // Small inputs (network configs, process specs) fit in the pipe buffer.
         size_t done = 0;
         while (done < options.input.size()) {
-            ssize_t n = ::write(in_w.get(), options.input.data() + done, options.input.size() - done);
+            ssize_t n =
+                ::write(in_w.get(), options.input.data() + done, options.input.size() - done);
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) break;
             done += static_cast<size_t>(n);

@@ -16,10 +16,10 @@ struct SubprocessResult {
 };
 
 struct SubprocessOptions {
-    std::string input;                 // written to its stdin (otherwise /dev/null)
+    std::string input;  // written to its stdin (otherwise /dev/null)
     bool capture_stdout = true;
     bool capture_stderr = true;
-    std::vector<std::string> env;      // replaces the environment when not empty
+    std::vector<std::string> env;                       // replaces the environment when not empty
     int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;  // given fds instead
     std::optional<std::chrono::milliseconds> timeout;   // SIGKILL after it
 };

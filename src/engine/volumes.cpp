@@ -26,7 +26,8 @@ void make_dirs(const std::string& path) {
     for (size_t i = 1; i <= path.size(); ++i) {
         if (i == path.size() || path[i] == '/') {
             partial = path.substr(0, i);
-            if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("mkdir", partial);
+            if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST)
+                throw_errno("mkdir", partial);
         }
     }
 }
@@ -37,7 +38,8 @@ Volumes::Volumes(const EnginePaths& paths, image::Database& db) : paths_(paths),
     db_.exec(kSchema);
 }
 
-VolumeRecord Volumes::create(const std::string& name, const nlohmann::json& labels, bool anonymous) {
+VolumeRecord Volumes::create(const std::string& name, const nlohmann::json& labels,
+                             bool anonymous) {
     if (!valid_name(name)) throw Error("invalid volume name \"" + name + "\"");
     if (auto existing = get(name)) return *existing;
     VolumeRecord r{name, rfc3339_now(), anonymous, labels};
@@ -91,12 +93,8 @@ bool Volumes::is_empty(const std::string& name) const {
 }
 
 nlohmann::json Volumes::inspect(const VolumeRecord& r) const {
-    return {{"Name", r.name},
-            {"Driver", "local"},
-            {"Mountpoint", data_path(r.name)},
-            {"CreatedAt", r.created},
-            {"Labels", r.labels},
-            {"Scope", "local"},
+    return {{"Name", r.name},          {"Driver", "local"},  {"Mountpoint", data_path(r.name)},
+            {"CreatedAt", r.created},  {"Labels", r.labels}, {"Scope", "local"},
             {"Anonymous", r.anonymous}};
 }
 

@@ -25,7 +25,8 @@ class Volumes {
     Volumes(const EnginePaths& paths, image::Database& db);
 
     // Creates the volume, or returns the existing one of that name.
-    VolumeRecord create(const std::string& name, const nlohmann::json& labels = nlohmann::json::object(),
+    VolumeRecord create(const std::string& name,
+                        const nlohmann::json& labels = nlohmann::json::object(),
                         bool anonymous = false);
     std::optional<VolumeRecord> get(const std::string& name);
     std::vector<VolumeRecord> list();

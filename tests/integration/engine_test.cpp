@@ -79,8 +79,8 @@ class EngineTest : public ::testing::Test {
         for (const auto& id : ids) {
             auto j = inspect(id);
             if (j.is_object()) {
-            full_ids.push_back(j["Id"]);
-        }
+                full_ids.push_back(j["Id"]);
+            }
             berth({"rm", "-f", "-v", id});
         }
         for (const auto& n : lines_of(berth({"network", "ls", "-q"}).out))
@@ -91,10 +91,12 @@ class EngineTest : public ::testing::Test {
         std::string iptables = run_command({"iptables-save"}).out;
         for (const auto& id : full_ids) {
             EXPECT_EQ(cgroup_dirs_named(id), std::vector<std::string>{}) << id;
-            EXPECT_EQ(iptables.find(id), std::string::npos) << "iptables rules of " << id << " left";
+            EXPECT_EQ(iptables.find(id), std::string::npos)
+                << "iptables rules of " << id << " left";
         }
         for (const auto& id : known_ids_)
-            EXPECT_EQ(iptables.find(id), std::string::npos) << "iptables rules of " << id << " left";
+            EXPECT_EQ(iptables.find(id), std::string::npos)
+                << "iptables rules of " << id << " left";
         std::string run_dir = run_root();
         if (!run_dir.empty()) {
             std::error_code ec;
@@ -182,7 +184,8 @@ TEST_F(EngineTest, FlagsAndDefaults) {
                   "--entrypoint", "/bin/sh", image_, "-c",
                   "echo $GREETING; pwd; hostname; cat /etc/hostname; id -u; "
                   "grep CapEff /proc/self/status; grep Seccomp: /proc/self/status; "
-                  "wc -c < /proc/timer_list; grep -c localhost /etc/hosts; test -s /etc/resolv.conf && echo resolv"});
+                  "wc -c < /proc/timer_list; grep -c localhost /etc/hosts; test -s "
+                  "/etc/resolv.conf && echo resolv"});
     ASSERT_EQ(r.exit_code, 0) << r.describe();
     auto lines = lines_of(r.out);
     ASSERT_EQ(lines.size(), 10U) << r.out;
@@ -204,8 +207,8 @@ TEST_F(EngineTest, FlagsAndDefaults) {
     EXPECT_NE(ro.err.find("Read-only file system"), std::string::npos) << ro.describe();
     auto rw = run({"--rm", "--network", "none", image_, "touch", "/x"});
     EXPECT_EQ(rw.exit_code, 0) << rw.describe();
-    auto privileged = run({"--rm", "--network", "none", "--cap-drop", "all", "--cap-add", "NET_ADMIN", image_,
-                           "grep", "CapEff", "/proc/self/status"});
+    auto privileged = run({"--rm", "--network", "none", "--cap-drop", "all", "--cap-add",
+                           "NET_ADMIN", image_, "grep", "CapEff", "/proc/self/status"});
     EXPECT_EQ(trimmed(privileged.out), "CapEff:\t0000000000001000") << privileged.describe();
     CommandOptions with_input;
     with_input.input = "from stdin\n";
@@ -214,8 +217,9 @@ TEST_F(EngineTest, FlagsAndDefaults) {
 }
 
 TEST_F(EngineTest, DetachedLifecycleAndStopSignal) {
-    std::string id = run_detached({"--name", "sleeper", "--network", "none", "--stop-signal", "USR1", image_,
-                                   "sh", "-c", "trap 'echo got USR1; exit 7' USR1; while true; do sleep 0.1; done"});
+    std::string id = run_detached(
+        {"--name", "sleeper", "--network", "none", "--stop-signal", "USR1", image_, "sh", "-c",
+         "trap 'echo got USR1; exit 7' USR1; while true; do sleep 0.1; done"});
     ASSERT_EQ(id.size(), 64U);
     auto ps = berth({"ps", "--format", "json"});
     auto list = nlohmann::json::parse(ps.out, nullptr, false);
@@ -226,6 +230,8 @@ TEST_F(EngineTest, DetachedLifecycleAndStopSignal) {
     EXPECT_EQ(exec.exit_code, 4);
     EXPECT_EQ(exec.out, "1\n");
     EXPECT_NE(berth({"top", "sleeper"}).out.find("sleep"), std::string::npos);
+    EXPECT_EQ(berth({"exec", "sleeper", "/no/such/command"}).exit_code, 127);
+    EXPECT_EQ(berth({"exec", "sleeper", "/etc/passwd"}).exit_code, 126);
 
     auto t0 = std::chrono::steady_clock::now();
     auto stop = berth({"stop", "-t", "5", "sleeper"});
@@ -259,8 +265,9 @@ TEST_F(EngineTest, DetachedLifecycleAndStopSignal) {
 }
 
 TEST_F(EngineTest, LogsFollowTailAndCriFormat) {
-    std::string id = run_detached({"--network", "none", image_, "sh", "-c",
-                                   "for i in 1 2 3; do echo line$i; echo err$i >&2; sleep 0.3; done"});
+    std::string id =
+        run_detached({"--network", "none", image_, "sh", "-c",
+                      "for i in 1 2 3; do echo line$i; echo err$i >&2; sleep 0.3; done"});
     CommandOptions patient;
     patient.timeout = 20s;
     auto follow = berth({"logs", "-f", id}, patient);
@@ -283,21 +290,22 @@ TEST_F(EngineTest, LogsFollowTailAndCriFormat) {
 
 TEST_F(EngineTest, ExecAndRunWithTerminal) {
     run_detached({"--name", "box", "--network", "none", image_, "sleep", "60"});
-    auto exec = run_with_terminal({berth_binary(), "--root", berth.root(), "--config", "/dev/null", "exec",
-                                   "-it", "box", "sh", "-c", "tty; exit 5"});
+    auto exec = run_with_terminal({berth_binary(), "--root", berth.root(), "--config", "/dev/null",
+                                   "exec", "-it", "box", "sh", "-c", "tty; exit 5"});
     EXPECT_EQ(exec.exit_code, 5) << exec.describe();
     EXPECT_NE(exec.out.find("/dev/pts/"), std::string::npos) << exec.describe();
-    auto interactive = run_with_terminal({berth_binary(), "--root", berth.root(), "--config", "/dev/null",
-                                          "run", "--rm", "-it", "--network", "none", image_, "sh", "-c",
-                                          "tty; stty size; exit 6"});
+    auto interactive = run_with_terminal({berth_binary(), "--root", berth.root(), "--config",
+                                          "/dev/null", "run", "--rm", "-it", "--network", "none",
+                                          image_, "sh", "-c", "tty; stty size; exit 6"});
     EXPECT_EQ(interactive.exit_code, 6) << interactive.describe();
     EXPECT_NE(interactive.out.find("/dev/pts/0"), std::string::npos) << interactive.describe();
 }
 
 TEST_F(EngineTest, PublishedWebServerReachableWithCurl) {
     int port = free_port();
-    std::string id = run_detached({"--name", "web", "-p", std::to_string(port) + ":80", image_, "sh", "-c",
-                                   "echo hello-from-berth > /tmp/index.html; httpd -f -p 80 -h /tmp"});
+    std::string id =
+        run_detached({"--name", "web", "-p", std::to_string(port) + ":80", image_, "sh", "-c",
+                      "echo hello-from-berth > /tmp/index.html; httpd -f -p 80 -h /tmp"});
     std::string url = "http://127.0.0.1:" + std::to_string(port) + "/index.html";
     CommandResult curl;
     ASSERT_TRUE(eventually([&] {
@@ -305,8 +313,9 @@ TEST_F(EngineTest, PublishedWebServerReachableWithCurl) {
         return curl.exit_code == 0;
     })) << curl.describe();
     EXPECT_EQ(curl.out, "hello-from-berth\n");
-    auto external = run_command({"curl", "-sf", "-m", "2",
-                                 "http://" + host_address() + ":" + std::to_string(port) + "/index.html"});
+    auto external =
+        run_command({"curl", "-sf", "-m", "2",
+                     "http://" + host_address() + ":" + std::to_string(port) + "/index.html"});
     EXPECT_EQ(external.out, "hello-from-berth\n") << external.describe();
     EXPECT_EQ(trimmed(berth({"port", "web"}).out), "80/tcp -> 0.0.0.0:" + std::to_string(port));
 
@@ -329,10 +338,11 @@ TEST_F(EngineTest, UserNetworkResolvesNames) {
     std::string bridge = j[0]["Options"]["bridge"];
     run_detached({"--name", "db", "--network", "backend", image_, "sh", "-c",
                   "echo db-says-hi > /tmp/index.html; httpd -f -p 8080 -h /tmp"});
-    auto client = run({"--rm", "--network", "backend", image_, "sh", "-c",
-                       "for i in 1 2 3 4 5 6 7 8 9 10; do "
-                       "printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc db 8080 | tail -1 | grep . && exit 0; "
-                       "sleep 0.2; done; exit 1"});
+    auto client = run(
+        {"--rm", "--network", "backend", image_, "sh", "-c",
+         "for i in 1 2 3 4 5 6 7 8 9 10; do "
+         "printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc db 8080 | tail -1 | grep . && exit 0; "
+         "sleep 0.2; done; exit 1"});
     EXPECT_EQ(client.exit_code, 0) << client.describe();
     EXPECT_EQ(client.out, "db-says-hi\n");
     // The server sees the client's name too while it runs.
@@ -344,26 +354,32 @@ TEST_F(EngineTest, UserNetworkResolvesNames) {
     EXPECT_NE(busy.exit_code, 0);
     EXPECT_EQ(berth({"rm", "-f", "db", "web"}).exit_code, 0);
     EXPECT_EQ(berth({"network", "rm", "backend"}).exit_code, 0);
-    EXPECT_NE(run_command({"ip", "link", "show", bridge}).exit_code, 0) << "bridge " << bridge << " left";
+    EXPECT_NE(run_command({"ip", "link", "show", bridge}).exit_code, 0)
+        << "bridge " << bridge << " left";
 }
 
 TEST_F(EngineTest, VolumesPersistAndCopyUp) {
-    EXPECT_EQ(run({"--rm", "--network", "none", "-v", "data:/data", image_, "sh", "-c", "echo kept > /data/f"})
+    EXPECT_EQ(run({"--rm", "--network", "none", "-v", "data:/data", image_, "sh", "-c",
+                   "echo kept > /data/f"})
                   .exit_code,
               0);
     auto again = run({"--rm", "--network", "none", "-v", "data:/data", image_, "cat", "/data/f"});
     EXPECT_EQ(again.out, "kept\n") << again.describe();
     // An empty named volume starts with the image's files at its mount point.
-    auto copied = run({"--rm", "--network", "none", "-v", "etc:/etc", image_, "grep", "-c", "root", "/etc/passwd"});
+    auto copied = run({"--rm", "--network", "none", "-v", "etc:/etc", image_, "grep", "-c", "root",
+                       "/etc/passwd"});
     EXPECT_EQ(copied.exit_code, 0) << copied.describe();
     // Bind mounts and tmpfs.
     TempDir host("berth-engine-bind");
     std::ofstream(host.path() + "/hello") << "from host\n";
-    auto bind = run({"--rm", "--network", "none", "-v", host.path() + ":/host:ro", "--tmpfs", "/scratch", image_,
-                     "sh", "-c", "cat /host/hello; touch /host/x 2>/dev/null || echo ro; grep -c ' /scratch tmpfs' /proc/mounts"});
+    auto bind = run({"--rm", "--network", "none", "-v", host.path() + ":/host:ro", "--tmpfs",
+                     "/scratch", image_, "sh", "-c",
+                     "cat /host/hello; touch /host/x 2>/dev/null || echo ro; grep -c ' /scratch "
+                     "tmpfs' /proc/mounts"});
     EXPECT_EQ(bind.out, "from host\nro\n1\n") << bind.describe();
     // An anonymous volume goes with rm -v; a named one stays.
-    std::string id = run_detached({"--network", "none", "-v", "/anon", "-v", "data:/data", image_, "true"});
+    std::string id =
+        run_detached({"--network", "none", "-v", "/anon", "-v", "data:/data", image_, "true"});
     berth({"wait", id});
     auto before = lines_of(berth({"volume", "ls", "-q"}).out);
     EXPECT_EQ(before.size(), 3U);
@@ -374,13 +390,16 @@ TEST_F(EngineTest, VolumesPersistAndCopyUp) {
 }
 
 TEST_F(EngineTest, RestartOnFailureThreeTimes) {
-    std::string id = run_detached({"--network", "none", "--restart", "on-failure:3", image_, "sh", "-c",
-                                   "echo attempt; exit 1"});
-    ASSERT_TRUE(eventually([&] {
-        auto j = inspect(id);
-        return j.is_object() && j["State"]["Status"] == "exited" && j["RestartCount"] == 3 &&
-               j["MonitorPid"] == 0;
-    }, 20s)) << inspect(id).dump();
+    std::string id = run_detached({"--network", "none", "--restart", "on-failure:3", image_, "sh",
+                                   "-c", "echo attempt; exit 1"});
+    ASSERT_TRUE(eventually(
+        [&] {
+            auto j = inspect(id);
+            return j.is_object() && j["State"]["Status"] == "exited" && j["RestartCount"] == 3 &&
+                   j["MonitorPid"] == 0;
+        },
+        20s))
+        << inspect(id).dump();
     EXPECT_EQ(inspect(id)["State"]["ExitCode"], 1);
     EXPECT_EQ(lines_of(berth({"logs", id}).out).size(), 4U);  // the run and three restarts
 }
@@ -396,8 +415,9 @@ TEST_F(EngineTest, MemoryLimitExceededIsOomKilled) {
 }
 
 TEST_F(EngineTest, HealthCheckGoesUnhealthyThenHealthy) {
-    std::string id = run_detached({"--network", "none", "--health-cmd", "test -f /tmp/ok", "--health-interval",
-                                   "200ms", "--health-retries", "2", image_, "sleep", "60"});
+    std::string id =
+        run_detached({"--network", "none", "--health-cmd", "test -f /tmp/ok", "--health-interval",
+                      "200ms", "--health-retries", "2", image_, "sleep", "60"});
     EXPECT_TRUE(eventually([&] { return inspect(id)["State"]["Health"]["Status"] == "unhealthy"; }))
         << inspect(id).dump();
     berth({"exec", id, "touch", "/tmp/ok"});
@@ -441,11 +461,57 @@ TEST_F(EngineTest, BadInputFailsWithOneLineAndLeavesNothing) {
         ASSERT_EQ(errs.size(), 1U) << r.describe();
         EXPECT_TRUE(errs[0].starts_with("berth: ")) << errs[0];
         EXPECT_NE(errs[0].find(c.fragment), std::string::npos) << errs[0];
-        EXPECT_EQ(lines_of(berth({"ps", "-aq"}).out).size(), 1U) << "a container was left by " << errs[0];
+        EXPECT_EQ(lines_of(berth({"ps", "-aq"}).out).size(), 1U)
+            << "a container was left by " << errs[0];
         EXPECT_EQ(lines_of(berth({"volume", "ls", "-q"}).out), std::vector<std::string>{"taken"});
     }
     ::close(holder);
     EXPECT_EQ(mounts_under(berth.root() + "/containers").size(), 1U);  // the running one's rootfs
+}
+
+TEST_F(EngineTest, PauseCopyStatsRestartAndFriends) {
+    run_detached({"--name", "box", "--network", "none", "-l", "tier=test", image_, "sh", "-c",
+                  "while true; do date +%s%N > /tmp/tick; sleep 0.05; done"});
+    EXPECT_EQ(berth({"pause", "box"}).exit_code, 0);
+    EXPECT_EQ(inspect("box")["State"]["Status"], "paused");
+    auto frozen = berth({"cp", "box:/tmp/tick", berth.root() + "/tick1"});
+    EXPECT_EQ(frozen.exit_code, 0) << frozen.describe();
+    std::this_thread::sleep_for(300ms);
+    berth({"cp", "box:/tmp/tick", berth.root() + "/tick2"});
+    std::string a, b;
+    std::ifstream(berth.root() + "/tick1") >> a;
+    std::ifstream(berth.root() + "/tick2") >> b;
+    EXPECT_EQ(a, b);  // nothing ran while paused
+    EXPECT_EQ(berth({"unpause", "box"}).exit_code, 0);
+    EXPECT_EQ(inspect("box")["State"]["Status"], "running");
+
+    std::ofstream(berth.root() + "/to-container") << "copied in\n";
+    EXPECT_EQ(berth({"cp", berth.root() + "/to-container", "box:/tmp/in"}).exit_code, 0);
+    EXPECT_EQ(berth({"exec", "box", "cat", "/tmp/in"}).out, "copied in\n");
+
+    auto stats = berth({"stats", "--no-stream", "box"});
+    EXPECT_EQ(stats.exit_code, 0) << stats.describe();
+    EXPECT_NE(stats.out.find("box"), std::string::npos);
+    EXPECT_EQ(lines_of(berth({"ps", "-q", "--filter", "label=tier=test"}).out).size(), 1U);
+    EXPECT_EQ(lines_of(berth({"ps", "-q", "--filter", "label=tier=prod"}).out).size(), 0U);
+
+    int pid_before = inspect("box")["State"]["Pid"];
+    EXPECT_EQ(berth({"restart", "-t", "1", "box"}).exit_code, 0);
+    auto after = inspect("box");
+    EXPECT_EQ(after["State"]["Status"], "running");
+    EXPECT_NE(after["State"]["Pid"].get<int>(), pid_before);
+    EXPECT_NE(berth({"version"}).out.find("berth version"), std::string::npos);
+    auto info = nlohmann::json::parse(berth({"info"}).out, nullptr, false);
+    EXPECT_EQ(info.value("ContainersRunning", 0), 1);
+    // inspect knows images as well as containers.
+    auto image = berth({"inspect", image_});
+    EXPECT_EQ(image.exit_code, 0) << image.describe();
+    // system prune removes stopped containers only.
+    run({"--name", "done", "--network", "none", image_, "true"});
+    auto prune = berth({"system", "prune"});
+    EXPECT_NE(prune.out.find("Deleted container"), std::string::npos) << prune.describe();
+    EXPECT_EQ(inspect("done"), nullptr);
+    EXPECT_EQ(inspect("box")["State"]["Status"], "running");
 }
 
 TEST_F(EngineTest, KilledMonitorAndCliLeaveNothingRmCannotClean) {
@@ -465,9 +531,10 @@ TEST_F(EngineTest, KilledMonitorAndCliLeaveNothingRmCannotClean) {
     // The CLI SIGKILLed at random points of a run.
     std::mt19937 random(12345);
     for (int i = 0; i < 6; ++i) {
-        BackgroundCommand cli({berth_binary(), "--root", berth.root(), "--config", "/dev/null", "run",
-                               "--name", "victim" + std::to_string(i), i % 2 ? "--network=none" : "--network=bridge",
-                               image_, "sleep", "30"});
+        BackgroundCommand cli({berth_binary(), "--root", berth.root(), "--config", "/dev/null",
+                               "run", "--name", "victim" + std::to_string(i),
+                               i % 2 ? "--network=none" : "--network=bridge", image_, "sleep",
+                               "30"});
         std::this_thread::sleep_for(std::chrono::milliseconds(random() % 120));
         cli.signal(SIGKILL);
         cli.wait(5s);

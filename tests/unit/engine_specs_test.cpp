@@ -120,7 +120,8 @@ TEST(EngineSpecs, StartErrorsClassifiedAsDocker) {
 }
 
 TEST(EngineCriLog, RecordsPartialLinesAndRotation) {
-    std::string dir = std::filesystem::temp_directory_path() / ("berth-cri-" + std::to_string(::getpid()));
+    std::string dir =
+        std::filesystem::temp_directory_path() / ("berth-cri-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     std::string path = dir + "/container.log";
     {
@@ -157,7 +158,8 @@ TEST(EngineCriLog, RecordsPartialLinesAndRotation) {
 }
 
 TEST(EngineCriLog, FirstRecordsInOrder) {
-    std::string dir = std::filesystem::temp_directory_path() / ("berth-cri2-" + std::to_string(::getpid()));
+    std::string dir =
+        std::filesystem::temp_directory_path() / ("berth-cri2-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     std::string path = dir + "/container.log";
     {
