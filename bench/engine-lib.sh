@@ -22,6 +22,8 @@ default_ulimits = ["nofile=$(ulimit -Sn):$(ulimit -Hn)", "nproc=4096:4096"]
 network_backend = "cni"
 network_config_dir = "$p/networks"
 [engine]
+# runc: crun refuses this hybrid host while cgroup2 holds hugetlb (see lib.sh).
+runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
 lock_type = "file"

@@ -139,34 +139,8 @@ bool Monitor::start_container(bool first) {
     options.stdin_fd = child_in.get();
     options.stdout_fd = child_out.get();
     options.stderr_fd = child_err.get();
-    std::vector<std::string> create =
-        runtime_argv({"create", "--bundle", c_.bundle, "--pid-file", c_.bundle + "/pidfile"});
-    if (c_.terminal) {
-        create.emplace_back("--console-socket");
-        create.push_back(c_.console_socket);
-    }
-    create.push_back(c_.id);
-    ::unlink("runtime.log");
-    SubprocessResult created = run_subprocess(create, options);
-    child_in.reset();
-    child_out.reset();
-    child_err.reset();
-    if (created.exit_code != 0) {
-        std::string message = last_runtime_error(c_.bundle + "/runtime.log");
-        fail_start(first, message.empty() ? "the runtime's create failed" : message);
-        return false;
-    }
-    if (c_.terminal) {
-        output_[0] = receive_fd(console.get());
-        console.reset();
-        ::unlink(c_.console_socket.c_str());
-    }
-    for (auto& out : output_)
-        if (out) set_nonblocking(out.get());
-    auto pid_text = read_file_if_exists(c_.bundle + "/pidfile");
-    container_pid_ = pid_text ? parse_int64(trim(*pid_text)).value_or(0) : 0;
-
     if (first) {
+        // The CLI attaches before the process exists: none of its output can be missed.
         tell_cli("created\n");
         if (c_.wait_for_attach) {
             pollfd p{attach_listener_.get(), POLLIN, 0};
@@ -179,13 +153,35 @@ bool Monitor::start_container(bool first) {
             }
         }
     }
-    SubprocessResult started = run_subprocess(runtime_argv({"start", c_.id}));
+    // Create and start in one runtime process (`run --detach` returns once the process
+    // runs); the container's init is then this subreaper's child.
+    std::vector<std::string> run = runtime_argv(
+        {"run", "--detach", "--bundle", c_.bundle, "--pid-file", c_.bundle + "/pidfile"});
+    if (c_.terminal) {
+        run.emplace_back("--console-socket");
+        run.push_back(c_.console_socket);
+    }
+    run.push_back(c_.id);
+    ::unlink("runtime.log");
+    SubprocessResult started = run_subprocess(run, options);
+    child_in.reset();
+    child_out.reset();
+    child_err.reset();
     if (started.exit_code != 0) {
         std::string message = last_runtime_error(c_.bundle + "/runtime.log");
         run_subprocess(runtime_argv({"delete", "--force", c_.id}));
-        fail_start(first, message.empty() ? "the runtime's start failed" : message);
+        fail_start(first, message.empty() ? "the runtime failed to start the container" : message);
         return false;
     }
+    if (c_.terminal) {
+        output_[0] = receive_fd(console.get());
+        console.reset();
+        ::unlink(c_.console_socket.c_str());
+    }
+    for (auto& out : output_)
+        if (out) set_nonblocking(out.get());
+    auto pid_text = read_file_if_exists(c_.bundle + "/pidfile");
+    container_pid_ = pid_text ? parse_int64(trim(*pid_text)).value_or(0) : 0;
     int64_t start_time = process_start_time(container_pid_);
     auto self = static_cast<int64_t>(::getpid());
     int64_t self_start = process_start_time(self);

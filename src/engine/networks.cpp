@@ -173,6 +173,15 @@ NetworkRecord Networks::create(const std::string& name, const NetworkCreateOptio
     } catch (const Error&) {
         throw Error("network " + name + " already exists");
     }
+    try {
+        install_rules(r);
+    } catch (...) {
+        remove_rules(r);
+        image::Statement undo = db_.prepare("DELETE FROM networks WHERE name = ?1");
+        undo.bind(1, r.name);
+        undo.run();
+        throw;
+    }
     return r;
 }
 
@@ -212,29 +221,73 @@ void Networks::remove(const NetworkRecord& network) {
     // The bridge (its veths went with each container's DEL) and the leases directory.
     if (::if_nametoindex(network.bridge.c_str()) != 0)
         run_subprocess({"ip", "link", "delete", network.bridge});
+    remove_rules(network);
     remove_tree(paths_.cni_leases + "/" + network.name);
     image::Statement st = db_.prepare("DELETE FROM networks WHERE name = ?1");
     st.bind(1, network.name);
     st.run();
 }
 
-nlohmann::json Networks::conflist(const NetworkRecord& n) const {
+// Per container, only the bridge plugin (a veth, an address) and, when it publishes ports,
+// portmap: the masquerading and forwarding rules are the network's (network_rules), made
+// once with it, instead of iptables runs in every container's ADD and DEL.
+nlohmann::json Networks::conflist(const NetworkRecord& n, bool ports) const {
     nlohmann::json bridge = {
         {"type", "bridge"},
         {"bridge", n.bridge},
         {"isGateway", !n.internal},
-        {"ipMasq", !n.internal},
+        {"ipMasq", false},
         {"hairpinMode", true},
         {"ipam",
          {{"type", "host-local"},
           {"ranges", {{{{"subnet", n.subnet}, {"gateway", n.gateway}}}}},
-          {"routes",
-           n.internal ? nlohmann::json::array() : nlohmann::json::array({{{"dst", "0.0.0.0/0"}}})},
+          {"routes", n.internal ? nlohmann::json::array()
+                                : nlohmann::json::array({{{"dst", "0.0.0.0/0"}}})},
           {"dataDir", paths_.cni_leases}}}};
     nlohmann::json plugins = nlohmann::json::array({bridge});
-    plugins.push_back({{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}});
-    plugins.push_back({{"type", "firewall"}, {"backend", "iptables"}});
+    if (ports) plugins.push_back({{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}});
     return {{"cniVersion", "1.0.0"}, {"name", n.name}, {"plugins", plugins}};
+}
+
+std::vector<std::vector<std::string>> network_rules(const NetworkRecord& n) {
+    std::string tag = "berth network " + n.id.substr(0, 12);
+    std::vector<std::vector<std::string>> rules;
+    if (!n.internal)
+        rules.push_back({"-t", "nat", "POSTROUTING", "-s", n.subnet, "!", "-d", n.subnet, "-m",
+                         "comment", "--comment", tag, "-j", "MASQUERADE"});
+    // Ahead of a DROP policy or docker's chains: the bridge's own traffic and replies.
+    rules.push_back({"-t", "filter", "FORWARD", "-i", n.bridge, "-m", "comment", "--comment", tag,
+                     "-j", "ACCEPT"});
+    rules.push_back({"-t", "filter", "FORWARD", "-o", n.bridge, "-m", "conntrack", "--ctstate",
+                     "RELATED,ESTABLISHED", "-m", "comment", "--comment", tag, "-j", "ACCEPT"});
+    return rules;
+}
+
+namespace {
+
+// iptables -w -t TABLE ACTION CHAIN RULE...
+SubprocessResult iptables(const std::vector<std::string>& rule, const std::string& action) {
+    std::vector<std::string> argv = {"iptables", "-w", rule[0], rule[1], action, rule[2]};
+    argv.insert(argv.end(), rule.begin() + 3, rule.end());
+    SubprocessOptions options;
+    options.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+    return run_subprocess(argv, options);
+}
+
+}  // namespace
+
+void Networks::install_rules(const NetworkRecord& n) {
+    for (const auto& rule : network_rules(n)) {
+        if (iptables(rule, "-C").exit_code == 0) continue;
+        SubprocessResult r = iptables(rule, rule[2] == "FORWARD" ? "-I" : "-A");
+        if (r.exit_code != 0) throw Error("iptables for network " + n.name + ": " + std::string(trim(r.err)));
+    }
+}
+
+void Networks::remove_rules(const NetworkRecord& n) {
+    for (const auto& rule : network_rules(n))
+        while (iptables(rule, "-D").exit_code == 0) {
+        }
 }
 
 nlohmann::json Networks::inspect(const NetworkRecord& n) const {
@@ -265,7 +318,7 @@ Attachment Networks::attach(const NetworkRecord& network, const std::string& con
     a.network = network.name;
     a.ifname = ifname;
     a.ports = ports;
-    a.result = cni_add(conflist(network), request);
+    a.result = cni_add(conflist(network, !ports.empty()), request);
     for (const auto& ip : a.result.value("ips", nlohmann::json::array())) {
         std::string address = ip.value("address", "");
         a.ip = address.substr(0, address.find('/'));
@@ -308,7 +361,7 @@ std::string Networks::detach(const NetworkRecord& network, const std::string& co
             previous = {
                 {"cniVersion", "1.0.0"}, {"ips", ips}, {"interfaces", nlohmann::json::array()}};
     }
-    return cni_del(conflist(network), request, previous);
+    return cni_del(conflist(network, !a.ports.empty()), request, previous);
 }
 
 PortMapping reserve_host_port(PortMapping m) {

@@ -1,4 +1,4 @@
-// Networks: bridge networks made with CNI (bridge + host-local IPAM, portmap, firewall),
+// Networks: bridge networks made with CNI (bridge + host-local IPAM, portmap for ports),
 // recorded in the state database. "bridge" is the default network, made on first use; user
 // networks have their own bridge and subnet, and their containers find each other by name
 // (the engine writes their /etc/hosts). Removing a network deletes its bridge and its IPAM
@@ -67,13 +67,21 @@ class Networks {
     std::string detach(const NetworkRecord& network, const std::string& container_id,
                        const std::string& netns, const Attachment& attachment);
 
-    [[nodiscard]] nlohmann::json conflist(const NetworkRecord& network) const;
+    // The CNI configuration list for one container's ADD/DEL (portmap only with ports).
+    [[nodiscard]] nlohmann::json conflist(const NetworkRecord& network, bool ports) const;
+    void install_rules(const NetworkRecord& network);
+    void remove_rules(const NetworkRecord& network);
 
   private:
     std::string free_subnet();
     const EnginePaths& paths_;
     image::Database& db_;
 };
+
+// The iptables rules a network owns, each {"-t", TABLE, CHAIN, MATCH...}.
+// Made by create, removed by remove: masquerading out of the subnet (not for --internal),
+// and forwarding to and from the bridge.
+std::vector<std::vector<std::string>> network_rules(const NetworkRecord& network);
 
 // Fails with "port is already allocated" when host_ip:host_port cannot be bound now;
 // picks a free port for host_port 0. Returns the mapping with its port.
