@@ -241,8 +241,8 @@ nlohmann::json Networks::conflist(const NetworkRecord& n, bool ports) const {
         {"ipam",
          {{"type", "host-local"},
           {"ranges", {{{{"subnet", n.subnet}, {"gateway", n.gateway}}}}},
-          {"routes", n.internal ? nlohmann::json::array()
-                                : nlohmann::json::array({{{"dst", "0.0.0.0/0"}}})},
+          {"routes",
+           n.internal ? nlohmann::json::array() : nlohmann::json::array({{{"dst", "0.0.0.0/0"}}})},
           {"dataDir", paths_.cni_leases}}}};
     nlohmann::json plugins = nlohmann::json::array({bridge});
     if (ports) plugins.push_back({{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}});
@@ -280,7 +280,8 @@ void Networks::install_rules(const NetworkRecord& n) {
     for (const auto& rule : network_rules(n)) {
         if (iptables(rule, "-C").exit_code == 0) continue;
         SubprocessResult r = iptables(rule, rule[2] == "FORWARD" ? "-I" : "-A");
-        if (r.exit_code != 0) throw Error("iptables for network " + n.name + ": " + std::string(trim(r.err)));
+        if (r.exit_code != 0)
+            throw Error("iptables for network " + n.name + ": " + std::string(trim(r.err)));
     }
 }
 

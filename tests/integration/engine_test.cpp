@@ -83,8 +83,12 @@ class EngineTest : public ::testing::Test {
             }
             berth({"rm", "-f", "-v", id});
         }
-        for (const auto& n : lines_of(berth({"network", "ls", "-q"}).out))
-            berth({"network", "rm", n});
+        std::vector<std::string> network_ids;
+        for (const auto& n : lines_of(berth({"network", "ls", "-q"}).out)) {
+            auto j = nlohmann::json::parse(berth({"network", "inspect", n}).out, nullptr, false);
+            if (j.is_array() && !j.empty()) network_ids.push_back(j[0]["Id"]);
+            EXPECT_EQ(berth({"network", "rm", n}).exit_code, 0) << n;
+        }
         berth({"volume", "prune", "-a"});
         EXPECT_EQ(berth({"ps", "-aq"}).out, "");
         EXPECT_EQ(mounts_under(berth.root()), std::vector<std::string>{});
@@ -94,6 +98,8 @@ class EngineTest : public ::testing::Test {
             EXPECT_EQ(iptables.find(id), std::string::npos)
                 << "iptables rules of " << id << " left";
         }
+        for (const auto& id : network_ids)  // the network's own masquerade and forward rules
+            EXPECT_EQ(iptables.find("berth network " + id.substr(0, 12)), std::string::npos);
         for (const auto& id : known_ids_)
             EXPECT_EQ(iptables.find(id), std::string::npos)
                 << "iptables rules of " << id << " left";
