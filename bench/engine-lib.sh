@@ -60,6 +60,6 @@ teardown_engines() {
     ip link delete cni-podman0 >/dev/null 2>&1 || true
     "${PODMAN[@]}" system reset -f >/dev/null 2>&1 || true
   fi
-  grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  { grep -o " $work[^ ]*" /proc/self/mountinfo || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$work"
 }
