@@ -597,18 +597,19 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
     });
     net_inspect->add_option("network", s->targets)->required();
     CLI::App* net_connect =
-        verb(network, "connect", "connect a container to a network", [](Session&) {
-            throw Error(
-                "network connect: a container joins one network, chosen with run --network");
-            return 1;
+        verb(network, "connect", "connect a running container to a network", [s](Session& x) {
+            x.engine.connect(s->target, s->second);
+            return 0;
         });
-    net_connect->add_option("args", s->targets);
+    net_connect->add_option("network", s->target)->required();
+    net_connect->add_option("container", s->second)->required();
     CLI::App* net_disconnect =
-        verb(network, "disconnect", "disconnect a container from a network", [](Session&) {
-            throw Error("network disconnect: a container leaves its network when it stops");
-            return 1;
+        verb(network, "disconnect", "disconnect a container from a network", [s](Session& x) {
+            x.engine.disconnect(s->target, s->second);
+            return 0;
         });
-    net_disconnect->add_option("args", s->targets);
+    net_disconnect->add_option("network", s->target)->required();
+    net_disconnect->add_option("container", s->second)->required();
 
     // volume
     CLI::App* volume = app.add_subcommand("volume", "manage volumes");

@@ -71,13 +71,34 @@ std::string capability_name(std::string text) {
     throw Error("unknown capability \"" + text + "\"");
 }
 
-std::vector<std::string> capability_set(const CreateOptions& o) {
+// What this process may hand on: its bounding set (/proc/self/status CapBnd). Root in a
+// container may lack some (CAP_SYS_RESOURCE here), and a runtime cannot grant those.
+uint64_t own_bounding_set() {
+    auto status = read_file_if_exists("/proc/self/status").value_or("");
+    size_t at = status.find("CapBnd:");
+    if (at == std::string::npos) return ~0ULL;
+    return std::strtoull(status.c_str() + at + 7, nullptr, 16);
+}
+
+bool grantable(const std::string& name, uint64_t bounding) {
+    for (size_t i = 0; i < std::size(kAllCapabilities); ++i)
+        if (name == kAllCapabilities[i]) return (bounding >> i) & 1;
+    return false;
+}
+
+std::vector<std::string> all_grantable(uint64_t bounding) {
     std::vector<std::string> caps;
-    if (o.privileged) {
-        caps.assign(std::begin(kAllCapabilities), std::end(kAllCapabilities));
-        return caps;
-    }
-    caps = default_capabilities();
+    for (size_t i = 0; i < std::size(kAllCapabilities); ++i)
+        if ((bounding >> i) & 1) caps.emplace_back(kAllCapabilities[i]);
+    return caps;
+}
+
+std::vector<std::string> capability_set(const CreateOptions& o) {
+    uint64_t bounding = own_bounding_set();
+    if (o.privileged) return all_grantable(bounding);
+    std::vector<std::string> caps;
+    for (const auto& c : default_capabilities())
+        if (grantable(c, bounding)) caps.push_back(c);
     for (const auto& drop : o.cap_drop) {
         std::string name = capability_name(drop);
         if (name == "CAP_ALL")
@@ -88,9 +109,12 @@ std::vector<std::string> capability_set(const CreateOptions& o) {
     for (const auto& add : o.cap_add) {
         std::string name = capability_name(add);
         if (name == "CAP_ALL") {
-            caps.assign(std::begin(kAllCapabilities), std::end(kAllCapabilities));
+            caps = all_grantable(bounding);
             continue;
         }
+        if (!grantable(name, bounding))
+            throw Error("--cap-add " + add + ": berth itself lacks " + name +
+                        " (its bounding set)");
         if (std::find(caps.begin(), caps.end(), name) == caps.end()) caps.push_back(name);
     }
     return caps;

@@ -237,4 +237,63 @@ void Engine::finish_attached_start(const std::string& id) {
     throw Error("the container's monitor exited before the start");
 }
 
+void Engine::connect(const std::string& network, const std::string& name_or_id) {
+    ContainerRecord record = find(name_or_id);
+    if (record.state.status != Status::running)
+        throw Error("container " + record.name + " is not running");
+    if (!uses_cni(record.config.value("network", "bridge")))
+        throw Error("container " + record.name + " has no bridge network to add to");
+    NetworkRecord net = networks_.get(network);
+    nlohmann::json& c = record.config;
+    if (c["attachments"].contains(net.name))
+        throw Error("container " + record.name + " is already on network " + net.name);
+    Attachment pending;
+    pending.network = net.name;
+    pending.ifname = "eth" + std::to_string(c["attachments"].size());
+    c["attachments"][net.name] = to_json(pending);
+    db_.update_config(record.id, c);
+    try {
+        Attachment a =
+            networks_.attach(net, record.id, paths_.netns_path(record.id), pending.ifname, {});
+        c["attachments"][net.name] = to_json(a);
+        db_.update_config(record.id, c);
+    } catch (...) {
+        networks_.detach(net, record.id, paths_.netns_path(record.id), pending);
+        c["attachments"].erase(net.name);
+        db_.update_config(record.id, c);
+        throw;
+    }
+    // Its name on the new network, for the others; theirs, for it.
+    const nlohmann::json& mine = c["attachments"][net.name];
+    for (const auto& other : db_.list()) {
+        if (other.id == record.id || other.state.status != Status::running) continue;
+        const nlohmann::json theirs = other.config.value("attachments", nlohmann::json::object());
+        if (!theirs.contains(net.name) || net.name == "bridge") continue;
+        update_hosts_entry(paths_.container_dir(other.id) + "/hosts",
+                           {mine.value("ip", ""), {record.name}});
+        update_hosts_entry(paths_.container_dir(record.id) + "/hosts",
+                           {theirs[net.name].value("ip", ""), {other.name}});
+    }
+}
+
+void Engine::disconnect(const std::string& network, const std::string& name_or_id) {
+    ContainerRecord record = find(name_or_id);
+    NetworkRecord net = networks_.get(network);
+    nlohmann::json& c = record.config;
+    if (!c.value("attachments", nlohmann::json::object()).contains(net.name))
+        throw Error("container " + record.name + " is not on network " + net.name);
+    std::string error = networks_.detach(net, record.id, paths_.netns_path(record.id),
+                                         attachment_from_json(c["attachments"][net.name]));
+    c["attachments"].erase(net.name);
+    db_.update_config(record.id, c);
+    for (const auto& other : db_.list()) {
+        if (other.id == record.id) continue;
+        const nlohmann::json theirs = other.config.value("attachments", nlohmann::json::object());
+        if (!theirs.contains(net.name)) continue;
+        update_hosts_entry(paths_.container_dir(other.id) + "/hosts", {"", {record.name}});
+        update_hosts_entry(paths_.container_dir(record.id) + "/hosts", {"", {other.name}});
+    }
+    if (!error.empty()) throw Error(error);
+}
+
 }  // namespace berth::engine

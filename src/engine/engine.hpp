@@ -109,6 +109,10 @@ class Engine {
     void copy(const std::string& from, const std::string& to);
     // Removes every stopped container; returns their ids.
     std::vector<std::string> prune_containers();
+    // A running container on a bridge network joins another one (the next ethN) or leaves
+    // one; its peers' /etc/hosts follow. Connections last until the container stops.
+    void connect(const std::string& network, const std::string& name_or_id);
+    void disconnect(const std::string& network, const std::string& name_or_id);
 
     Networks& networks() { return networks_; }
     Volumes& volumes() { return volumes_; }

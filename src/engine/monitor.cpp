@@ -1,9 +1,11 @@
 #include "engine/monitor.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -31,8 +33,15 @@
 #include "engine/process_identity.hpp"
 #include "engine/subprocess.hpp"
 
+extern "C" {
+extern char __executable_start;  // NOLINT: the linker's symbols for the text segment
+extern char etext;               // NOLINT
+}
+
 namespace berth::engine {
 namespace {
+
+constexpr int kMadvisePageout = 21;  // MADV_PAGEOUT (Linux 5.4), absent from older headers
 
 using Clock = std::chrono::steady_clock;
 
@@ -42,6 +51,18 @@ std::string lower(std::string text) {
     return text;
 }
 
+// One monitor runs per container, mostly asleep in poll(2): what the start needed (the
+// JSON parser, SQLite, the runtime's exec) need not stay resident. Freed heap goes back to
+// the kernel, and the binary's code pages are dropped (they are clean file pages, read back
+// in on the next use: the loop's few pages).
+void release_startup_memory() {
+    ::malloc_trim(0);
+    auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    auto start = reinterpret_cast<uintptr_t>(&__executable_start) & ~(page - 1);
+    auto end = (reinterpret_cast<uintptr_t>(&etext) + page - 1) & ~(page - 1);
+    ::madvise(reinterpret_cast<void*>(start), end - start, kMadvisePageout);
+}
+
 void set_nonblocking(int fd) {
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
@@ -49,10 +70,7 @@ void set_nonblocking(int fd) {
 class Monitor {
   public:
     Monitor(const MonitorConfig& config, int sync_fd)
-        : c_(config),
-          sync_(sync_fd),
-          db_(config.state_db),
-          log_(config.bundle + "/container.log", config.log_max_size) {}
+        : c_(config), sync_(sync_fd), log_(config.bundle + "/container.log", config.log_max_size) {}
 
     int run();
 
@@ -73,6 +91,9 @@ class Monitor {
         if (sync_ < 0) return;
         (void)!::write(sync_, line.data(), line.size());
     }
+    // Opened for each change and closed again: a monitor lives as long as its container,
+    // and an idle one should hold no database cache.
+    [[nodiscard]] ContainerDb db() const { return ContainerDb(c_.state_db); }
     std::vector<std::string> runtime_argv(std::initializer_list<std::string> verb) const {
         std::vector<std::string> argv = {c_.runtime, "--root", c_.runtime_root, "--log",
                                          c_.bundle + "/runtime.log"};
@@ -82,7 +103,6 @@ class Monitor {
 
     MonitorConfig c_;
     int sync_;
-    ContainerDb db_;
     CriLogWriter log_;
     UniqueFd signals_, attach_listener_;
     std::vector<UniqueFd> clients_;
@@ -185,7 +205,7 @@ bool Monitor::start_container(bool first) {
     int64_t start_time = process_start_time(container_pid_);
     auto self = static_cast<int64_t>(::getpid());
     int64_t self_start = process_start_time(self);
-    db_.modify_state(c_.id, [&](ContainerState& s) {
+    db().modify_state(c_.id, [&](ContainerState& s) {
         s.status = Status::running;
         s.pid = container_pid_;
         s.pid_start = start_time;
@@ -207,12 +227,13 @@ bool Monitor::start_container(bool first) {
         ::close(sync_);
         sync_ = -1;
     }
+    release_startup_memory();
     return true;
 }
 
 void Monitor::fail_start(bool first, const std::string& message) {
     int code = classify_start_error(message);
-    db_.modify_state(c_.id, [&](ContainerState& s) {
+    db().modify_state(c_.id, [&](ContainerState& s) {
         s.status = Status::exited;
         s.exit_code = code;
         s.pid = 0;
@@ -386,7 +407,7 @@ void Monitor::container_exited(int status) {
         }
     }
     run_subprocess(runtime_argv({"delete", "--force", c_.id}));
-    auto state = db_.modify_state(c_.id, [&](ContainerState& s) {
+    auto state = db().modify_state(c_.id, [&](ContainerState& s) {
         s.status = Status::exited;
         s.exit_code = code;
         s.oom_killed = oom;
@@ -399,7 +420,7 @@ void Monitor::container_exited(int status) {
         // docker's back-off: 100 ms, doubling, at most a second here (tests wait on it).
         auto delay = std::chrono::milliseconds(100LL << std::min<int64_t>(state->restart_count, 3));
         std::this_thread::sleep_for(delay);
-        auto again = db_.get(c_.id);
+        auto again = db().get(c_.id);
         if (again && !again->state.stopped_by_user && start_container(false)) return;
         if (done_) return;
     }
@@ -433,7 +454,7 @@ void Monitor::start_health_check() {
 void Monitor::health_check_done(int code) {
     next_health_ = Clock::now() + std::chrono::milliseconds(c_.health.interval_ms);
     if (container_pid_ == 0) return;
-    db_.modify_state(c_.id, [&](ContainerState& s) {
+    db().modify_state(c_.id, [&](ContainerState& s) {
         if (code == 0) {
             s.failing_streak = 0;
             s.health = "healthy";
@@ -446,7 +467,7 @@ void Monitor::health_check_done(int code) {
 
 void Monitor::finish() {
     done_ = true;
-    db_.modify_state(c_.id, [&](ContainerState& s) {
+    db().modify_state(c_.id, [&](ContainerState& s) {
         s.monitor_pid = 0;
         s.monitor_start = 0;
     });
@@ -454,7 +475,7 @@ void Monitor::finish() {
         ContainerLock lock(c_.bundle);
         remove_netns(c_.netns);
         if (c_.autoremove)
-            remove_container_files(db_.database(),
+            remove_container_files(db().database(),
                                    {c_.id, c_.bundle, c_.volume_dirs, c_.volume_names});
     } else if (!c_.cleanup.empty()) {
         run_subprocess(c_.cleanup);

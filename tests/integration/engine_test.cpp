@@ -356,9 +356,21 @@ TEST_F(EngineTest, UserNetworkResolvesNames) {
     auto hosts = berth({"exec", "db", "cat", "/etc/hosts"});
     EXPECT_NE(hosts.out.find("\tweb"), std::string::npos) << hosts.out;
 
+    // connect/disconnect: a container on the default network joins backend and finds db.
+    run_detached({"--name", "late", image_, "sleep", "60"});
+    EXPECT_EQ(berth({"network", "connect", "backend", "late"}).exit_code, 0);
+    auto joined =
+        berth({"exec", "late", "sh", "-c",
+               "ip -o -4 addr show eth1 | wc -l; ping -c1 -W2 db >/dev/null && echo reached"});
+    EXPECT_EQ(joined.out, "1\nreached\n") << joined.describe();
+    EXPECT_EQ(berth({"network", "disconnect", "backend", "late"}).exit_code, 0);
+    auto left = berth({"exec", "late", "sh", "-c",
+                       "ip -o link show eth1 2>/dev/null | wc -l; grep -c -w db /etc/hosts"});
+    EXPECT_EQ(left.out, "0\n0\n") << left.describe();
+
     auto busy = berth({"network", "rm", "backend"});
     EXPECT_NE(busy.exit_code, 0);
-    EXPECT_EQ(berth({"rm", "-f", "db", "web"}).exit_code, 0);
+    EXPECT_EQ(berth({"rm", "-f", "db", "web", "late"}).exit_code, 0);
     EXPECT_EQ(berth({"network", "rm", "backend"}).exit_code, 0);
     EXPECT_NE(run_command({"ip", "link", "show", bridge}).exit_code, 0)
         << "bridge " << bridge << " left";
@@ -418,6 +430,36 @@ TEST_F(EngineTest, MemoryLimitExceededIsOomKilled) {
     EXPECT_EQ(j["State"]["OOMKilled"], true);
     EXPECT_EQ(j["State"]["ExitCode"], 137);
     EXPECT_EQ(j["HostConfig"]["Memory"], 16 * 1024 * 1024);
+}
+
+TEST_F(EngineTest, ResourceLimitsAndSecurityOptions) {
+    std::string id =
+        run_detached({"--network", "none", "--cpus", "0.5", "--pids-limit", "20", "--memory", "64m",
+                      "--ulimit", "nofile=512:512", image_, "sleep", "60"});
+    auto cgroup = [&](const std::string& file) {
+        std::string value;
+        std::ifstream("/sys/fs/cgroup/" + file.substr(0, file.find('/')) + "/berth/" + id + "/" +
+                      file.substr(file.find('/') + 1)) >>
+            value;
+        return value;
+    };
+    EXPECT_EQ(cgroup("cpu/cpu.cfs_quota_us"), "50000");
+    EXPECT_EQ(cgroup("cpu/cpu.cfs_period_us"), "100000");
+    EXPECT_EQ(cgroup("pids/pids.max"), "20");
+    EXPECT_EQ(cgroup("memory/memory.limit_in_bytes"), std::to_string(64 << 20));
+    EXPECT_EQ(trimmed(berth({"exec", id, "sh", "-c", "ulimit -n"}).out), "512");
+    auto unconfined = run({"--rm", "--network", "none", "--security-opt", "seccomp=unconfined",
+                           image_, "grep", "Seccomp:", "/proc/self/status"});
+    EXPECT_EQ(trimmed(unconfined.out), "Seccomp:\t0") << unconfined.describe();
+    auto nnp = run({"--rm", "--network", "none", "--security-opt", "no-new-privileges", image_,
+                    "grep", "NoNewPrivs:", "/proc/self/status"});
+    EXPECT_EQ(trimmed(nnp.out), "NoNewPrivs:\t1") << nnp.describe();
+    auto privileged = run({"--rm", "--network", "none", "--privileged", image_, "sh", "-c",
+                           "grep Seccomp: /proc/self/status; test -w /sys && echo sys-writable"});
+    EXPECT_EQ(privileged.out, "Seccomp:\t0\nsys-writable\n") << privileged.describe();
+    auto device = run({"--rm", "--network", "none", "--device", "/dev/zero:/dev/zero2", image_,
+                       "sh", "-c", "head -c 3 /dev/zero2 | wc -c"});
+    EXPECT_EQ(trimmed(device.out), "3") << device.describe();
 }
 
 TEST_F(EngineTest, HealthCheckGoesUnhealthyThenHealthy) {
