@@ -70,6 +70,10 @@ bool path_exists(const std::string& path) {
 }  // namespace
 
 ContainerRecord Engine::create(const CreateOptions& o) {
+    if (::geteuid() != 0)
+        throw Error(
+            "containers need root for now: the rootless engine (user namespaces, "
+            "slirp4netns or pasta) is not implemented; berth-runtime itself runs rootless");
     // 1. Everything that can be wrong with the request, before anything is made.
     RestartPolicy restart = parse_restart_policy(o.restart);
     if (o.autoremove && restart.name != "no")

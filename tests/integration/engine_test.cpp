@@ -376,6 +376,25 @@ TEST_F(EngineTest, UserNetworkResolvesNames) {
         << "bridge " << bridge << " left";
 }
 
+TEST_F(EngineTest, HostAndContainerNetworkModes) {
+    // host: the host's interfaces; none: loopback only.
+    auto host_links = run_command({"sh", "-c", "ls /sys/class/net | sort"});
+    auto host = run({"--rm", "--network", "host", image_, "sh", "-c", "ls /sys/class/net | sort"});
+    EXPECT_EQ(host.out, host_links.out) << host.describe();
+    auto none = run({"--rm", "--network", "none", image_, "sh", "-c", "ls /sys/class/net"});
+    EXPECT_EQ(none.out, "lo\n") << none.describe();
+    // container:NAME: the other container's namespace, its address and its listening port.
+    run_detached({"--name", "server", image_, "sh", "-c",
+                  "echo shared > /tmp/index.html; httpd -f -p 8080 -h /tmp"});
+    std::string ip = inspect("server")["NetworkSettings"]["Networks"]["bridge"]["IPAddress"];
+    ASSERT_FALSE(ip.empty());
+    auto joined =
+        run({"--rm", "--network", "container:server", image_, "sh", "-c",
+             "ip -o -4 addr show eth0 | grep -c " + ip +
+                 "; printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 8080 | tail -1"});
+    EXPECT_EQ(joined.out, "1\nshared\n") << joined.describe();
+}
+
 TEST_F(EngineTest, VolumesPersistAndCopyUp) {
     EXPECT_EQ(run({"--rm", "--network", "none", "-v", "data:/data", image_, "sh", "-c",
                    "echo kept > /data/f"})
