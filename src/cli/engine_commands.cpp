@@ -569,14 +569,9 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
         return 0;
     };
     verb(network, "ls", "list networks", net_ls)->add_flag("-q,--quiet", s->quiet, "names only");
-    CLI::App* net_rm = verb(
-        network, "rm", "remove networks", each([](Session& x, const std::string& t) {
-            auto net = x.engine.networks().get(t);
-            for (const auto& v : x.engine.list(true))
-                if (v.record.config.value("network", "") == net.name)
-                    throw Error("network " + net.name + " is used by container " + v.record.name);
-            x.engine.networks().remove(net);
-        }));
+    CLI::App* net_rm =
+        verb(network, "rm", "remove networks",
+             each([](Session& x, const std::string& t) { x.engine.remove_network(t); }));
     net_rm->add_option("network", s->targets)->required();
     CLI::App* net_inspect = verb(network, "inspect", "show networks as JSON", [s](Session& x) {
         nlohmann::json out = nlohmann::json::array();
@@ -626,13 +621,6 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
     });
     vol_create->add_option("--label", s->labels)->allow_extra_args(false);
     vol_create->add_option("name", s->target);
-    auto volumes_in_use = [](Session& x) {
-        std::set<std::string> used;
-        for (const auto& v : x.engine.list(true))
-            for (const auto& m : v.record.config.value("mounts", nlohmann::json::array()))
-                if (m.value("type", "") == "volume") used.insert(m.value("source", ""));
-        return used;
-    };
     verb(volume, "ls", "list volumes", [s](Session& x) {
         auto list = x.engine.volumes().list();
         if (!s->quiet) print_line(pad("DRIVER", 10) + "VOLUME NAME");
@@ -640,13 +628,9 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
             print_line(s->quiet ? v.name : pad("local", 10) + v.name);
         return 0;
     })->add_flag("-q,--quiet", s->quiet, "names only");
-    CLI::App* vol_rm = verb(volume, "rm", "remove volumes",
-                            each([volumes_in_use](Session& x, const std::string& t) {
-                                if (!x.engine.volumes().get(t)) throw Error("no such volume: " + t);
-                                if (volumes_in_use(x).count(t))
-                                    throw Error("volume " + t + " is in use");
-                                x.engine.volumes().remove(t);
-                            }));
+    CLI::App* vol_rm =
+        verb(volume, "rm", "remove volumes",
+             each([](Session& x, const std::string& t) { x.engine.remove_volume(t); }));
     vol_rm->add_option("volume", s->targets)->required();
     CLI::App* vol_inspect = verb(volume, "inspect", "show volumes as JSON", [s](Session& x) {
         nlohmann::json out = nlohmann::json::array();
@@ -659,13 +643,9 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
         return 0;
     });
     vol_inspect->add_option("volume", s->targets)->required();
-    verb(volume, "prune", "remove volumes no container uses", [s, volumes_in_use](Session& x) {
-        auto used = volumes_in_use(x);
-        for (const auto& v : x.engine.volumes().list())
-            if (!used.count(v.name) && (s->all || v.anonymous)) {
-                x.engine.volumes().remove(v.name);
-                print_line("Deleted: " + v.name);
-            }
+    verb(volume, "prune", "remove volumes no container uses", [s](Session& x) {
+        for (const auto& name : x.engine.prune_volumes(s->all))
+            print_line("Deleted: " + name);
         return 0;
     })->add_flag("-a,--all", s->all, "named volumes too, not only anonymous ones");
 
@@ -677,20 +657,13 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
         system = app.add_subcommand("system", "system-wide information and cleanup");
     }
     {
-        verb(system, "prune", "remove stopped containers, unused networks and dangling images",
-             [](Session& x) {
-                 for (const auto& id : x.engine.prune_containers())
-                     print_line("Deleted container: " + id);
-                 std::set<std::string> used;
-                 for (const auto& v : x.engine.list(true))
-                     used.insert(v.record.config.value("network", ""));
-                 for (const auto& n : x.engine.networks().list())
-                     if (!used.count(n.name) && n.name != "bridge") {
-                         x.engine.networks().remove(n);
-                         print_line("Deleted network: " + n.name);
-                     }
-                 return 0;
-             });
+        verb(system, "prune", "remove stopped containers and unused networks", [](Session& x) {
+            for (const auto& id : x.engine.prune_containers())
+                print_line("Deleted container: " + id);
+            for (const auto& name : x.engine.prune_networks())
+                print_line("Deleted network: " + name);
+            return 0;
+        });
     }
 
     verb(&app, "info", "about this berth", [root](Session& x) {

@@ -90,4 +90,63 @@ std::vector<std::string> Engine::prune_containers() {
     return removed;
 }
 
+std::set<std::string> Engine::networks_in_use() {
+    std::set<std::string> used;
+    for (const auto& record : db_.list()) {
+        used.insert(record.config.value("network", ""));
+        const nlohmann::json attachments =
+            record.config.value("attachments", nlohmann::json::object());
+        for (const auto& [name, _] : attachments.items())
+            used.insert(name);
+    }
+    return used;
+}
+
+std::set<std::string> Engine::volumes_in_use() {
+    std::set<std::string> used;
+    for (const auto& record : db_.list())
+        for (const auto& m : record.config.value("mounts", nlohmann::json::array()))
+            if (m.value("type", "") == "volume") used.insert(m.value("source", ""));
+    return used;
+}
+
+void Engine::remove_network(const std::string& name_or_id) {
+    NetworkRecord net = networks_.get(name_or_id);
+    for (const auto& record : db_.list()) {
+        const nlohmann::json attachments =
+            record.config.value("attachments", nlohmann::json::object());
+        if (record.config.value("network", "") == net.name || attachments.contains(net.name))
+            throw Error("network " + net.name + " is used by container " + record.name);
+    }
+    networks_.remove(net);
+}
+
+std::vector<std::string> Engine::prune_networks() {
+    std::set<std::string> used = networks_in_use();
+    std::vector<std::string> removed;
+    for (const auto& net : networks_.list()) {
+        if (used.count(net.name) || net.name == "bridge") continue;
+        networks_.remove(net);
+        removed.push_back(net.name);
+    }
+    return removed;
+}
+
+void Engine::remove_volume(const std::string& name) {
+    if (!volumes_.get(name)) throw Error("no such volume: " + name);
+    if (volumes_in_use().count(name)) throw Error("volume " + name + " is in use");
+    volumes_.remove(name);
+}
+
+std::vector<std::string> Engine::prune_volumes(bool all) {
+    std::set<std::string> used = volumes_in_use();
+    std::vector<std::string> removed;
+    for (const auto& v : volumes_.list()) {
+        if (used.count(v.name) || (!all && !v.anonymous)) continue;
+        volumes_.remove(v.name);
+        removed.push_back(v.name);
+    }
+    return removed;
+}
+
 }  // namespace berth::engine

@@ -1,8 +1,11 @@
 // Engine::start: networks (a network namespace kept at a path, CNI ADD, /etc/hosts), then
 // the monitor, which creates and starts the container through the runtime.
 #include <fcntl.h>
+
 #include <sys/stat.h>
 #include <unistd.h>
+#include <chrono>
+#include <thread>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
@@ -143,6 +146,11 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
         if (options.attach) throw Error("container " + record.name + " is already running");
         return;
     }
+    // The last run's monitor may still be cleaning up (stop and wait return at the exit).
+    for (int i = 0; i < 1000 && record.state.monitor_pid &&
+                    process_alive(record.state.monitor_pid, record.state.monitor_start);
+         ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (record.state.monitor_pid &&
         process_alive(record.state.monitor_pid, record.state.monitor_start))
         throw Error("container " + record.name + " is being started or cleaned up");

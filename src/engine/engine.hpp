@@ -9,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -114,6 +115,15 @@ class Engine {
     void connect(const std::string& network, const std::string& name_or_id);
     void disconnect(const std::string& network, const std::string& name_or_id);
 
+    // Refused while a container is on it (created, running or stopped).
+    void remove_network(const std::string& name_or_id);
+    // User networks no container is on; returns their names.
+    std::vector<std::string> prune_networks();
+    // Refused while a container mounts it.
+    void remove_volume(const std::string& name);
+    // Volumes no container mounts (anonymous ones only, unless all); returns their names.
+    std::vector<std::string> prune_volumes(bool all);
+
     Networks& networks() { return networks_; }
     Volumes& volumes() { return volumes_; }
     ContainerDb& db() { return db_; }
@@ -127,6 +137,8 @@ class Engine {
     void run_runtime(const ContainerRecord& record, const std::vector<std::string>& args,
                      bool check = true);
     void remove_files(const ContainerRecord& record, bool volumes);
+    [[nodiscard]] std::set<std::string> networks_in_use();
+    [[nodiscard]] std::set<std::string> volumes_in_use();
     [[nodiscard]] TeardownPlan teardown_plan(const ContainerRecord& record, bool volumes) const;
 
     [[nodiscard]] std::vector<std::string> cleanup_command(const std::string& id) const;

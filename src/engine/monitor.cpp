@@ -467,10 +467,8 @@ void Monitor::health_check_done(int code) {
 
 void Monitor::finish() {
     done_ = true;
-    db().modify_state(c_.id, [&](ContainerState& s) {
-        s.monitor_pid = 0;
-        s.monitor_start = 0;
-    });
+    // The cleanup first: until the monitor's pid leaves the row, a new start waits for it
+    // (it would otherwise race this cleanup for the network namespace).
     if (c_.local_cleanup) {
         ContainerLock lock(c_.bundle);
         remove_netns(c_.netns);
@@ -480,6 +478,10 @@ void Monitor::finish() {
     } else if (!c_.cleanup.empty()) {
         run_subprocess(c_.cleanup);
     }
+    db().modify_state(c_.id, [&](ContainerState& s) {
+        s.monitor_pid = 0;
+        s.monitor_start = 0;
+    });
     for (auto& client : clients_)
         if (client)
             attach::send(client.get(), attach::Frame::exit_code, std::to_string(exit_code_));
