@@ -202,7 +202,12 @@ int start_attached(Engine& engine, const ContainerRecord& r) {
     engine.start(r.id, {true});
     UniqueFd sock(engine.connect_attach(r.id));
     engine.finish_attached_start(r.id);
-    int code = engine::attach_session(sock.get(), tty, interactive);
+    int code = engine::attach_session(sock.get(), tty, interactive, [&](int sig) {
+        try {
+            engine.kill(r.id, std::to_string(sig));
+        } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): it exited meanwhile
+        }
+    });
     if (code >= 0) return code;
     return static_cast<int>(engine.wait(r.id));
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <functional>
 #include <string>
 
 #include "common/file.hpp"
@@ -50,13 +51,19 @@ void send_size(int sock) {
 
 }  // namespace
 
-int attach_session(int sock, bool tty, bool forward_stdin) {
+int attach_session(int sock, bool tty, bool forward_stdin,
+                   const std::function<void(int)>& forward_signal) {
     bool terminal = tty && ::isatty(STDIN_FILENO);
     std::optional<RawTerminal> raw;
     if (terminal) raw.emplace(STDIN_FILENO);
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGWINCH);
+    // Without a terminal, ^C reaches us and not the container: pass it on (docker's
+    // sig-proxy). With one, the container's terminal gets the keys itself.
+    if (forward_signal && !terminal)
+        for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2})
+            sigaddset(&mask, sig);
     ::sigprocmask(SIG_BLOCK, &mask, nullptr);
     UniqueFd winch(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
     if (terminal) send_size(sock);
@@ -74,8 +81,13 @@ int attach_session(int sock, bool tty, bool forward_stdin) {
         if (fds[2].revents & POLLIN) {
             signalfd_siginfo info{};
             while (::read(winch.get(), &info, sizeof info) == sizeof info) {
+                auto sig = static_cast<int>(info.ssi_signo);
+                if (sig == SIGWINCH) {
+                    if (terminal) send_size(sock);
+                } else if (forward_signal) {
+                    forward_signal(sig);
+                }
             }
-            if (terminal) send_size(sock);
         }
         if (fds[1].revents) {
             char buffer[8192];

@@ -4,8 +4,13 @@
 // connection ended without one.
 #pragma once
 
+#include <functional>
+
 namespace berth::engine {
 
-int attach_session(int socket_fd, bool tty, bool forward_stdin);
+// forward_signal receives the signals the CLI gets (^C, SIGTERM, ...) when there is no
+// terminal, to send them to the container.
+int attach_session(int socket_fd, bool tty, bool forward_stdin,
+                   const std::function<void(int)>& forward_signal = {});
 
 }  // namespace berth::engine

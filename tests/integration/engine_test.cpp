@@ -294,6 +294,20 @@ TEST_F(EngineTest, LogsFollowTailAndCriFormat) {
     EXPECT_NE(first.find(" stdout F line1"), std::string::npos) << first;
 }
 
+TEST_F(EngineTest, AttachedRunPassesSignalsOn) {
+    BackgroundCommand cli({berth_binary(), "--root", berth.root(), "--config", "/dev/null", "run",
+                           "--name", "trapper", "--network", "none", image_, "sh", "-c",
+                           "trap 'exit 42' INT; while true; do sleep 0.1; done"});
+    ASSERT_TRUE(eventually([&] {
+        auto j = inspect("trapper");
+        return j.is_object() && j["State"]["Status"] == "running";
+    }));
+    std::this_thread::sleep_for(200ms);  // the trap is set
+    cli.signal(SIGINT);
+    EXPECT_EQ(cli.wait(10s), 42);
+    EXPECT_EQ(inspect("trapper")["State"]["ExitCode"], 42);
+}
+
 TEST_F(EngineTest, ExecAndRunWithTerminal) {
     run_detached({"--name", "box", "--network", "none", image_, "sleep", "60"});
     auto exec = run_with_terminal({berth_binary(), "--root", berth.root(), "--config", "/dev/null",
