@@ -61,7 +61,7 @@ Engine::Engine(const std::string& root, image::Images& images, const image::Sett
     : paths_(root),
       images_(images),
       settings_(settings),
-      db_(root + "/state.db"),
+      db_(paths_.root + "/state.db"),
       networks_(paths_, db_.database()),
       volumes_(paths_, db_.database()) {}
 

@@ -9,12 +9,25 @@
 
 namespace berth::engine {
 
+namespace {
+
+// The monitor runs in the container's directory and config.json names host paths: every
+// path the engine records is absolute.
+std::string absolute(const std::string& path) {
+    if (is_absolute_path(path)) return clean_path(path);
+    char cwd[PATH_MAX];
+    if (!::getcwd(cwd, sizeof cwd)) return path;
+    return clean_path(std::string(cwd) + "/" + path);
+}
+
+}  // namespace
+
 EnginePaths::EnginePaths(const std::string& berth_root)
-    : root(berth_root),
-      containers(berth_root + "/containers"),
-      volumes(berth_root + "/volumes"),
+    : root(absolute(berth_root)),
+      containers(root + "/containers"),
+      volumes(root + "/volumes"),
       // Short: unix socket paths and bridge names are derived from what is under it.
-      run("/run/berth/" + digest_of(berth_root).hex().substr(0, 12)),
+      run("/run/berth/" + digest_of(root).hex().substr(0, 12)),
       runtime_state(run + "/runtime"),
       netns(run + "/netns"),
       cni_leases(run + "/cni") {}

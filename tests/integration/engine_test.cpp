@@ -173,6 +173,17 @@ TEST_F(EngineTest, RunPrintsOutputAndRemovesWithRm) {
     EXPECT_EQ(mounts_under(berth.root()), std::vector<std::string>{});
 }
 
+TEST_F(EngineTest, RelativeRootWorks) {
+    CommandOptions beside;
+    beside.cwd = fs::path(berth.root()).parent_path().string();
+    std::string relative = fs::path(berth.root()).filename().string();
+    auto r = run_command({berth_binary(), "--root", relative, "--config", "/dev/null", "run",
+                          "--rm", "--network", "none", image_, "echo", "ok"},
+                         beside);
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_EQ(r.out, "ok\n");
+}
+
 TEST_F(EngineTest, ExitCodesAsDocker) {
     EXPECT_EQ(run({"--rm", "--network", "none", image_, "sh", "-c", "exit 3"}).exit_code, 3);
     auto missing = run({"--rm", "--network", "none", image_, "/no/such/command"});
