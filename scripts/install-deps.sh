@@ -9,6 +9,9 @@ build_packages=(
   libarchive-dev libcurl4-openssl-dev libisal-dev libsqlite3-dev libtomlplusplus-dev libzstd-dev
   libboost-dev libcrypt-dev
 )
+# What the engine runs: CNI plugins (bridge, host-local, portmap, firewall), iptables for
+# them, iproute2 to delete bridges, and curl for the published-port tests.
+engine_packages=(containernetworking-plugins iptables iproute2 curl)
 # Real peers and tools the integration tests drive.
 test_packages=(
   busybox-static file time uidmap iproute2 util-linux bsdutils procps psmisc jq strace
@@ -18,7 +21,7 @@ test_packages=(
 )
 
 missing=()
-for p in "${build_packages[@]}" "${test_packages[@]}"; do
+for p in "${build_packages[@]}" "${engine_packages[@]}" "${test_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if ((${#missing[@]})); then

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cli/engine_commands.hpp"
 #include "cli/image_views.hpp"
 #include "cli/progress_printer.hpp"
 #include "cli/registry_commands.hpp"
@@ -117,7 +118,7 @@ class Context {
 
 int main(int argc, char** argv) {
     log::set_program_name("berth");
-    CLI::App app{"berth: container images (pull, push, save, load, ...)", "berth"};
+    CLI::App app{"berth: containers and images (run, ps, logs, pull, push, ...)", "berth"};
     app.require_subcommand(1);
     app.set_version_flag("-v,--version", std::string("berth version ") + BERTH_VERSION);
     Globals g;
@@ -177,8 +178,6 @@ int main(int argc, char** argv) {
     auto add_inspect = [&](CLI::App* cmd) {
         cmd->add_option("image", inspect_refs, "images")->required();
     };
-    CLI::App* inspect = app.add_subcommand("inspect", "show images as JSON");
-    add_inspect(inspect);
 
     // save
     std::vector<std::string> save_refs;
@@ -247,6 +246,7 @@ int main(int argc, char** argv) {
     df->add_option("--format", format, "table or json")->check(CLI::IsMember({"table", "json"}));
 
     cli::add_registry_commands(app);
+    auto run_engine_verb = cli::add_engine_commands(app, g.root, g.config, g.authfile);
 
     try {
         app.parse(argc, argv);
@@ -255,6 +255,7 @@ int main(int argc, char** argv) {
         return code == 0 ? 0 : 1;
     }
     log::configure("", log::Format::text, g.debug);
+    if (int code = run_engine_verb(); code >= 0) return code;
 
     try {
         Context ctx(g);
@@ -320,7 +321,7 @@ int main(int argc, char** argv) {
                 if (ref.tag.empty()) ref.tag = "latest";
                 images.db().add_name(ref.str(), record.id);
             }
-        } else if (*inspect || *image_inspect) {
+        } else if (*image_inspect) {
             nlohmann::ordered_json out = nlohmann::ordered_json::array();
             for (const auto& ref : inspect_refs)
                 out.push_back(cli::inspect_json(images, images.find(ref, ctx.settings())));

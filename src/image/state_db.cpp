@@ -76,6 +76,12 @@ Database::Database(const std::string& path) : path_(path) {
         throw Error("state database " + path + ": " + message);
     }
     sqlite3_busy_timeout(db_, 30000);
+    // Every berth process and every container monitor opens the database briefly. Closing
+    // the last connection would checkpoint and delete the WAL (three fsyncs, every time):
+    // leave that to the automatic checkpoint when the WAL grows.
+    sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+    int persist = 1;
+    sqlite3_file_control(db_, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     try {
         // Switching to WAL takes an exclusive lock and does not wait for it: retry while
         // another process opens the database at the same moment.

@@ -1,0 +1,34 @@
+// berth-monitor CONFIG: a container's monitor (see engine/monitor.hpp), spawned by berth
+// with the sync pipe on fd 3. `berth-monitor --init -- COMMAND...` is the minimal init that
+// `run --init` puts at /sbin/berth-init.
+#include <unistd.h>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+
+#include "common/file.hpp"
+#include "engine/mini_init.hpp"
+#include "engine/monitor.hpp"
+
+int main(int argc, char** argv) {
+    if (argc >= 3 && std::strcmp(argv[1], "--init") == 0) {
+        int first = std::strcmp(argv[2], "--") == 0 ? 3 : 2;
+        if (first >= argc) {
+            std::fputs("berth-init: no command\n", stderr);
+            return 125;
+        }
+        return berth::engine::run_mini_init(argv + first);
+    }
+    if (argc != 2) {
+        std::fputs("usage: berth-monitor CONFIG (started by berth)\n", stderr);
+        return 2;
+    }
+    try {
+        auto doc = nlohmann::json::parse(berth::read_file(argv[1]));
+        return berth::engine::run_monitor(berth::engine::MonitorConfig::from_json(doc), 3);
+    } catch (const std::exception& e) {
+        std::string line = std::string("error 125 berth-monitor: ") + e.what() + "\n";
+        (void)!::write(3, line.data(), line.size());
+        return 1;
+    }
+}

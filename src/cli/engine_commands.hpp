@@ -1,0 +1,16 @@
+// The engine's verbs on the berth command line (run, ps, logs, network, volume, ...).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+namespace berth::cli {
+
+// Adds the verbs to app (and `prune` to its existing `system`). root and config are read
+// when a verb runs. The returned function runs the verb that was parsed and returns its
+// exit code, or -1 when the command line named none of these verbs.
+std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
+                                         const std::string& config, const std::string& authfile);
+
+}  // namespace berth::cli

@@ -1,0 +1,532 @@
+#include "engine/monitor.hpp"
+
+#include <fcntl.h>
+#include <malloc.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/file.hpp"
+#include "common/strings.hpp"
+#include "common/time.hpp"
+#include "engine/attach_protocol.hpp"
+#include "engine/console_socket.hpp"
+#include "engine/container_db.hpp"
+#include "engine/container_teardown.hpp"
+#include "engine/cri_log.hpp"
+#include "engine/netns.hpp"
+#include "engine/process_identity.hpp"
+#include "engine/subprocess.hpp"
+
+extern "C" {
+extern char __executable_start;  // NOLINT: the linker's symbols for the text segment
+extern char etext;               // NOLINT
+}
+
+namespace berth::engine {
+namespace {
+
+constexpr int kMadvisePageout = 21;  // MADV_PAGEOUT (Linux 5.4), absent from older headers
+
+using Clock = std::chrono::steady_clock;
+
+std::string lower(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+// One monitor runs per container, mostly asleep in poll(2): what the start needed (the
+// JSON parser, SQLite, the runtime's exec) need not stay resident. Freed heap goes back to
+// the kernel, and the binary's code pages are dropped (they are clean file pages, read back
+// in on the next use: the loop's few pages).
+void release_startup_memory() {
+    ::malloc_trim(0);
+    auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    auto start = reinterpret_cast<uintptr_t>(&__executable_start) & ~(page - 1);
+    auto end = (reinterpret_cast<uintptr_t>(&etext) + page - 1) & ~(page - 1);
+    ::madvise(reinterpret_cast<void*>(start), end - start, kMadvisePageout);
+}
+
+void set_nonblocking(int fd) {
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+class Monitor {
+  public:
+    Monitor(const MonitorConfig& config, int sync_fd)
+        : c_(config), sync_(sync_fd), log_(config.bundle + "/container.log", config.log_max_size) {}
+
+    int run();
+
+  private:
+    bool start_container(bool first);
+    void fail_start(bool first, const std::string& message);
+    void loop();
+    void on_output(int index);
+    void on_client(size_t index);
+    void reap();
+    void container_exited(int status);
+    bool should_restart(const ContainerState& state) const;
+    void drain_output();
+    void start_health_check();
+    void health_check_done(int code);
+    void finish();
+    void tell_cli(const std::string& line) {
+        if (sync_ < 0) return;
+        (void)!::write(sync_, line.data(), line.size());
+    }
+    // Opened for each change and closed again: a monitor lives as long as its container,
+    // and an idle one should hold no database cache.
+    [[nodiscard]] ContainerDb db() const { return ContainerDb(c_.state_db); }
+    std::vector<std::string> runtime_argv(std::initializer_list<std::string> verb) const {
+        std::vector<std::string> argv = {c_.runtime, "--root", c_.runtime_root, "--log",
+                                         c_.bundle + "/runtime.log"};
+        argv.insert(argv.end(), verb.begin(), verb.end());
+        return argv;
+    }
+
+    MonitorConfig c_;
+    int sync_;
+    CriLogWriter log_;
+    UniqueFd signals_, attach_listener_;
+    std::vector<UniqueFd> clients_;
+    std::vector<attach::Decoder> decoders_;
+    UniqueFd output_[2];  // stdout/stderr pipes, or the pty master in output_[0]
+    UniqueFd stdin_;      // the write end of the container's stdin pipe
+    int64_t container_pid_ = 0;
+    bool done_ = false;
+    int exit_code_ = 0;
+    pid_t health_pid_ = 0;
+    Clock::time_point health_deadline_{}, next_health_{};
+};
+
+int Monitor::run() {
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+    signals_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (::chdir(c_.bundle.c_str()) != 0) throw_errno("chdir", c_.bundle);
+    attach_listener_ = listen_unix("attach.sock");
+    set_nonblocking(attach_listener_.get());
+    if (!start_container(true)) return 1;
+    loop();
+    return 0;
+}
+
+bool Monitor::start_container(bool first) {
+    UniqueFd child_in, child_out, child_err, console;
+    ::unlink("pidfile");
+    if (c_.terminal) {
+        console = listen_unix(c_.console_socket, 1);
+    } else {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe");
+        output_[0].reset(fds[0]);
+        child_out.reset(fds[1]);
+        if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe");
+        output_[1].reset(fds[0]);
+        child_err.reset(fds[1]);
+        if (c_.open_stdin) {
+            if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe");
+            child_in.reset(fds[0]);
+            stdin_.reset(fds[1]);
+        }
+    }
+    SubprocessOptions options;
+    options.capture_stdout = options.capture_stderr = false;
+    options.stdin_fd = child_in.get();
+    options.stdout_fd = child_out.get();
+    options.stderr_fd = child_err.get();
+    if (first) {
+        // The CLI attaches before the process exists: none of its output can be missed.
+        tell_cli("created\n");
+        if (c_.wait_for_attach) {
+            pollfd p{attach_listener_.get(), POLLIN, 0};
+            if (::poll(&p, 1, 30000) == 1) {
+                UniqueFd client(::accept4(attach_listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+                if (client) {
+                    clients_.push_back(std::move(client));
+                    decoders_.emplace_back();
+                }
+            }
+        }
+    }
+    // Create and start in one runtime process (`run --detach` returns once the process
+    // runs); the container's init is then this subreaper's child.
+    std::vector<std::string> run = runtime_argv(
+        {"run", "--detach", "--bundle", c_.bundle, "--pid-file", c_.bundle + "/pidfile"});
+    if (c_.terminal) {
+        run.emplace_back("--console-socket");
+        run.push_back(c_.console_socket);
+    }
+    run.push_back(c_.id);
+    ::unlink("runtime.log");
+    SubprocessResult started = run_subprocess(run, options);
+    child_in.reset();
+    child_out.reset();
+    child_err.reset();
+    if (started.exit_code != 0) {
+        std::string message = last_runtime_error(c_.bundle + "/runtime.log");
+        run_subprocess(runtime_argv({"delete", "--force", c_.id}));
+        fail_start(first, message.empty() ? "the runtime failed to start the container" : message);
+        return false;
+    }
+    if (c_.terminal) {
+        output_[0] = receive_fd(console.get());
+        console.reset();
+        ::unlink(c_.console_socket.c_str());
+    }
+    for (auto& out : output_)
+        if (out) set_nonblocking(out.get());
+    auto pid_text = read_file_if_exists(c_.bundle + "/pidfile");
+    container_pid_ = pid_text ? parse_int64(trim(*pid_text)).value_or(0) : 0;
+    int64_t start_time = process_start_time(container_pid_);
+    auto self = static_cast<int64_t>(::getpid());
+    int64_t self_start = process_start_time(self);
+    db().modify_state(c_.id, [&](ContainerState& s) {
+        s.status = Status::running;
+        s.pid = container_pid_;
+        s.pid_start = start_time;
+        s.monitor_pid = self;
+        s.monitor_start = self_start;
+        s.started_at = rfc3339_now(false);
+        s.finished_at.clear();
+        s.oom_killed = false;
+        s.error.clear();
+        if (!first) ++s.restart_count;
+        if (!c_.health.command.empty()) {
+            s.health = "starting";
+            s.failing_streak = 0;
+        }
+    });
+    next_health_ = Clock::now() + std::chrono::milliseconds(c_.health.interval_ms);
+    if (first) {
+        tell_cli("started\n");
+        ::close(sync_);
+        sync_ = -1;
+    }
+    release_startup_memory();
+    return true;
+}
+
+void Monitor::fail_start(bool first, const std::string& message) {
+    int code = classify_start_error(message);
+    db().modify_state(c_.id, [&](ContainerState& s) {
+        s.status = Status::exited;
+        s.exit_code = code;
+        s.pid = 0;
+        s.monitor_pid = 0;
+        s.error = message;
+        s.finished_at = rfc3339_now(false);
+    });
+    std::string line = message;
+    std::replace(line.begin(), line.end(), '\n', ' ');
+    exit_code_ = code;
+    finish();  // --rm: gone before the CLI reports the failure
+    if (first) tell_cli("error " + std::to_string(code) + " " + line + "\n");
+}
+
+void Monitor::loop() {
+    while (!done_) {
+        std::vector<pollfd> fds;
+        fds.push_back({signals_.get(), POLLIN, 0});
+        fds.push_back({attach_listener_.get(), POLLIN, 0});
+        fds.push_back({output_[0].get(), POLLIN, 0});
+        fds.push_back({output_[1].get(), POLLIN, 0});
+        for (auto& client : clients_)
+            fds.push_back({client.get(), POLLIN, 0});
+        int timeout = -1;
+        if (!c_.health.command.empty()) {
+            auto wake = health_pid_ ? health_deadline_ : next_health_;
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(wake - Clock::now());
+            timeout = static_cast<int>(std::max<int64_t>(0, left.count()));
+        }
+        int ready = ::poll(fds.data(), fds.size(), timeout);
+        if (ready < 0 && errno != EINTR) throw_errno("poll");
+        if (!c_.health.command.empty()) {
+            if (health_pid_ && Clock::now() >= health_deadline_) {
+                ::kill(health_pid_, SIGKILL);
+            } else if (!health_pid_ && Clock::now() >= next_health_) {
+                start_health_check();
+            }
+        }
+        if (ready <= 0) continue;
+        if (fds[1].revents & POLLIN) {
+            UniqueFd client(::accept4(attach_listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+            if (client) {
+                clients_.push_back(std::move(client));
+                decoders_.emplace_back();
+            }
+        }
+        for (int i = 0; i < 2; ++i)
+            if (fds[2 + static_cast<size_t>(i)].revents) on_output(i);
+        for (size_t i = fds.size(); i-- > 4;)
+            if (fds[i].revents) on_client(i - 4);
+        if (fds[0].revents & POLLIN) {
+            signalfd_siginfo info{};
+            while (::read(signals_.get(), &info, sizeof info) == sizeof info) {
+            }
+            reap();
+        }
+    }
+}
+
+void Monitor::on_output(int index) {
+    char buffer[65536];
+    ssize_t n = ::read(output_[index].get(), buffer, sizeof buffer);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) {  // end of stream (or EIO: the pty's last holder closed it)
+        output_[index].reset();
+        return;
+    }
+    auto data = std::string_view(buffer, static_cast<size_t>(n));
+    LogStream stream = index == 0 ? LogStream::stdout_stream : LogStream::stderr_stream;
+    log_.write(stream, data);
+    auto frame = index == 0 ? attach::Frame::stdout_data : attach::Frame::stderr_data;
+    for (size_t i = 0; i < clients_.size(); ++i)
+        if (clients_[i] && !attach::send(clients_[i].get(), frame, data)) clients_[i].reset();
+}
+
+void Monitor::on_client(size_t index) {
+    char buffer[8192];
+    ssize_t n = ::read(clients_[index].get(), buffer, sizeof buffer);
+    if (n <= 0) {
+        if (n < 0 && errno == EINTR) return;
+        clients_.erase(clients_.begin() + static_cast<ptrdiff_t>(index));
+        decoders_.erase(decoders_.begin() + static_cast<ptrdiff_t>(index));
+        return;
+    }
+    decoders_[index].feed(buffer, static_cast<size_t>(n));
+    while (auto message = decoders_[index].next()) {
+        int input = c_.terminal ? output_[0].get() : stdin_.get();
+        switch (message->type) {
+            case attach::Frame::stdin_data:
+                if (input >= 0) {
+                    // Blocking write: a container not reading its stdin holds the client back.
+                    int flags = ::fcntl(input, F_GETFL);
+                    ::fcntl(input, F_SETFL, flags & ~O_NONBLOCK);
+                    write_all(input, message->payload, "stdin");
+                    ::fcntl(input, F_SETFL, flags);
+                }
+                break;
+            case attach::Frame::stdin_close:
+                if (c_.terminal && output_[0]) {
+                    char eof = 4;  // ^D: the terminal's end of file
+                    (void)!::write(output_[0].get(), &eof, 1);
+                } else {
+                    stdin_.reset();
+                }
+                break;
+            case attach::Frame::resize: {
+                auto parts = split(message->payload, ' ');
+                if (parts.size() == 2 && output_[0] && c_.terminal) {
+                    winsize ws{};
+                    ws.ws_row = static_cast<unsigned short>(parse_uint64(parts[0]).value_or(24));
+                    ws.ws_col = static_cast<unsigned short>(parse_uint64(parts[1]).value_or(80));
+                    ::ioctl(output_[0].get(), TIOCSWINSZ, &ws);
+                }
+                break;
+            }
+            default:
+                break;
+        }
+    }
+}
+
+void Monitor::reap() {
+    while (true) {
+        int status = 0;
+        pid_t pid = ::waitpid(-1, &status, WNOHANG);
+        if (pid <= 0) return;
+        if (pid == health_pid_) {
+            health_pid_ = 0;
+            health_check_done(decode_wait_status(status));
+        } else if (pid == container_pid_) {
+            container_exited(status);
+            if (done_) return;
+        }
+    }
+}
+
+void Monitor::drain_output() {
+    auto deadline = Clock::now() + std::chrono::seconds(2);
+    while ((output_[0] || output_[1]) && Clock::now() < deadline) {
+        pollfd fds[2] = {{output_[0].get(), POLLIN, 0}, {output_[1].get(), POLLIN, 0}};
+        if (::poll(fds, 2, 100) <= 0) break;
+        for (int i = 0; i < 2; ++i)
+            if (fds[i].revents) on_output(i);
+    }
+    output_[0].reset();
+    output_[1].reset();
+    stdin_.reset();
+    log_.flush();
+}
+
+bool Monitor::should_restart(const ContainerState& s) const {
+    if (s.stopped_by_user) return false;
+    const RestartPolicy& p = c_.restart;
+    if (p.name == "always" || p.name == "unless-stopped") return true;
+    if (p.name == "on-failure")
+        return s.exit_code != 0 && (p.max_retries == 0 || s.restart_count < p.max_retries);
+    return false;
+}
+
+void Monitor::container_exited(int status) {
+    container_pid_ = 0;
+    drain_output();
+    if (health_pid_) ::kill(health_pid_, SIGKILL);
+    int code = decode_wait_status(status);
+    bool oom = false;
+    if (!c_.memory_cgroup.empty()) {
+        auto control = read_file_if_exists(c_.memory_cgroup + "/memory.oom_control");
+        if (control) {
+            size_t at = control->find("oom_kill ");
+            oom = at != std::string::npos && (*control)[at + 9] != '0';
+        }
+    }
+    run_subprocess(runtime_argv({"delete", "--force", c_.id}));
+    auto state = db().modify_state(c_.id, [&](ContainerState& s) {
+        s.status = Status::exited;
+        s.exit_code = code;
+        s.oom_killed = oom;
+        s.pid = 0;
+        s.finished_at = rfc3339_now(false);
+        if (!c_.health.command.empty()) s.health.clear();
+    });
+    exit_code_ = code;
+    if (state && should_restart(*state)) {
+        // docker's back-off: 100 ms, doubling, at most a second here (tests wait on it).
+        auto delay = std::chrono::milliseconds(100LL << std::min<int64_t>(state->restart_count, 3));
+        std::this_thread::sleep_for(delay);
+        auto again = db().get(c_.id);
+        if (again && !again->state.stopped_by_user && start_container(false)) return;
+        if (done_) return;
+    }
+    finish();
+}
+
+void Monitor::start_health_check() {
+    std::vector<std::string> argv = runtime_argv({"exec", c_.id});
+    argv.insert(argv.end(), c_.health.command.begin(), c_.health.command.end());
+    std::vector<char*> c_argv = c_string_array(argv);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        int devnull = ::open("/dev/null", O_RDWR);
+        ::dup2(devnull, 0);
+        ::dup2(devnull, 1);
+        ::dup2(devnull, 2);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        ::execv(c_argv[0], c_argv.data());
+        ::_exit(127);
+    }
+    if (pid < 0) {
+        next_health_ = Clock::now() + std::chrono::milliseconds(c_.health.interval_ms);
+        return;
+    }
+    health_pid_ = pid;
+    health_deadline_ = Clock::now() + std::chrono::milliseconds(c_.health.timeout_ms);
+}
+
+void Monitor::health_check_done(int code) {
+    next_health_ = Clock::now() + std::chrono::milliseconds(c_.health.interval_ms);
+    if (container_pid_ == 0) return;
+    db().modify_state(c_.id, [&](ContainerState& s) {
+        if (code == 0) {
+            s.failing_streak = 0;
+            s.health = "healthy";
+        } else {
+            ++s.failing_streak;
+            if (s.failing_streak >= c_.health.retries) s.health = "unhealthy";
+        }
+    });
+}
+
+void Monitor::finish() {
+    done_ = true;
+    // The cleanup first: until the monitor's pid leaves the row, a new start waits for it
+    // (it would otherwise race this cleanup for the network namespace).
+    if (c_.local_cleanup) {
+        ContainerLock lock(c_.bundle);
+        remove_netns(c_.netns);
+        if (c_.autoremove)
+            remove_container_files(db().database(),
+                                   {c_.id, c_.bundle, c_.volume_dirs, c_.volume_names});
+    } else if (!c_.cleanup.empty()) {
+        run_subprocess(c_.cleanup);
+    }
+    db().modify_state(c_.id, [&](ContainerState& s) {
+        s.monitor_pid = 0;
+        s.monitor_start = 0;
+    });
+    for (auto& client : clients_)
+        if (client)
+            attach::send(client.get(), attach::Frame::exit_code, std::to_string(exit_code_));
+    clients_.clear();
+}
+
+}  // namespace
+
+int classify_start_error(const std::string& message) {
+    std::string text = lower(message);
+    if (text.find("exec") == std::string::npos) return 125;
+    if (text.find("no such file or directory") != std::string::npos ||
+        text.find("not found") != std::string::npos)
+        return 127;
+    if (text.find("permission denied") != std::string::npos ||
+        text.find("is a directory") != std::string::npos ||
+        text.find("exec format error") != std::string::npos)
+        return 126;
+    return 125;
+}
+
+// The msg="..." of the last line of the runtime's text log.
+std::string last_runtime_error(const std::string& log_path) {
+    auto text = read_file_if_exists(log_path);
+    if (!text || text->empty()) return {};
+    std::vector<std::string> lines = split(*text, '\n');
+    for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+        if (it->empty()) continue;
+        size_t at = it->find("msg=\"");
+        if (at == std::string::npos) return *it;
+        std::string msg = it->substr(at + 5);
+        if (!msg.empty() && msg.back() == '"') msg.pop_back();
+        std::string out;
+        for (size_t i = 0; i < msg.size(); ++i) {
+            if (msg[i] == '\\' && i + 1 < msg.size()) ++i;
+            out.push_back(msg[i]);
+        }
+        return out;
+    }
+    return {};
+}
+
+int run_monitor(const MonitorConfig& config, int sync_fd) {
+    Monitor monitor(config, sync_fd);
+    return monitor.run();
+}
+
+}  // namespace berth::engine

@@ -1,0 +1,18 @@
+// Starting a container's monitor from the CLI: double fork (the monitor is nobody's child
+// and outlives the CLI), a new session, stdio on /dev/null, and a pipe on its fd 3 through
+// which it reports the start (see monitor.hpp).
+#pragma once
+
+#include <string>
+
+#include "common/unique_fd.hpp"
+
+namespace berth::engine {
+
+// Spawns monitor_binary with config_path; returns the read end of the sync pipe.
+UniqueFd spawn_monitor(const std::string& monitor_binary, const std::string& config_path);
+
+// One line from the sync pipe, without its newline; empty at end of file.
+std::string read_sync_line(int fd);
+
+}  // namespace berth::engine

@@ -1,0 +1,48 @@
+#include "engine/paths.hpp"
+
+#include <unistd.h>
+
+#include <climits>
+
+#include "common/digest.hpp"
+#include "common/path.hpp"
+
+namespace berth::engine {
+
+namespace {
+
+// The monitor runs in the container's directory and config.json names host paths: every
+// path the engine records is absolute.
+std::string absolute(const std::string& path) {
+    if (is_absolute_path(path)) return clean_path(path);
+    char cwd[PATH_MAX];
+    if (!::getcwd(cwd, sizeof cwd)) return path;
+    return clean_path(std::string(cwd) + "/" + path);
+}
+
+}  // namespace
+
+EnginePaths::EnginePaths(const std::string& berth_root)
+    : root(absolute(berth_root)),
+      containers(root + "/containers"),
+      volumes(root + "/volumes"),
+      // Short: unix socket paths and bridge names are derived from what is under it.
+      run("/run/berth/" + digest_of(root).hex().substr(0, 12)),
+      runtime_state(run + "/runtime"),
+      netns(run + "/netns"),
+      cni_leases(run + "/cni") {}
+
+std::string own_directory() {
+    char buffer[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", buffer, sizeof buffer - 1);
+    if (n <= 0) return {};
+    return parent_path(std::string_view(buffer, static_cast<size_t>(n)));
+}
+
+std::string helper_program(const std::string& name) {
+    std::string beside = own_directory() + "/" + name;
+    if (::access(beside.c_str(), X_OK) == 0) return beside;
+    return name;
+}
+
+}  // namespace berth::engine

@@ -1,0 +1,37 @@
+// Where the engine keeps things, all derived from the berth root: the container bundles and
+// the named volumes beside the image store, and the runtime's state, the network namespaces'
+// mount points and CNI's IPAM leases on tmpfs under /run, in a directory named after the root
+// so that two roots (tests, benchmarks) never share containers.
+#pragma once
+
+#include <string>
+
+namespace berth::engine {
+
+struct EnginePaths {
+    std::string root;           // the berth root (--root)
+    std::string containers;     // <root>/containers
+    std::string volumes;        // <root>/volumes
+    std::string run;            // /run/berth/<hash of root>
+    std::string runtime_state;  // <run>/runtime: berth-runtime --root
+    std::string netns;          // <run>/netns/<id>: bind mounts of network namespaces
+    std::string cni_leases;     // <run>/cni: host-local IPAM data
+
+    explicit EnginePaths(const std::string& berth_root);
+    [[nodiscard]] std::string container_dir(const std::string& id) const {
+        return containers + "/" + id;
+    }
+    [[nodiscard]] std::string netns_path(const std::string& id) const { return netns + "/" + id; }
+    [[nodiscard]] std::string volume_dir(const std::string& name) const {
+        return volumes + "/" + name;
+    }
+};
+
+// The running executable's directory, where berth-monitor and berth-runtime are looked for
+// first (a build tree or an installation keeps them together).
+std::string own_directory();
+
+// A helper program: next to the running executable if there, else its bare name (PATH).
+std::string helper_program(const std::string& name);
+
+}  // namespace berth::engine

@@ -1,0 +1,650 @@
+// The engine end to end, through the berth CLI with a private root: containers from the
+// busybox image, their exit codes and defaults, logs, exec with a pty, stop, published
+// ports fetched with curl, user networks, volumes, restart policies, OOM kills, health
+// checks, bad input, and SIGKILLed CLIs and monitors. Every test removes what it made in
+// TearDown (also after a failed assertion) and checks that nothing is left: mounts,
+// cgroups, network namespaces, veths, iptables rules, IPAM leases.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "support/images.hpp"
+
+namespace fs = std::filesystem;
+using namespace berth::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string trimmed(std::string text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
+        text.pop_back();
+    return text;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line))
+        if (!line.empty()) out.push_back(line);
+    return out;
+}
+
+// A TCP port nobody listens on now.
+int free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+std::string host_address() {
+    auto r = run_command({"sh", "-c", "hostname -I | cut -d' ' -f1"});
+    return trimmed(r.out);
+}
+
+class EngineTest : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        archive_dir_ = new TempDir("berth-engine-image");
+        archive_ = make_busybox_image(archive_dir_->path());
+    }
+    static void TearDownTestSuite() {
+        delete archive_dir_;
+        archive_dir_ = nullptr;
+    }
+
+    void SetUp() override {
+        auto r = berth({"load", "-i", archive_});
+        ASSERT_EQ(r.exit_code, 0) << r.describe();
+    }
+
+    void TearDown() override {
+        std::vector<std::string> ids = lines_of(berth({"ps", "-aq"}).out);
+        std::vector<std::string> full_ids;
+        for (const auto& id : ids) {
+            auto j = inspect(id);
+            if (j.is_object()) {
+                full_ids.push_back(j["Id"]);
+            }
+            berth({"rm", "-f", "-v", id});
+        }
+        std::vector<std::string> network_ids;
+        for (const auto& n : lines_of(berth({"network", "ls", "-q"}).out)) {
+            auto j = nlohmann::json::parse(berth({"network", "inspect", n}).out, nullptr, false);
+            if (j.is_array() && !j.empty()) network_ids.push_back(j[0]["Id"]);
+            EXPECT_EQ(berth({"network", "rm", n}).exit_code, 0) << n;
+        }
+        berth({"volume", "prune", "-a"});
+        EXPECT_EQ(berth({"ps", "-aq"}).out, "");
+        EXPECT_EQ(mounts_under(berth.root()), std::vector<std::string>{});
+        std::string iptables = run_command({"iptables-save"}).out;
+        for (const auto& id : full_ids) {
+            EXPECT_EQ(cgroup_dirs_named(id), std::vector<std::string>{}) << id;
+            EXPECT_EQ(iptables.find(id), std::string::npos)
+                << "iptables rules of " << id << " left";
+        }
+        for (const auto& id : network_ids)  // the network's own masquerade and forward rules
+            EXPECT_EQ(iptables.find("berth network " + id.substr(0, 12)), std::string::npos);
+        for (const auto& id : known_ids_)
+            EXPECT_EQ(iptables.find(id), std::string::npos)
+                << "iptables rules of " << id << " left";
+        std::string run_dir = run_root();
+        if (!run_dir.empty()) {
+            std::error_code ec;
+            for (const auto& sub : {"/netns", "/runtime", "/console"}) {
+                if (!fs::exists(run_dir + sub)) continue;
+                for (const auto& entry : fs::directory_iterator(run_dir + sub, ec))
+                    if (!entry.path().filename().string().starts_with("."))  // the seccomp cache
+                        ADD_FAILURE() << "left in the run directory: " << entry.path();
+            }
+            if (fs::exists(run_dir + "/cni"))
+                for (const auto& net : fs::directory_iterator(run_dir + "/cni", ec))
+                    for (const auto& lease : fs::directory_iterator(net.path(), ec)) {
+                        std::string name = lease.path().filename();
+                        if (name.find('.') != std::string::npos && name != "lock" &&
+                            !name.starts_with("last_reserved_ip"))
+                            ADD_FAILURE() << "IPAM lease left: " << lease.path();
+                    }
+            run_command({"rm", "-rf", run_dir});
+        }
+    }
+
+    std::string run_root() {
+        auto r = berth({"info"});
+        auto j = nlohmann::json::parse(r.out, nullptr, false);
+        return j.is_object() ? j.value("RunRoot", "") : "";
+    }
+
+    nlohmann::json inspect(const std::string& name) {
+        auto r = berth({"inspect", name});
+        auto j = nlohmann::json::parse(r.out, nullptr, false);
+        if (!j.is_array() || j.empty()) return nullptr;
+        return j[0];
+    }
+
+    // berth run ARGS: the CLI's result.
+    CommandResult run(const std::vector<std::string>& args, const CommandOptions& options = {}) {
+        std::vector<std::string> argv = {"run"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return berth(argv, options);
+    }
+
+    std::string run_detached(const std::vector<std::string>& args) {
+        std::vector<std::string> argv = {"-d"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        auto r = run(argv);
+        EXPECT_EQ(r.exit_code, 0) << r.describe();
+        std::string id = trimmed(r.out);
+        known_ids_.push_back(id);
+        return id;
+    }
+
+    static TempDir* archive_dir_;
+    static std::string archive_;
+    Berth berth;
+    std::vector<std::string> known_ids_;
+    const std::string image_ = "localhost/busybox";
+};
+
+TempDir* EngineTest::archive_dir_ = nullptr;
+std::string EngineTest::archive_;
+
+TEST_F(EngineTest, RunPrintsOutputAndRemovesWithRm) {
+    auto r = run({"--rm", "--network", "none", image_, "sh", "-c", "echo out; echo err >&2"});
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_EQ(r.out, "out\n");
+    EXPECT_EQ(r.err, "err\n");
+    EXPECT_EQ(berth({"ps", "-aq"}).out, "");
+    EXPECT_EQ(mounts_under(berth.root()), std::vector<std::string>{});
+}
+
+TEST_F(EngineTest, RelativeRootWorks) {
+    CommandOptions beside;
+    beside.cwd = fs::path(berth.root()).parent_path().string();
+    std::string relative = fs::path(berth.root()).filename().string();
+    auto r = run_command({berth_binary(), "--root", relative, "--config", "/dev/null", "run",
+                          "--rm", "--network", "none", image_, "echo", "ok"},
+                         beside);
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_EQ(r.out, "ok\n");
+}
+
+TEST_F(EngineTest, ExitCodesAsDocker) {
+    EXPECT_EQ(run({"--rm", "--network", "none", image_, "sh", "-c", "exit 3"}).exit_code, 3);
+    auto missing = run({"--rm", "--network", "none", image_, "/no/such/command"});
+    EXPECT_EQ(missing.exit_code, 127) << missing.describe();
+    auto not_executable = run({"--rm", "--network", "none", image_, "/etc/passwd"});
+    EXPECT_EQ(not_executable.exit_code, 126) << not_executable.describe();
+    // Under --init the shell is not pid 1, so SIGKILL from itself is not ignored.
+    auto killed = run({"--rm", "--network", "none", "--init", image_, "sh", "-c", "kill -9 $$"});
+    EXPECT_EQ(killed.exit_code, 137) << killed.describe();
+    EXPECT_EQ(berth({"ps", "-aq"}).out, "");
+}
+
+TEST_F(EngineTest, FlagsAndDefaults) {
+    auto r = run({"--rm", "--network", "none", "-e", "GREETING=hi", "-w", "/tmp", "-h", "boxhost",
+                  "--entrypoint", "/bin/sh", image_, "-c",
+                  "echo $GREETING; pwd; hostname; cat /etc/hostname; id -u; "
+                  "grep CapEff /proc/self/status; grep Seccomp: /proc/self/status; "
+                  "wc -c < /proc/timer_list; grep -c localhost /etc/hosts; test -s "
+                  "/etc/resolv.conf && echo resolv"});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    auto lines = lines_of(r.out);
+    ASSERT_EQ(lines.size(), 10U) << r.out;
+    EXPECT_EQ(lines[0], "hi");
+    EXPECT_EQ(lines[1], "/tmp");
+    EXPECT_EQ(lines[2], "boxhost");
+    EXPECT_EQ(lines[3], "boxhost");
+    EXPECT_EQ(lines[4], "0");
+    EXPECT_EQ(lines[5], "CapEff:\t00000000a80425fb");  // docker's default capability set
+    EXPECT_EQ(lines[6], "Seccomp:\t2");                // a filter is on
+    EXPECT_EQ(trimmed(lines[7]), "0");                 // masked
+    EXPECT_EQ(lines[8], "2");
+    EXPECT_EQ(lines[9], "resolv");
+
+    auto user = run({"--rm", "--network", "none", "-u", "1000:1000", image_, "id"});
+    EXPECT_EQ(trimmed(user.out), "uid=1000 gid=1000") << user.describe();
+    auto ro = run({"--rm", "--network", "none", "--read-only", image_, "touch", "/x"});
+    EXPECT_NE(ro.exit_code, 0);
+    EXPECT_NE(ro.err.find("Read-only file system"), std::string::npos) << ro.describe();
+    auto rw = run({"--rm", "--network", "none", image_, "touch", "/x"});
+    EXPECT_EQ(rw.exit_code, 0) << rw.describe();
+    auto privileged = run({"--rm", "--network", "none", "--cap-drop", "all", "--cap-add",
+                           "NET_ADMIN", image_, "grep", "CapEff", "/proc/self/status"});
+    EXPECT_EQ(trimmed(privileged.out), "CapEff:\t0000000000001000") << privileged.describe();
+    CommandOptions with_input;
+    with_input.input = "from stdin\n";
+    auto stdin_run = run({"--rm", "-i", "--network", "none", image_, "cat"}, with_input);
+    EXPECT_EQ(stdin_run.out, "from stdin\n") << stdin_run.describe();
+}
+
+TEST_F(EngineTest, DetachedLifecycleAndStopSignal) {
+    std::string id = run_detached(
+        {"--name", "sleeper", "--network", "none", "--stop-signal", "USR1", image_, "sh", "-c",
+         "trap 'echo got USR1; exit 7' USR1; while true; do sleep 0.1; done"});
+    ASSERT_EQ(id.size(), 64U);
+    auto ps = berth({"ps", "--format", "json"});
+    auto list = nlohmann::json::parse(ps.out, nullptr, false);
+    ASSERT_TRUE(list.is_array() && list.size() == 1) << ps.describe();
+    EXPECT_EQ(list[0]["State"], "running");
+    EXPECT_EQ(list[0]["Names"][0], "sleeper");
+    auto exec = berth({"exec", "-e", "X=1", "sleeper", "sh", "-c", "echo $X; exit 4"});
+    EXPECT_EQ(exec.exit_code, 4);
+    EXPECT_EQ(exec.out, "1\n");
+    EXPECT_NE(berth({"top", "sleeper"}).out.find("sleep"), std::string::npos);
+    EXPECT_EQ(berth({"exec", "sleeper", "/no/such/command"}).exit_code, 127);
+    EXPECT_EQ(berth({"exec", "sleeper", "/etc/passwd"}).exit_code, 126);
+
+    auto t0 = std::chrono::steady_clock::now();
+    auto stop = berth({"stop", "-t", "5", "sleeper"});
+    EXPECT_EQ(stop.exit_code, 0) << stop.describe();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s);  // the signal worked, no SIGKILL
+    auto j = inspect("sleeper");
+    EXPECT_EQ(j["State"]["Status"], "exited");
+    EXPECT_EQ(j["State"]["ExitCode"], 7);
+    EXPECT_NE(berth({"logs", "sleeper"}).out.find("got USR1"), std::string::npos);
+    EXPECT_EQ(trimmed(berth({"wait", "sleeper"}).out), "7");
+
+    // A process that ignores the stop signal is killed after the timeout.
+    run_detached({"--name", "stubborn", "--network", "none", image_, "sh", "-c",
+                  "trap '' TERM; while true; do sleep 0.1; done"});
+    t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(berth({"stop", "-t", "1", "stubborn"}).exit_code, 0);
+    auto elapsed = std::chrono::steady_clock::now() - t0;
+    EXPECT_GE(elapsed, 900ms);
+    EXPECT_LT(elapsed, 6s);
+    EXPECT_EQ(inspect("stubborn")["State"]["ExitCode"], 137);
+
+    // restart, rename, rm of a running container refused without -f.
+    EXPECT_EQ(berth({"start", "stubborn"}).exit_code, 0);
+    EXPECT_EQ(inspect("stubborn")["State"]["Status"], "running");
+    EXPECT_EQ(berth({"rename", "stubborn", "renamed"}).exit_code, 0);
+    auto refused = berth({"rm", "renamed"});
+    EXPECT_NE(refused.exit_code, 0);
+    EXPECT_NE(refused.err.find("running"), std::string::npos) << refused.describe();
+    EXPECT_EQ(berth({"rm", "-f", "renamed"}).exit_code, 0);
+    EXPECT_EQ(inspect("renamed"), nullptr);
+}
+
+TEST_F(EngineTest, LogsFollowTailAndCriFormat) {
+    std::string id =
+        run_detached({"--network", "none", image_, "sh", "-c",
+                      "for i in 1 2 3; do echo line$i; echo err$i >&2; sleep 0.3; done"});
+    CommandOptions patient;
+    patient.timeout = 20s;
+    auto follow = berth({"logs", "-f", id}, patient);
+    EXPECT_EQ(follow.exit_code, 0);
+    EXPECT_EQ(follow.out, "line1\nline2\nline3\n");
+    EXPECT_EQ(follow.err, "err1\nerr2\nerr3\n");
+    auto tail = berth({"logs", "--tail", "2", id});  // the last two lines of both streams
+    EXPECT_EQ(tail.out, "line3\n");
+    EXPECT_EQ(tail.err, "err3\n");
+    auto stamped = lines_of(berth({"logs", "-t", id}).out);
+    ASSERT_EQ(stamped.size(), 3U);
+    EXPECT_EQ(stamped[0].substr(stamped[0].find(' ') + 1), "line1");
+    EXPECT_EQ(stamped[0][4], '-');
+    // The file itself: CRI records.
+    std::ifstream file(berth.root() + "/containers/" + id + "/container.log");
+    std::string first;
+    std::getline(file, first);
+    EXPECT_NE(first.find(" stdout F line1"), std::string::npos) << first;
+}
+
+TEST_F(EngineTest, AttachedRunPassesSignalsOn) {
+    BackgroundCommand cli({berth_binary(), "--root", berth.root(), "--config", "/dev/null", "run",
+                           "--name", "trapper", "--network", "none", image_, "sh", "-c",
+                           "trap 'exit 42' INT; while true; do sleep 0.1; done"});
+    ASSERT_TRUE(eventually([&] {
+        auto j = inspect("trapper");
+        return j.is_object() && j["State"]["Status"] == "running";
+    }));
+    std::this_thread::sleep_for(200ms);  // the trap is set
+    cli.signal(SIGINT);
+    EXPECT_EQ(cli.wait(10s), 42);
+    EXPECT_EQ(inspect("trapper")["State"]["ExitCode"], 42);
+}
+
+TEST_F(EngineTest, ExecAndRunWithTerminal) {
+    run_detached({"--name", "box", "--network", "none", image_, "sleep", "60"});
+    auto exec = run_with_terminal({berth_binary(), "--root", berth.root(), "--config", "/dev/null",
+                                   "exec", "-it", "box", "sh", "-c", "tty; exit 5"});
+    EXPECT_EQ(exec.exit_code, 5) << exec.describe();
+    EXPECT_NE(exec.out.find("/dev/pts/"), std::string::npos) << exec.describe();
+    auto interactive = run_with_terminal({berth_binary(), "--root", berth.root(), "--config",
+                                          "/dev/null", "run", "--rm", "-it", "--network", "none",
+                                          image_, "sh", "-c", "tty; stty size; exit 6"});
+    EXPECT_EQ(interactive.exit_code, 6) << interactive.describe();
+    EXPECT_NE(interactive.out.find("/dev/pts/0"), std::string::npos) << interactive.describe();
+}
+
+TEST_F(EngineTest, PublishedWebServerReachableWithCurl) {
+    int port = free_port();
+    std::string id =
+        run_detached({"--name", "web", "-p", std::to_string(port) + ":80", image_, "sh", "-c",
+                      "echo hello-from-berth > /tmp/index.html; httpd -f -p 80 -h /tmp"});
+    std::string url = "http://127.0.0.1:" + std::to_string(port) + "/index.html";
+    CommandResult curl;
+    ASSERT_TRUE(eventually([&] {
+        curl = run_command({"curl", "-sf", "-m", "2", url});
+        return curl.exit_code == 0;
+    })) << curl.describe();
+    EXPECT_EQ(curl.out, "hello-from-berth\n");
+    auto external =
+        run_command({"curl", "-sf", "-m", "2",
+                     "http://" + host_address() + ":" + std::to_string(port) + "/index.html"});
+    EXPECT_EQ(external.out, "hello-from-berth\n") << external.describe();
+    EXPECT_EQ(trimmed(berth({"port", "web"}).out), "80/tcp -> 0.0.0.0:" + std::to_string(port));
+
+    // The same host port again: refused, nothing made.
+    auto clash = run({"-d", "-p", std::to_string(port) + ":80", image_, "sleep", "5"});
+    EXPECT_EQ(clash.exit_code, 125) << clash.describe();
+    EXPECT_NE(clash.err.find("already allocated"), std::string::npos) << clash.describe();
+    EXPECT_EQ(lines_of(berth({"ps", "-q"}).out).size(), 1U);
+
+    EXPECT_EQ(berth({"rm", "-f", "web"}).exit_code, 0);
+    EXPECT_NE(run_command({"curl", "-sf", "-m", "1", url}).exit_code, 0);
+    EXPECT_EQ(run_command({"iptables-save"}).out.find(id), std::string::npos);
+}
+
+TEST_F(EngineTest, UserNetworkResolvesNames) {
+    ASSERT_EQ(berth({"network", "create", "backend"}).exit_code, 0);
+    auto nets = berth({"network", "inspect", "backend"});
+    auto j = nlohmann::json::parse(nets.out, nullptr, false);
+    ASSERT_TRUE(j.is_array()) << nets.describe();
+    std::string bridge = j[0]["Options"]["bridge"];
+    run_detached({"--name", "db", "--network", "backend", image_, "sh", "-c",
+                  "echo db-says-hi > /tmp/index.html; httpd -f -p 8080 -h /tmp"});
+    auto client = run(
+        {"--rm", "--network", "backend", image_, "sh", "-c",
+         "for i in 1 2 3 4 5 6 7 8 9 10; do "
+         "printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc db 8080 | tail -1 | grep . && exit 0; "
+         "sleep 0.2; done; exit 1"});
+    EXPECT_EQ(client.exit_code, 0) << client.describe();
+    EXPECT_EQ(client.out, "db-says-hi\n");
+    // The server sees the client's name too while it runs.
+    run_detached({"--name", "web", "--network", "backend", image_, "sleep", "60"});
+    auto hosts = berth({"exec", "db", "cat", "/etc/hosts"});
+    EXPECT_NE(hosts.out.find("\tweb"), std::string::npos) << hosts.out;
+
+    // connect/disconnect: a container on the default network joins backend and finds db.
+    run_detached({"--name", "late", image_, "sleep", "60"});
+    EXPECT_EQ(berth({"network", "connect", "backend", "late"}).exit_code, 0);
+    auto joined =
+        berth({"exec", "late", "sh", "-c",
+               "ip -o -4 addr show eth1 | wc -l; ping -c1 -W2 db >/dev/null && echo reached"});
+    EXPECT_EQ(joined.out, "1\nreached\n") << joined.describe();
+    EXPECT_EQ(berth({"network", "disconnect", "backend", "late"}).exit_code, 0);
+    auto left = berth({"exec", "late", "sh", "-c",
+                       "ip -o link show eth1 2>/dev/null | wc -l; grep -c -w db /etc/hosts"});
+    EXPECT_EQ(left.out, "0\n0\n") << left.describe();
+
+    auto busy = berth({"network", "rm", "backend"});
+    EXPECT_NE(busy.exit_code, 0);
+    EXPECT_EQ(berth({"rm", "-f", "db", "web", "late"}).exit_code, 0);
+    EXPECT_EQ(berth({"network", "rm", "backend"}).exit_code, 0);
+    EXPECT_NE(run_command({"ip", "link", "show", bridge}).exit_code, 0)
+        << "bridge " << bridge << " left";
+}
+
+TEST_F(EngineTest, HostAndContainerNetworkModes) {
+    // host: the host's interfaces; none: loopback only.
+    auto host_links = run_command({"sh", "-c", "ls /sys/class/net | sort"});
+    auto host = run({"--rm", "--network", "host", image_, "sh", "-c", "ls /sys/class/net | sort"});
+    EXPECT_EQ(host.out, host_links.out) << host.describe();
+    auto none = run({"--rm", "--network", "none", image_, "sh", "-c", "ls /sys/class/net"});
+    EXPECT_EQ(none.out, "lo\n") << none.describe();
+    // container:NAME: the other container's namespace, its address and its listening port.
+    run_detached({"--name", "server", image_, "sh", "-c",
+                  "echo shared > /tmp/index.html; httpd -f -p 8080 -h /tmp"});
+    std::string ip = inspect("server")["NetworkSettings"]["Networks"]["bridge"]["IPAddress"];
+    ASSERT_FALSE(ip.empty());
+    auto joined =
+        run({"--rm", "--network", "container:server", image_, "sh", "-c",
+             "ip -o -4 addr show eth0 | grep -c " + ip +
+                 "; printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 8080 | tail -1"});
+    EXPECT_EQ(joined.out, "1\nshared\n") << joined.describe();
+}
+
+TEST_F(EngineTest, VolumesPersistAndCopyUp) {
+    EXPECT_EQ(run({"--rm", "--network", "none", "-v", "data:/data", image_, "sh", "-c",
+                   "echo kept > /data/f"})
+                  .exit_code,
+              0);
+    auto again = run({"--rm", "--network", "none", "-v", "data:/data", image_, "cat", "/data/f"});
+    EXPECT_EQ(again.out, "kept\n") << again.describe();
+    // An empty named volume starts with the image's files at its mount point.
+    auto copied = run({"--rm", "--network", "none", "-v", "etc:/etc", image_, "grep", "-c", "root",
+                       "/etc/passwd"});
+    EXPECT_EQ(copied.exit_code, 0) << copied.describe();
+    // Bind mounts and tmpfs.
+    TempDir host("berth-engine-bind");
+    std::ofstream(host.path() + "/hello") << "from host\n";
+    auto bind = run({"--rm", "--network", "none", "-v", host.path() + ":/host:ro", "--tmpfs",
+                     "/scratch", image_, "sh", "-c",
+                     "cat /host/hello; touch /host/x 2>/dev/null || echo ro; grep -c ' /scratch "
+                     "tmpfs' /proc/mounts"});
+    EXPECT_EQ(bind.out, "from host\nro\n1\n") << bind.describe();
+    // An anonymous volume goes with rm -v; a named one stays.
+    std::string id =
+        run_detached({"--network", "none", "-v", "/anon", "-v", "data:/data", image_, "true"});
+    berth({"wait", id});
+    auto before = lines_of(berth({"volume", "ls", "-q"}).out);
+    EXPECT_EQ(before.size(), 3U);
+    EXPECT_EQ(berth({"rm", "-v", id}).exit_code, 0);
+    auto after = lines_of(berth({"volume", "ls", "-q"}).out);
+    EXPECT_EQ(after, (std::vector<std::string>{"data", "etc"}));
+    EXPECT_EQ(berth({"volume", "rm", "data", "etc"}).exit_code, 0);
+}
+
+TEST_F(EngineTest, RestartOnFailureThreeTimes) {
+    std::string id = run_detached({"--network", "none", "--restart", "on-failure:3", image_, "sh",
+                                   "-c", "echo attempt; exit 1"});
+    ASSERT_TRUE(eventually(
+        [&] {
+            auto j = inspect(id);
+            return j.is_object() && j["State"]["Status"] == "exited" && j["RestartCount"] == 3 &&
+                   j["MonitorPid"] == 0;
+        },
+        20s))
+        << inspect(id).dump();
+    EXPECT_EQ(inspect(id)["State"]["ExitCode"], 1);
+    EXPECT_EQ(lines_of(berth({"logs", id}).out).size(), 4U);  // the run and three restarts
+}
+
+TEST_F(EngineTest, MemoryLimitExceededIsOomKilled) {
+    auto r = run({"--name", "hog", "--network", "none", "--memory", "16m", image_, "sh", "-c",
+                  "x=a; while true; do x=$x$x; done"});
+    EXPECT_EQ(r.exit_code, 137) << r.describe();
+    auto j = inspect("hog");
+    EXPECT_EQ(j["State"]["OOMKilled"], true);
+    EXPECT_EQ(j["State"]["ExitCode"], 137);
+    EXPECT_EQ(j["HostConfig"]["Memory"], 16 * 1024 * 1024);
+}
+
+TEST_F(EngineTest, ResourceLimitsAndSecurityOptions) {
+    std::string id =
+        run_detached({"--network", "none", "--cpus", "0.5", "--pids-limit", "20", "--memory", "64m",
+                      "--ulimit", "nofile=512:512", image_, "sleep", "60"});
+    auto cgroup = [&](const std::string& file) {
+        std::string value;
+        std::ifstream("/sys/fs/cgroup/" + file.substr(0, file.find('/')) + "/berth/" + id + "/" +
+                      file.substr(file.find('/') + 1)) >>
+            value;
+        return value;
+    };
+    EXPECT_EQ(cgroup("cpu/cpu.cfs_quota_us"), "50000");
+    EXPECT_EQ(cgroup("cpu/cpu.cfs_period_us"), "100000");
+    EXPECT_EQ(cgroup("pids/pids.max"), "20");
+    EXPECT_EQ(cgroup("memory/memory.limit_in_bytes"), std::to_string(64 << 20));
+    EXPECT_EQ(trimmed(berth({"exec", id, "sh", "-c", "ulimit -n"}).out), "512");
+    auto unconfined = run({"--rm", "--network", "none", "--security-opt", "seccomp=unconfined",
+                           image_, "grep", "Seccomp:", "/proc/self/status"});
+    EXPECT_EQ(trimmed(unconfined.out), "Seccomp:\t0") << unconfined.describe();
+    auto nnp = run({"--rm", "--network", "none", "--security-opt", "no-new-privileges", image_,
+                    "grep", "NoNewPrivs:", "/proc/self/status"});
+    EXPECT_EQ(trimmed(nnp.out), "NoNewPrivs:\t1") << nnp.describe();
+    auto privileged = run({"--rm", "--network", "none", "--privileged", image_, "sh", "-c",
+                           "grep Seccomp: /proc/self/status; test -w /sys && echo sys-writable"});
+    EXPECT_EQ(privileged.out, "Seccomp:\t0\nsys-writable\n") << privileged.describe();
+    auto device = run({"--rm", "--network", "none", "--device", "/dev/zero:/dev/zero2", image_,
+                       "sh", "-c", "head -c 3 /dev/zero2 | wc -c"});
+    EXPECT_EQ(trimmed(device.out), "3") << device.describe();
+}
+
+TEST_F(EngineTest, HealthCheckGoesUnhealthyThenHealthy) {
+    std::string id =
+        run_detached({"--network", "none", "--health-cmd", "test -f /tmp/ok", "--health-interval",
+                      "200ms", "--health-retries", "2", image_, "sleep", "60"});
+    EXPECT_TRUE(eventually([&] { return inspect(id)["State"]["Health"]["Status"] == "unhealthy"; }))
+        << inspect(id).dump();
+    berth({"exec", id, "touch", "/tmp/ok"});
+    EXPECT_TRUE(eventually([&] { return inspect(id)["State"]["Health"]["Status"] == "healthy"; }))
+        << inspect(id).dump();
+}
+
+TEST_F(EngineTest, BadInputFailsWithOneLineAndLeavesNothing) {
+    ASSERT_EQ(berth({"volume", "create", "taken"}).exit_code, 0);
+    run_detached({"--name", "taken", "--network", "none", image_, "sleep", "60"});
+    int busy_port = free_port();
+    int holder = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(busy_port));
+    ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ::listen(holder, 1);
+    struct Case {
+        std::vector<std::string> args;
+        std::string fragment;
+    };
+    std::vector<Case> cases = {
+        {{"--pull", "never", "localhost/no-such-image"}, "no such image"},
+        {{"Invalid::Reference"}, "Invalid::Reference"},
+        {{"-p", std::to_string(busy_port) + ":80", image_}, "already allocated"},
+        {{"-v", "relative/path:/data", image_}, "invalid volume spec"},
+        {{"-v", "data:not-absolute", image_}, "invalid volume spec"},
+        {{"--network", "no-such-net", image_}, "network no-such-net not found"},
+        {{"--name", "taken", image_}, "already in use"},
+        {{"--restart", "sometimes", image_}, "restart policy"},
+        {{"--memory", "lots", image_}, "invalid size"},
+    };
+    for (const auto& c : cases) {
+        std::vector<std::string> args = {"--rm"};
+        if (c.args[0] != "--restart") args = {};
+        args.insert(args.end(), c.args.begin(), c.args.end());
+        if (args.back() == image_) args.emplace_back("true");
+        auto r = run(args);
+        EXPECT_EQ(r.exit_code, 125) << r.describe();
+        auto errs = lines_of(r.err);
+        ASSERT_EQ(errs.size(), 1U) << r.describe();
+        EXPECT_TRUE(errs[0].starts_with("berth: ")) << errs[0];
+        EXPECT_NE(errs[0].find(c.fragment), std::string::npos) << errs[0];
+        EXPECT_EQ(lines_of(berth({"ps", "-aq"}).out).size(), 1U)
+            << "a container was left by " << errs[0];
+        EXPECT_EQ(lines_of(berth({"volume", "ls", "-q"}).out), std::vector<std::string>{"taken"});
+    }
+    ::close(holder);
+    EXPECT_EQ(mounts_under(berth.root() + "/containers").size(), 1U);  // the running one's rootfs
+}
+
+TEST_F(EngineTest, PauseCopyStatsRestartAndFriends) {
+    run_detached({"--name", "box", "--network", "none", "-l", "tier=test", image_, "sh", "-c",
+                  "while true; do date +%s%N > /tmp/tick; sleep 0.05; done"});
+    EXPECT_EQ(berth({"pause", "box"}).exit_code, 0);
+    EXPECT_EQ(inspect("box")["State"]["Status"], "paused");
+    auto frozen = berth({"cp", "box:/tmp/tick", berth.root() + "/tick1"});
+    EXPECT_EQ(frozen.exit_code, 0) << frozen.describe();
+    std::this_thread::sleep_for(300ms);
+    berth({"cp", "box:/tmp/tick", berth.root() + "/tick2"});
+    std::string a, b;
+    std::ifstream(berth.root() + "/tick1") >> a;
+    std::ifstream(berth.root() + "/tick2") >> b;
+    EXPECT_EQ(a, b);  // nothing ran while paused
+    EXPECT_EQ(berth({"unpause", "box"}).exit_code, 0);
+    EXPECT_EQ(inspect("box")["State"]["Status"], "running");
+
+    std::ofstream(berth.root() + "/to-container") << "copied in\n";
+    EXPECT_EQ(berth({"cp", berth.root() + "/to-container", "box:/tmp/in"}).exit_code, 0);
+    EXPECT_EQ(berth({"exec", "box", "cat", "/tmp/in"}).out, "copied in\n");
+
+    auto stats = berth({"stats", "--no-stream", "box"});
+    EXPECT_EQ(stats.exit_code, 0) << stats.describe();
+    EXPECT_NE(stats.out.find("box"), std::string::npos);
+    EXPECT_EQ(lines_of(berth({"ps", "-q", "--filter", "label=tier=test"}).out).size(), 1U);
+    EXPECT_EQ(lines_of(berth({"ps", "-q", "--filter", "label=tier=prod"}).out).size(), 0U);
+
+    int pid_before = inspect("box")["State"]["Pid"];
+    EXPECT_EQ(berth({"restart", "-t", "1", "box"}).exit_code, 0);
+    auto after = inspect("box");
+    EXPECT_EQ(after["State"]["Status"], "running");
+    EXPECT_NE(after["State"]["Pid"].get<int>(), pid_before);
+    EXPECT_NE(berth({"version"}).out.find("berth version"), std::string::npos);
+    auto info = nlohmann::json::parse(berth({"info"}).out, nullptr, false);
+    EXPECT_EQ(info.value("ContainersRunning", 0), 1);
+    // inspect knows images as well as containers.
+    auto image = berth({"inspect", image_});
+    EXPECT_EQ(image.exit_code, 0) << image.describe();
+    // system prune removes stopped containers only.
+    run({"--name", "done", "--network", "none", image_, "true"});
+    auto prune = berth({"system", "prune"});
+    EXPECT_NE(prune.out.find("Deleted container"), std::string::npos) << prune.describe();
+    EXPECT_EQ(inspect("done"), nullptr);
+    EXPECT_EQ(inspect("box")["State"]["Status"], "running");
+}
+
+TEST_F(EngineTest, KilledMonitorAndCliLeaveNothingRmCannotClean) {
+    // The monitor SIGKILLed: ps still shows the truth, rm -f cleans up.
+    std::string id = run_detached({"--name", "orphan", image_, "sleep", "60"});
+    auto j = inspect(id);
+    int monitor = j["MonitorPid"];
+    int pid = j["State"]["Pid"];
+    ASSERT_GT(monitor, 0);
+    ::kill(monitor, SIGKILL);
+    ASSERT_TRUE(eventually([&] { return ::kill(monitor, 0) != 0; }));
+    EXPECT_EQ(inspect(id)["State"]["Status"], "running");  // its process lives on
+    ::kill(pid, SIGKILL);
+    EXPECT_TRUE(eventually([&] { return inspect(id)["State"]["Status"] == "exited"; }));
+    EXPECT_EQ(berth({"rm", "orphan"}).exit_code, 0);
+
+    // The CLI SIGKILLed at random points of a run.
+    std::mt19937 random(12345);
+    for (int i = 0; i < 6; ++i) {
+        BackgroundCommand cli({berth_binary(), "--root", berth.root(), "--config", "/dev/null",
+                               "run", "--name", "victim" + std::to_string(i),
+                               i % 2 ? "--network=none" : "--network=bridge", image_, "sleep",
+                               "30"});
+        std::this_thread::sleep_for(std::chrono::milliseconds(random() % 120));
+        cli.signal(SIGKILL);
+        cli.wait(5s);
+    }
+    auto ps = berth({"ps", "-a", "--format", "json"});
+    auto list = nlohmann::json::parse(ps.out, nullptr, false);
+    ASSERT_TRUE(list.is_array()) << ps.describe();
+    for (const auto& c : list) {
+        std::string state = c["State"];
+        EXPECT_TRUE(state == "created" || state == "running" || state == "exited") << state;
+        known_ids_.push_back(c["Id"]);
+        if (state == "running") {
+            EXPECT_EQ(::kill(c["Pid"].get<int>(), 0), 0) << c.dump();
+        }
+    }
+    for (const auto& c : list)
+        EXPECT_EQ(berth({"rm", "-f", c["Id"]}).exit_code, 0);
+    EXPECT_EQ(berth({"ps", "-aq"}).out, "");
+}
+
+}  // namespace
