@@ -41,7 +41,9 @@ extern char etext;               // NOLINT
 namespace berth::engine {
 namespace {
 
-constexpr int kMadvisePageout = 21;  // MADV_PAGEOUT (Linux 5.4), absent from older headers
+// How long a container runs before its monitor gives back its start-up memory: a short
+// one (run --rm true) exits first and pays nothing.
+constexpr auto kReleaseAfter = std::chrono::seconds(1);
 
 using Clock = std::chrono::steady_clock;
 
@@ -53,14 +55,15 @@ std::string lower(std::string text) {
 
 // One monitor runs per container, mostly asleep in poll(2): what the start needed (the
 // JSON parser, SQLite, the runtime's exec) need not stay resident. Freed heap goes back to
-// the kernel, and the binary's code pages are dropped (they are clean file pages, read back
-// in on the next use: the loop's few pages).
+// the kernel, and this process's mappings of the binary's code are dropped: MADV_DONTNEED
+// on a private file mapping unmaps clean pages without evicting them from the page cache,
+// so the loop's few pages come back as minor faults.
 void release_startup_memory() {
     ::malloc_trim(0);
     auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
     auto start = reinterpret_cast<uintptr_t>(&__executable_start) & ~(page - 1);
     auto end = (reinterpret_cast<uintptr_t>(&etext) + page - 1) & ~(page - 1);
-    ::madvise(reinterpret_cast<void*>(start), end - start, kMadvisePageout);
+    ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
 }
 
 void set_nonblocking(int fd) {
@@ -113,6 +116,7 @@ class Monitor {
     bool done_ = false;
     int exit_code_ = 0;
     pid_t health_pid_ = 0;
+    std::optional<Clock::time_point> release_due_;
     Clock::time_point health_deadline_{}, next_health_{};
 };
 
@@ -227,7 +231,7 @@ bool Monitor::start_container(bool first) {
         ::close(sync_);
         sync_ = -1;
     }
-    release_startup_memory();
+    release_due_ = Clock::now() + kReleaseAfter;
     return true;
 }
 
@@ -257,14 +261,20 @@ void Monitor::loop() {
         fds.push_back({output_[1].get(), POLLIN, 0});
         for (auto& client : clients_)
             fds.push_back({client.get(), POLLIN, 0});
+        std::optional<Clock::time_point> wake;
+        if (!c_.health.command.empty()) wake = health_pid_ ? health_deadline_ : next_health_;
+        if (release_due_ && (!wake || *release_due_ < *wake)) wake = release_due_;
         int timeout = -1;
-        if (!c_.health.command.empty()) {
-            auto wake = health_pid_ ? health_deadline_ : next_health_;
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(wake - Clock::now());
+        if (wake) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*wake - Clock::now());
             timeout = static_cast<int>(std::max<int64_t>(0, left.count()));
         }
         int ready = ::poll(fds.data(), fds.size(), timeout);
         if (ready < 0 && errno != EINTR) throw_errno("poll");
+        if (release_due_ && Clock::now() >= *release_due_) {
+            release_due_.reset();
+            release_startup_memory();
+        }
         if (!c_.health.command.empty()) {
             if (health_pid_ && Clock::now() >= health_deadline_) {
                 ::kill(health_pid_, SIGKILL);
