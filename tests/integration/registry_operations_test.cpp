@@ -153,6 +153,17 @@ TEST(RegistryOperationsTest, GarbageCollectionSweepsOnlyWhatNothingReferences) {
     ASSERT_EQ(graced.exit_code, 0);
     EXPECT_EQ(call("GET", registry.url() + "/v2/keep/bb/blobs/" + sha256_digest(fresh)).status,
               200);
+    // An upload in flight while gc runs (even with no grace at all) finishes intact.
+    auto session = call("POST", registry.url() + "/v2/keep/bb/blobs/uploads/");
+    const std::string location = session.header("location").value_or("");
+    ASSERT_EQ(call("PATCH", registry.url() + location, "in flight ").status, 202);
+    ASSERT_EQ(gc({"--delete-untagged"}).exit_code, 0);
+    auto finished = call(
+        "PUT", registry.url() + location + "?digest=" + sha256_digest("in flight data"), "data");
+    EXPECT_EQ(finished.status, 201) << finished.body;
+    EXPECT_EQ(
+        call("GET", registry.url() + "/v2/keep/bb/blobs/" + sha256_digest("in flight data")).body,
+        "in flight data");
 }
 
 TEST(RegistryOperationsTest, KillNineLeavesARegistryThatServesWhatItAcknowledged) {
