@@ -76,6 +76,22 @@ TEST(RegistryOperationsTest, PullThroughCacheServesCachedContentWhenUpstreamIsDo
     EXPECT_EQ(push.status, 405);
     EXPECT_NE(push.body.find("UNSUPPORTED"), std::string::npos);
 
+    // The tag moves upstream (the same image in Docker's format has another digest); with the
+    // TTL expired the cache asks again and follows it.
+    const std::string before = call("HEAD", cache.url() + "/v2/library/bb/manifests/1")
+                                   .header("docker-content-digest")
+                                   .value_or("");
+    ASSERT_EQ(
+        skopeo_copy("oci:" + layout + ":latest", "docker://" + upstream->host() + "/library/bb:1",
+                    {"--dest-creds", "mirror:upstream-secret", "--format", "v2s2"})
+            .exit_code,
+        0);
+    const std::string after = call("HEAD", cache.url() + "/v2/library/bb/manifests/1")
+                                  .header("docker-content-digest")
+                                  .value_or("");
+    EXPECT_FALSE(after.empty());
+    EXPECT_NE(after, before);
+
     upstream.reset();  // upstream gone; the tag's TTL (0) has expired, so it is revalidated
     auto second = skopeo_copy(source, "oci:" + work.path() + "/second:1");
     EXPECT_EQ(second.exit_code, 0) << second.describe() << cache.log();
