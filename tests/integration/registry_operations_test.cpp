@@ -76,6 +76,22 @@ TEST(RegistryOperationsTest, PullThroughCacheServesCachedContentWhenUpstreamIsDo
     EXPECT_EQ(push.status, 405);
     EXPECT_NE(push.body.find("UNSUPPORTED"), std::string::npos);
 
+    // The tag moves upstream (the same image in Docker's format has another digest); with the
+    // TTL expired the cache asks again and follows it.
+    const std::string before = call("HEAD", cache.url() + "/v2/library/bb/manifests/1")
+                                   .header("docker-content-digest")
+                                   .value_or("");
+    ASSERT_EQ(
+        skopeo_copy("oci:" + layout + ":latest", "docker://" + upstream->host() + "/library/bb:1",
+                    {"--dest-creds", "mirror:upstream-secret", "--format", "v2s2"})
+            .exit_code,
+        0);
+    const std::string after = call("HEAD", cache.url() + "/v2/library/bb/manifests/1")
+                                  .header("docker-content-digest")
+                                  .value_or("");
+    EXPECT_FALSE(after.empty());
+    EXPECT_NE(after, before);
+
     upstream.reset();  // upstream gone; the tag's TTL (0) has expired, so it is revalidated
     auto second = skopeo_copy(source, "oci:" + work.path() + "/second:1");
     EXPECT_EQ(second.exit_code, 0) << second.describe() << cache.log();
@@ -153,6 +169,17 @@ TEST(RegistryOperationsTest, GarbageCollectionSweepsOnlyWhatNothingReferences) {
     ASSERT_EQ(graced.exit_code, 0);
     EXPECT_EQ(call("GET", registry.url() + "/v2/keep/bb/blobs/" + sha256_digest(fresh)).status,
               200);
+    // An upload in flight while gc runs (even with no grace at all) finishes intact.
+    auto session = call("POST", registry.url() + "/v2/keep/bb/blobs/uploads/");
+    const std::string location = session.header("location").value_or("");
+    ASSERT_EQ(call("PATCH", registry.url() + location, "in flight ").status, 202);
+    ASSERT_EQ(gc({"--delete-untagged"}).exit_code, 0);
+    auto finished = call(
+        "PUT", registry.url() + location + "?digest=" + sha256_digest("in flight data"), "data");
+    EXPECT_EQ(finished.status, 201) << finished.body;
+    EXPECT_EQ(
+        call("GET", registry.url() + "/v2/keep/bb/blobs/" + sha256_digest("in flight data")).body,
+        "in flight data");
 }
 
 TEST(RegistryOperationsTest, KillNineLeavesARegistryThatServesWhatItAcknowledged) {

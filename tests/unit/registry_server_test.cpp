@@ -3,6 +3,10 @@
 // upload sessions on a temp dir.
 #include <crypt.h>
 #include <gtest/gtest.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -144,6 +148,55 @@ TEST(RegistryTokens, SignVerifyAndRejectTampering) {
     TokenSigner again(root.path() + "/key.pem");
     EXPECT_EQ(again.public_key_pem(), signer.public_key_pem());
     EXPECT_EQ(base64url_decode(base64url_encode("any carnal pleas")), "any carnal pleas");
+}
+
+TEST(RegistryTokens, Es256TokensOfAnotherIssuer) {
+    // An ES256 key as external issuers (e.g. docker's own token servers) use.
+    EVP_PKEY* raw = nullptr;
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, nullptr);
+    ASSERT_GT(EVP_PKEY_keygen_init(ctx), 0);
+    ASSERT_GT(EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx, NID_X9_62_prime256v1), 0);
+    ASSERT_GT(EVP_PKEY_keygen(ctx, &raw), 0);
+    EVP_PKEY_CTX_free(ctx);
+    KeyPtr key(raw);
+    const std::string input = base64url_encode(R"({"alg":"ES256","typ":"JWT"})") + "." +
+                              base64url_encode(R"({"sub":"ci","exp":4102444800})");
+    EVP_MD_CTX* md = EVP_MD_CTX_new();
+    size_t length = 0;
+    ASSERT_GT(EVP_DigestSignInit(md, nullptr, EVP_sha256(), nullptr, key.get()), 0);
+    ASSERT_GT(EVP_DigestSign(md, nullptr, &length,
+                             reinterpret_cast<const unsigned char*>(input.data()), input.size()),
+              0);
+    std::string der(length, '\0');
+    ASSERT_GT(EVP_DigestSign(md, reinterpret_cast<unsigned char*>(der.data()), &length,
+                             reinterpret_cast<const unsigned char*>(input.data()), input.size()),
+              0);
+    EVP_MD_CTX_free(md);
+    // JWS wants r||s, 32 bytes each.
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+    ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(length));
+    ASSERT_NE(sig, nullptr);
+    std::string raw_signature(64, '\0');
+    BN_bn2binpad(ECDSA_SIG_get0_r(sig), reinterpret_cast<unsigned char*>(raw_signature.data()), 32);
+    BN_bn2binpad(ECDSA_SIG_get0_s(sig), reinterpret_cast<unsigned char*>(raw_signature.data()) + 32,
+                 32);
+    ECDSA_SIG_free(sig);
+    const std::string token = input + "." + base64url_encode(raw_signature);
+
+    TokenVerifier verifier;
+    EVP_PKEY_up_ref(key.get());
+    verifier.add_key(KeyPtr(key.get()));
+    EXPECT_EQ(verifier.verify(token)["sub"], "ci");
+    std::string tampered = token;
+    tampered[input.size() + 5] = tampered[input.size() + 5] == 'A' ? 'B' : 'A';
+    EXPECT_THROW(verifier.verify(tampered), InvalidToken);
+    // An RS256 key does not verify an ES256 token.
+    TempRoot root;
+    TokenSigner rsa(root.path() + "/rsa.pem");
+    TokenVerifier other;
+    EVP_PKEY_up_ref(rsa.key());
+    other.add_key(KeyPtr(rsa.key()));
+    EXPECT_THROW(other.verify(token), InvalidToken);
 }
 
 TEST(RegistryAuth, HtpasswdBcrypt) {

@@ -45,6 +45,7 @@ namespace {
 
 constexpr size_t kHeaderLimit = 16 * 1024;
 constexpr size_t kBodyChunk = 1024 * 1024;
+constexpr size_t kSocketRead = 256 * 1024;
 // Unwanted bodies up to this size are read and dropped, so the client sees the answer.
 constexpr uint64_t kDrainLimit = 1024 * 1024;
 
@@ -325,6 +326,9 @@ struct RegistryServer::Impl {
         auto& lowest = beast::get_lowest_layer(stream);
         auto& socket = lowest.socket();
         lowest.expires_never();
+        // Beast reads as much as the buffer's free capacity (at least 512 bytes); the buffer
+        // sized for a request head would make a layer arrive in 512-byte reads.
+        buffer.reserve(kSocketRead);
         std::vector<char> chunk(kBodyChunk);
         size_t filled = 0;
         auto flush = [&] {
@@ -371,6 +375,7 @@ struct RegistryServer::Impl {
         if (ec == http::error::body_limit) co_return BodyResult::too_large;
         if (ec) co_return BodyResult::broken;
         flush();
+        buffer.shrink_to_fit();  // idle keep-alive connections stay small
         co_return BodyResult::complete;
     }
 
@@ -565,7 +570,8 @@ struct RegistryServer::Impl {
                 asio::co_spawn(executor, refuse(std::move(socket)), asio::detached);
                 continue;
             }
-            ++metrics.connections;  // here, not in the coroutine: a burst of accepts sees it at once
+            ++metrics
+                  .connections;  // here, not in the coroutine: a burst of accepts sees it at once
             asio::co_spawn(executor, connection(std::move(socket)), asio::detached);
         }
     }
