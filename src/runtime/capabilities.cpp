@@ -46,6 +46,22 @@ uint64_t resolve_set(const std::vector<std::string>& names, const std::string& f
     return bits;
 }
 
+// The capabilities in wanted that this process does not have in its permitted set.
+std::string capabilities_not_held(uint64_t wanted) {
+    CapPtr current(cap_get_proc());
+    if (!current) return {};
+    std::string out;
+    const int last = last_capability();
+    for (int cap = 0; cap <= last; ++cap) {
+        if (!((wanted >> cap) & 1)) continue;
+        cap_flag_value_t held = CAP_CLEAR;
+        if (cap_get_flag(current.get(), cap, CAP_PERMITTED, &held) == 0 && held == CAP_SET)
+            continue;
+        out += (out.empty() ? "" : ", ") + cap_name(cap);
+    }
+    return out;
+}
+
 }  // namespace
 
 int last_capability() {
@@ -82,6 +98,15 @@ void drop_bounding_set(const CapabilitySets& caps) {
     }
 }
 
+void check_capabilities_held(const CapabilitySets& caps) {
+    // capset can only narrow the permitted set: name what the runtime itself lacks (it
+    // ran with a narrower bounding set than the spec asks for).
+    std::string missing = capabilities_not_held(caps.permitted | caps.effective);
+    if (!missing.empty())
+        throw Error("process.capabilities: " + missing +
+                    " not held by berth-runtime itself, so the container cannot have it");
+}
+
 void apply_capabilities(const CapabilitySets& caps) {
     CapPtr state(cap_init());
     if (!state) throw_errno("cap_init");
@@ -95,7 +120,10 @@ void apply_capabilities(const CapabilitySets& caps) {
         if ((caps.inheritable >> cap) & 1)
             cap_set_flag(state.get(), CAP_INHERITABLE, 1, &value, CAP_SET);
     }
-    if (cap_set_proc(state.get()) != 0) throw_errno("set capabilities");
+    if (cap_set_proc(state.get()) != 0) {
+        if (errno == EPERM) check_capabilities_held(caps);
+        throw_errno("set capabilities");
+    }
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
         throw_errno("clear ambient capabilities");
     for (int cap = 0; cap <= last; ++cap) {

@@ -23,6 +23,8 @@ int last_capability();
 // Drops everything outside the bounding set (needs CAP_SETPCAP; do it before changing user).
 void drop_bounding_set(const CapabilitySets& caps);
 // Sets effective/permitted/inheritable, then raises the ambient set.
+// Throws, naming them, if caps asks for capabilities this process does not hold.
+void check_capabilities_held(const CapabilitySets& caps);
 void apply_capabilities(const CapabilitySets& caps);
 
 // Every capability name the kernel supports, "CAP_CHOWN" ... (for `features`).

@@ -189,6 +189,8 @@ void init_main(const InitPlan& p) {
     if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         throw_errno("process.noNewPrivileges: prctl");
 
+    // Checked before `ready`, so that `create` (not `start`) says what is wrong.
+    if (p.has_capabilities) check_capabilities_held(p.capabilities);
     p.sync->send(SyncType::ready);
     g_runtime_listening = p.foreground;
 

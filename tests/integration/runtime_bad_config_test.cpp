@@ -171,3 +171,25 @@ TEST(RollBack, ContainerIdTakenLeavesTheFirstAlone) {
     EXPECT_EQ(bad_id.exit_code, 1);
     EXPECT_NE(bad_id.err.find("invalid container id"), std::string::npos) << bad_id.err;
 }
+
+// A capability the runtime itself lacks (here: dropped from its bounding set by setpriv)
+// fails `create`, naming it, rather than a later `start` with a bare EPERM.
+TEST(BadConfig, CapabilityTheRuntimeDoesNotHold) {
+    Bundle bundle;
+    for (const char* set : {"bounding", "effective", "permitted"})
+        bundle.config()["process"]["capabilities"][set].push_back("CAP_SYS_NICE");
+    bundle.write();
+    Runtime runtime;
+    std::string id = unique_id("caps");
+    ContainerGuard guard(runtime, id);
+    std::vector<std::string> argv{"setpriv", "--bounding-set=-sys_nice", "--inh-caps=-all", "--"};
+    for (auto& a : runtime.command({"create", "--bundle", bundle.path(), id}))
+        argv.push_back(a);
+    auto r = run_command(argv);
+    EXPECT_EQ(r.exit_code, 1) << r.describe();
+    EXPECT_NE(r.err.find("process.capabilities: CAP_SYS_NICE not held by berth-runtime"),
+              std::string::npos)
+        << "stderr: " << r.err;
+    EXPECT_FALSE(fs::exists(runtime.state_root() + "/" + id)) << "state directory left";
+    EXPECT_TRUE(cgroup_dirs_named(id).empty()) << "cgroup left";
+}
