@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/path.hpp"
+#include "common/strings.hpp"
 #include "engine/console_socket.hpp"
 #include "engine/engine.hpp"
 #include "engine/etc_files.hpp"
@@ -215,7 +216,7 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
     if (line == "started") return;
     if (line.starts_with("error ")) {
         size_t space = line.find(' ', 6);
-        int code = std::atoi(line.substr(6, space - 6).c_str());
+        int code = static_cast<int>(parse_uint64(line.substr(6, space - 6)).value_or(1));
         std::string message = space == std::string::npos ? "" : line.substr(space + 1);
         if (code == 126 || code == 127) throw StartError(code, message);
         throw Error(message);
@@ -237,7 +238,7 @@ void Engine::finish_attached_start(const std::string& id) {
     if (line == "started") return;
     if (line.starts_with("error ")) {
         size_t space = line.find(' ', 6);
-        int code = std::atoi(line.substr(6, space - 6).c_str());
+        int code = static_cast<int>(parse_uint64(line.substr(6, space - 6)).value_or(1));
         std::string message = space == std::string::npos ? "" : line.substr(space + 1);
         if (code == 126 || code == 127) throw StartError(code, message);
         throw Error(message);

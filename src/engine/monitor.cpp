@@ -90,6 +90,7 @@ class Monitor {
     void start_health_check();
     void health_check_done(int code);
     void finish();
+    // NOLINTNEXTLINE(readability-make-member-function-const): changes state outside the object
     void tell_cli(const std::string& line) {
         if (sync_ < 0) return;
         (void)!::write(sync_, line.data(), line.size());

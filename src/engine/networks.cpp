@@ -75,7 +75,7 @@ std::vector<Cidr> routed_subnets() {
     for (const auto& line : split(*text, '\n')) {
         std::vector<std::string> f;
         for (const auto& part : split(line, '\t'))
-            if (!part.empty()) f.push_back(std::string(trim(part)));
+            if (!part.empty()) f.emplace_back(trim(part));
         if (f.size() < 8 || f[0] == "Iface") continue;
         uint32_t dest = static_cast<uint32_t>(std::stoul(f[1], nullptr, 16));
         uint32_t mask = static_cast<uint32_t>(std::stoul(f[7], nullptr, 16));
@@ -302,6 +302,7 @@ nlohmann::json Networks::inspect(const NetworkRecord& n) const {
             {"Labels", n.labels}};
 }
 
+// NOLINTNEXTLINE(readability-make-member-function-const): changes state outside the object
 Attachment Networks::attach(const NetworkRecord& network, const std::string& container_id,
                             const std::string& netns, const std::string& ifname,
                             const std::vector<PortMapping>& ports) {

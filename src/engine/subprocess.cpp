@@ -83,7 +83,6 @@ SubprocessResult run_subprocess(const std::vector<std::string>& argv,
     SubprocessResult result;
     auto deadline = options.timeout ? std::chrono::steady_clock::now() + *options.timeout
                                     : std::chrono::steady_clock::time_point::max();
-    bool killed = false;
     while (out_r || err_r) {
         pollfd fds[2];
         int n = 0;
@@ -98,8 +97,7 @@ SubprocessResult run_subprocess(const std::vector<std::string>& argv,
         int ready = ::poll(fds, static_cast<nfds_t>(n), wait_ms);
         if (ready < 0 && errno == EINTR) continue;
         if (ready == 0) {
-            if (!killed) ::kill(pid, SIGKILL);
-            killed = true;
+            ::kill(pid, SIGKILL);
             out_r.reset();
             err_r.reset();
             break;

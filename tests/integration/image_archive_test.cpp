@@ -26,10 +26,7 @@ class ArchiveTest : public ::testing::Test {
     // The busybox rootfs imported as localhost/busybox:1.
     void import_busybox() {
         std::string tarball = work.path() + "/busybox.tar";
-        ASSERT_EQ(run_command({"tar", "--numeric-owner", "-cf", tarball, "-C",
-                               busybox_rootfs_template(), "."})
-                      .exit_code,
-                  0);
+        ASSERT_TRUE(tar_busybox_template(tarball));
         auto r = berth({"import", "--cmd", "sh", tarball, "localhost/busybox:1"});
         ASSERT_EQ(r.exit_code, 0) << r.describe();
     }
@@ -136,10 +133,7 @@ TEST_F(ArchiveTest, LoadsWhatSkopeoAndUmociWrite) {
 
 TEST_F(ArchiveTest, ImportFromStdinAndCompressed) {
     std::string tarball = work.path() + "/rootfs.tar.zst";
-    ASSERT_EQ(run_command({"tar", "--numeric-owner", "--zstd", "-cf", tarball, "-C",
-                           busybox_rootfs_template(), "."})
-                  .exit_code,
-              0);
+    ASSERT_TRUE(tar_busybox_template(tarball, {"--zstd"}));
     CommandOptions in;
     in.input = read_all(tarball);
     auto r = berth({"import", "-", "example.com/team/rootfs:v2"}, in);

@@ -123,10 +123,7 @@ TEST_F(RegistryTest, DebianLayersWithWhiteoutsUnpackLikeUmoci) {
 
 TEST_F(RegistryTest, BerthPushesSkopeoUmociAndPodmanPull) {
     std::string tarball = work.path() + "/busybox.tar.gz";
-    ASSERT_EQ(run_command(
-                  {"tar", "--numeric-owner", "-czf", tarball, "-C", busybox_rootfs_template(), "."})
-                  .exit_code,
-              0);
+    ASSERT_TRUE(tar_busybox_template(tarball, {"-z"}));
     auto import = berth({"import", "--cmd", "sh", tarball, "localhost/bb:1"});
     ASSERT_EQ(import.exit_code, 0) << import.describe();
     // Monolithic, then chunked (100 kB chunks: the 1 MB layer goes in eleven PATCHes).

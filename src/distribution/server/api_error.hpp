@@ -36,8 +36,8 @@ int default_status(ErrorCode code);          // 404, 400, ...
 // (WWW-Authenticate for UNAUTHORIZED, Range for a chunk out of order).
 class ApiError : public Error {
   public:
-    ApiError(ErrorCode code, std::string message, int status = 0)
-        : Error(std::move(message)), code_(code), status_(status ? status : default_status(code)) {}
+    ApiError(ErrorCode code, const std::string& message, int status = 0)
+        : Error(message), code_(code), status_(status ? status : default_status(code)) {}
     [[nodiscard]] ErrorCode code() const { return code_; }
     [[nodiscard]] int status() const { return status_; }
     std::vector<std::pair<std::string, std::string>> headers;

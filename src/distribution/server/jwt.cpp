@@ -106,8 +106,9 @@ std::string base64url_decode(std::string_view text) {
 
 TokenSigner::TokenSigner(const std::string& private_key_path) {
     if (auto pem = read_file_if_exists(private_key_path)) {
+        const std::string& text = *pem;
         std::unique_ptr<BIO, BioDeleter> bio(
-            BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
+            BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
         key_.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
         if (!key_) throw Error(private_key_path + ": not a PEM private key");
         if (EVP_PKEY_base_id(key_.get()) != EVP_PKEY_RSA)

@@ -225,6 +225,7 @@ struct RegistryServer::Impl {
         co_return co_await write_file(stream, *response.file);
     }
 
+    // NOLINTNEXTLINE(readability-make-member-function-const): changes state outside the object
     awaitable<uint64_t> write_file(beast::tcp_stream& stream, FileBody& file) {
         // Zero copy: the kernel moves page cache pages to the socket.
         auto& socket = stream.socket();
@@ -256,6 +257,7 @@ struct RegistryServer::Impl {
         co_return file.length;
     }
 
+    // NOLINTNEXTLINE(readability-make-member-function-const): changes state outside the object
     awaitable<uint64_t> write_file(beast::ssl_stream<beast::tcp_stream>& stream, FileBody& file) {
         std::vector<char> buffer(kBodyChunk);
         off_t offset = file.offset;

@@ -128,7 +128,7 @@ void Uploads::forget_hash(const std::string& id) {
 }
 
 std::string Uploads::start(const std::string& repo) {
-    const std::string id = new_upload_id();
+    std::string id = new_upload_id();
     // Made under a temp name and renamed: a session either exists whole or not at all.
     const std::string temp = storage_.uploads_dir() + "/.new-" + id;
     make_directories(temp);

@@ -33,6 +33,17 @@ std::string busybox_rootfs_template() {
     return env_or("BERTH_TEST_ROOTFS", BERTH_TEST_ROOTFS_DEFAULT);
 }
 
+bool tar_busybox_template(const std::string& tarball, const std::vector<std::string>& options) {
+    std::vector<std::string> argv{"tar", "--numeric-owner", "--warning=no-file-changed"};
+    argv.insert(argv.end(), options.begin(), options.end());
+    for (const char* a : {"-cf", tarball.c_str(), "-C"})
+        argv.emplace_back(a);
+    argv.push_back(busybox_rootfs_template());
+    argv.emplace_back(".");
+    auto r = run_command(argv);
+    return r.exit_code == 0 || r.exit_code == 1;
+}
+
 std::string make_busybox_image(const std::string& dir) {
     std::string archive = dir + "/busybox-image.tar";
     CommandOptions options;

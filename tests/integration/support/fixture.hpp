@@ -17,6 +17,11 @@ namespace berth::test {
 std::string runtime_binary();
 std::string source_dir();
 std::string busybox_rootfs_template();
+// tar of the busybox template into tarball with these extra tar options (e.g. "--zstd").
+// Other tests running alongside may touch a directory's ctime in the template while tar
+// reads it; tar's "file changed as we read it" (status 1) is not a failure here, the
+// callers compare the unpacked tree with the template anyway. Returns true on success.
+bool tar_busybox_template(const std::string& tarball, const std::vector<std::string>& options = {});
 
 // An image archive (`docker save` format, tagged localhost/busybox:latest) of the busybox
 // rootfs, written into dir by scripts/make-busybox-image.sh; returns its path.
