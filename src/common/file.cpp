@@ -1,5 +1,6 @@
 #include "common/file.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -94,6 +95,23 @@ void write_file_atomic(const std::string& path, std::string_view data, mode_t mo
         ::unlink(temp.c_str());
         throw_system_error(saved, "rename", temp);
     }
+}
+
+std::vector<std::string> list_directory(int dirfd, const std::string& what) {
+    int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) throw_errno("open", what);
+    DIR* dir = ::fdopendir(fd);
+    if (!dir) {
+        ::close(fd);
+        throw_errno("opendir", what);
+    }
+    std::vector<std::string> names;
+    while (dirent* entry = ::readdir(dir)) {
+        std::string name = entry->d_name;
+        if (name != "." && name != "..") names.push_back(std::move(name));
+    }
+    ::closedir(dir);
+    return names;
 }
 
 }  // namespace berth

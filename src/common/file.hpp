@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/unique_fd.hpp"
 
@@ -19,6 +20,8 @@ std::string read_file(const std::string& path);
 std::string read_fd(int fd, std::string_view name);
 // Empty optional when the file does not exist; other errors throw.
 std::optional<std::string> read_file_if_exists(const std::string& path);
+// The names in the directory dirfd (without "." and ".."); what names it in errors.
+std::vector<std::string> list_directory(int dirfd, const std::string& what);
 
 // Writes all of data to fd, retrying short writes and EINTR.
 void write_all(int fd, std::string_view data, std::string_view name);

@@ -9,31 +9,15 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/file.hpp"
 #include "common/unique_fd.hpp"
 
 namespace berth {
 namespace {
 
-std::vector<std::string> list_names(int dirfd, const std::string& what) {
-    int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) throw_errno("open", what);
-    DIR* dir = ::fdopendir(fd);
-    if (!dir) {
-        ::close(fd);
-        throw_errno("opendir", what);
-    }
-    std::vector<std::string> names;
-    while (dirent* entry = ::readdir(dir)) {
-        std::string name = entry->d_name;
-        if (name != "." && name != "..") names.push_back(std::move(name));
-    }
-    ::closedir(dir);
-    return names;
-}
-
 void remove_contents(int dirfd, const std::string& what, int depth) {
     if (depth > 4096) throw_system_error(ELOOP, "remove", what);
-    for (const auto& name : list_names(dirfd, what)) {
+    for (const auto& name : list_directory(dirfd, what)) {
         if (::unlinkat(dirfd, name.c_str(), 0) == 0 || errno == ENOENT) continue;
         if (errno != EISDIR) throw_errno("remove", what + "/" + name);
         int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

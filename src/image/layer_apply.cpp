@@ -108,23 +108,6 @@ std::string read_link_at(int dirfd, const std::string& name, const std::string& 
     return target;
 }
 
-std::vector<std::string> list_dir(int dir_fd, const std::string& what) {
-    int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) throw_errno("open", what);
-    DIR* dir = ::fdopendir(fd);
-    if (!dir) {
-        ::close(fd);
-        throw_errno("opendir", what);
-    }
-    std::vector<std::string> names;
-    while (dirent* e = ::readdir(dir)) {
-        std::string name = e->d_name;
-        if (name != "." && name != "..") names.push_back(std::move(name));
-    }
-    ::closedir(dir);
-    return names;
-}
-
 // The process umask, read without changing it (umask(2) would race with other threads).
 mode_t current_umask() {
     auto text = read_file_if_exists("/proc/self/status");
@@ -403,7 +386,7 @@ void Applier::opaque(const std::string& parent) {
 // directories it did create (lower content under them is hidden too).
 void Applier::clear_opaque(int dir_fd, const std::string& relative, int depth) {
     if (depth > 4096) throw_system_error(ELOOP, "clear", relative);
-    for (const auto& name : list_dir(dir_fd, relative)) {
+    for (const auto& name : list_directory(dir_fd, relative)) {
         std::string child = join_relative(relative, name);
         if (!created_.contains(child)) {
             remove_tree_at(dir_fd, name);
