@@ -24,7 +24,11 @@ std::string make_tar(const std::vector<TarEntry>& entries, TarCompression compre
     std::unique_ptr<archive, decltype(&archive_write_free)> a(archive_write_new(),
                                                               archive_write_free);
     archive_write_set_format_pax_restricted(a.get());
-    if (compression == TarCompression::gzip) archive_write_add_filter_gzip(a.get());
+    if (compression == TarCompression::gzip) {
+        archive_write_add_filter_gzip(a.get());
+        // No time in the gzip header: the same entries must give the same bytes (and digest).
+        archive_write_set_filter_option(a.get(), "gzip", "timestamp", nullptr);
+    }
     if (compression == TarCompression::zstd) archive_write_add_filter_zstd(a.get());
     archive_write_set_bytes_in_last_block(a.get(), 1);
     Out out;
