@@ -49,6 +49,18 @@ restore_crun_on_hybrid() {
   fi
 }
 
+# The runtimes' own default roots (/run/runc, /run/crun) sit on a tmpfs on a usual host; where
+# /run is a disk filesystem (as on these machines: ext4 mounted with `discard`), every state
+# directory's removal would wait for a block discard. mount_state_tmpfs DIR gives all runtimes
+# under test a tmpfs like /run, so they are compared as deployed; unmount_state_tmpfs undoes it.
+mount_state_tmpfs() {
+  mkdir -p "$1"
+  if [ "$(stat -f -c %T /run)" != tmpfs ]; then mount -t tmpfs -o mode=0700 berth-bench-state "$1"; fi
+}
+unmount_state_tmpfs() {
+  if mountpoint -q "$1"; then umount "$1"; fi
+}
+
 # make_bundle DIR ARGS...: a busybox bundle with the default spec and these process args.
 make_bundle() {
   local dir=$1; shift

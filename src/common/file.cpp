@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>  // renameat2
 
 #include "common/error.hpp"
 
@@ -95,6 +96,25 @@ void write_file_atomic(const std::string& path, std::string_view data, mode_t mo
         ::unlink(temp.c_str());
         throw_system_error(saved, "rename", temp);
     }
+}
+
+void replace_file(const std::string& path, std::string_view data, mode_t mode) {
+    std::string temp = path + ".tmp." + std::to_string(::getpid());
+    try {
+        write_file(temp, data, mode);
+    } catch (...) {
+        ::unlink(temp.c_str());
+        throw;
+    }
+    if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE) == 0) {
+        ::unlink(temp.c_str());  // the old content now
+        return;
+    }
+    // ENOENT: no old file yet; EINVAL: a filesystem without exchange.
+    if ((errno == ENOENT || errno == EINVAL) && ::rename(temp.c_str(), path.c_str()) == 0) return;
+    int saved = errno;
+    ::unlink(temp.c_str());
+    throw_system_error(saved, "rename", temp);
 }
 
 std::vector<std::string> list_directory(int dirfd, const std::string& what) {

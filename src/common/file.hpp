@@ -36,4 +36,10 @@ void write_file(const std::string& path, std::string_view data, mode_t mode = 06
 // old or the new content, never a mix, also after a crash.
 void write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
 
+// Readers see the old or the new content, never a mix, but nothing is forced to disk: for
+// files that mean nothing after a reboot (runtime state, pid files). The new file is exchanged
+// with the old one rather than renamed over it, so ext4's auto_da_alloc does not write it out
+// at once (and a later unlink does not wait for a discard of its blocks).
+void replace_file(const std::string& path, std::string_view data, mode_t mode = 0644);
+
 }  // namespace berth

@@ -114,11 +114,8 @@ ContainerState StateRoot::load(const std::string& id) const {
 }
 
 void StateRoot::save(const ContainerState& state) const {
-    // tmpfs: rename gives atomicity; fsync buys nothing there but costs on other filesystems.
-    std::string path = container_dir(state.id) + "/state.json";
-    std::string temp = path + ".tmp";
-    write_file(temp, to_json(state).dump(), 0600);
-    if (::rename(temp.c_str(), path.c_str()) < 0) throw_errno("rename", temp);
+    // Runtime state is meaningless after a reboot: atomic for readers, never forced to disk.
+    replace_file(container_dir(state.id) + "/state.json", to_json(state).dump(), 0600);
 }
 
 void StateRoot::remove(const std::string& id) const {

@@ -290,7 +290,7 @@ int exec_in_container(const StateRoot& root, const ExecOptions& o) {
         parent_sync.send(SyncType::setup_done);
         bool eof = false;
         parent_sync.receive(&eof);  // EOF once exec'd; an error is thrown
-        if (!o.pid_file.empty()) write_file_atomic(o.pid_file, std::to_string(child), 0644);
+        if (!o.pid_file.empty()) replace_file(o.pid_file, std::to_string(child), 0644);
     } catch (...) {
         // child is the intermediate until it has told us the process's pid. A grandchild is
         // ours to reap only as its subreaper (foreground); otherwise waitpid says ECHILD.

@@ -114,6 +114,7 @@ void init_main(const InitPlan& p) {
         }
     } else {
         join_namespaces(*p.joins);
+        if (p.unshare_flags && ::unshare(p.unshare_flags) < 0) throw_errno("unshare namespaces");
     }
 
     if (p.user_namespace) {

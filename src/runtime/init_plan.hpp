@@ -31,12 +31,13 @@ struct InitPlan {
     bool no_new_keyring = false;
     bool rootless = false;  // the runtime runs unprivileged (it writes id maps as our owner)
 
-    // Namespaces: the fast path creates them all with clone(2); otherwise an intermediate
-    // child joins/unshares and forks the init (joined pid namespace, time namespace,
-    // joined user namespace).
+    // Namespaces: the fast path creates the pid namespace (with a new user namespace: all of
+    // them) with clone(2) and the init unshares the rest; otherwise an intermediate child
+    // joins/unshares and forks the init (joined pid namespace, time namespace, joined user
+    // namespace).
     const std::vector<NamespaceToJoin>* joins = nullptr;
     int clone_flags = 0;    // CLONE_NEW* passed to clone
-    int unshare_flags = 0;  // CLONE_NEW* unshared by the intermediate
+    int unshare_flags = 0;  // CLONE_NEW* unshared by the intermediate or the init
     bool intermediate = false;
     bool user_namespace = false;  // the container runs in a user namespace (new or joined)
     bool new_cgroup_namespace = false;

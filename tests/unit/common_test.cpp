@@ -84,6 +84,19 @@ TEST_F(TempDir, AtomicWriteReplacesWholeFile) {
     EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator{}), 1);
 }
 
+TEST_F(TempDir, ReplaceFileSwapsContentAndLeavesNoTempFile) {
+    std::string path = dir + "/state.json";
+    replace_file(path, "created", 0600);  // no old file: a plain rename
+    EXPECT_EQ(read_file(path), "created");
+    replace_file(path, "running", 0600);  // an old file: exchanged, then the old one removed
+    EXPECT_EQ(read_file(path), "running");
+    EXPECT_EQ(fs::status(path).permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write);
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator{}), 1);
+    EXPECT_THROW(replace_file(dir + "/missing/f", "x"), SystemError);
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator{}), 1);
+}
+
 TEST(Errors, SystemErrorNamesPathAndReason) {
     try {
         read_file("/nonexistent/berth/file");
