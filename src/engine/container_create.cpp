@@ -288,6 +288,8 @@ ContainerRecord Engine::create(const CreateOptions& o) {
         in.cgroups_path = "/berth/" + record.id;
         if (network == "host")
             in.network_namespace = "host";
+        else if (network == "none")
+            in.network_namespace = "";  // the runtime makes it, with loopback up
         else
             in.network_namespace = network.starts_with("container:")
                                        ? std::string("/proc/1/ns/net")  // replaced at start

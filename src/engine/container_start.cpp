@@ -76,13 +76,8 @@ void Engine::connect_networks(ContainerRecord& record) {
         write_file(dir + "/hosts", read_file(paths_.container_dir(other.id) + "/hosts"));
         return;
     }
+    if (!uses_cni(network)) return;  // none: the runtime makes the namespace
     std::string netns = paths_.netns_path(record.id);
-    if (network == "none") {
-        remove_netns(netns);
-        create_netns(netns);
-        return;
-    }
-    if (!uses_cni(network)) return;
     // Leftovers of a start that was killed midway go first.
     disconnect_networks(record);
     NetworkRecord net = networks_.get(network);
@@ -193,7 +188,6 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
     mc.cleanup = cleanup_command(record.id);
     std::string network = c.value("network", "bridge");
     mc.local_cleanup = !uses_cni(network);
-    if (network == "none") mc.netns = paths_.netns_path(record.id);
     mc.autoremove = c.value("autoremove", false);
     TeardownPlan plan = teardown_plan(record, true);
     mc.volume_dirs = plan.volume_dirs;

@@ -71,7 +71,11 @@ std::string resolve_links(const Contents& c, std::string name) {
 
 void read_entries(Images& images, int fd, const std::string& what, Contents& c) {
     std::unique_ptr<archive, ReadArchiveDeleter> a(archive_read_new());
-    archive_read_support_filter_all(a.get());
+    // What `docker save` output may be compressed with (not filter_all: it drags in more).
+    archive_read_support_filter_gzip(a.get());
+    archive_read_support_filter_bzip2(a.get());
+    archive_read_support_filter_xz(a.get());
+    archive_read_support_filter_zstd(a.get());
     archive_read_support_format_tar(a.get());
     if (archive_read_open_fd(a.get(), fd, 256 * 1024) != ARCHIVE_OK)
         throw Error(what + ": not a tar archive: " + archive_error_string(a.get()));

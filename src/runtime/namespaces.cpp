@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <linux/nsfs.h>
+#include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -152,6 +154,17 @@ void write_time_offsets(const oci::Linux& linux) {
         text += clock + " " + std::to_string(offset.secs) + " " + std::to_string(offset.nanosecs) +
                 "\n";
     write_existing_file("/proc/self/timens_offsets", text);
+}
+
+void bring_loopback_up() {
+    UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock) throw_errno("socket for the loopback interface");
+    ifreq request{};
+    std::strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+    if (::ioctl(sock.get(), SIOCGIFFLAGS, &request) < 0) throw_errno("read the flags of lo");
+    if (request.ifr_flags & IFF_UP) return;
+    request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP);
+    if (::ioctl(sock.get(), SIOCSIFFLAGS, &request) < 0) throw_errno("set lo up");
 }
 
 }  // namespace berth::runtime

@@ -36,4 +36,8 @@ void write_id_mappings(pid_t pid, const std::vector<oci::IdMapping>& uid_mapping
 // Writes /proc/self/timens_offsets (after unshare(CLONE_NEWTIME), before any child).
 void write_time_offsets(const oci::Linux& linux);
 
+// Sets the loopback interface of the caller's (new) network namespace up, as crun does:
+// every program expects 127.0.0.1 to answer, and no network plugin runs for that.
+void bring_loopback_up();
+
 }  // namespace berth::runtime

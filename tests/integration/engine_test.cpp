@@ -406,8 +406,11 @@ TEST_F(EngineTest, HostAndContainerNetworkModes) {
     auto host_links = run_command({"sh", "-c", "ls /sys/class/net | sort"});
     auto host = run({"--rm", "--network", "host", image_, "sh", "-c", "ls /sys/class/net | sort"});
     EXPECT_EQ(host.out, host_links.out) << host.describe();
-    auto none = run({"--rm", "--network", "none", image_, "sh", "-c", "ls /sys/class/net"});
-    EXPECT_EQ(none.out, "lo\n") << none.describe();
+    // none: loopback only, and up (a server on 127.0.0.1 answers).
+    auto none = run({"--rm", "--network", "none", image_, "sh", "-c",
+                     "ls /sys/class/net; echo hi > /tmp/i; httpd -p 127.0.0.1:8080 -h /tmp; "
+                     "printf 'GET /i HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 8080 | tail -1"});
+    EXPECT_EQ(none.out, "lo\nhi\n") << none.describe();
     // container:NAME: the other container's namespace, its address and its listening port.
     run_detached({"--name", "server", image_, "sh", "-c",
                   "echo shared > /tmp/index.html; httpd -f -p 8080 -h /tmp"});
