@@ -8,6 +8,8 @@ build_packages=(
   libgtest-dev libgmock-dev clang-format clang-tidy
   libarchive-dev libcurl4-openssl-dev libisal-dev libsqlite3-dev libtomlplusplus-dev libzstd-dev
   libboost-dev libcrypt-dev
+  # The static archives of libarchive's compressors (berth links them statically).
+  zlib1g-dev libbz2-dev liblzma-dev
 )
 # What the engine runs: CNI plugins (bridge, host-local, portmap, firewall), iptables for
 # them, iproute2 to delete bridges, and curl for the published-port tests.
