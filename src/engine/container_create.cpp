@@ -221,7 +221,8 @@ ContainerRecord Engine::create(const CreateOptions& o) {
             throw_errno("mkdir", paths_.containers);
         if (::mkdir(dir.c_str(), 0700) != 0) throw_errno("mkdir", dir);
         if (::mkdir((dir + "/rootfs").c_str(), 0755) != 0) throw_errno("mkdir", dir + "/rootfs");
-        rootfs = image::prepare_rootfs(images_, img, dir + "/rootfs", dir);
+        rootfs = image::prepare_rootfs(images_, img, dir + "/rootfs", dir,
+                                       image::RootfsMode::automatic, o.autoremove);
         UniqueFd rootfs_fd = open_file(dir + "/rootfs", O_PATH | O_DIRECTORY);
 
         // Volumes: the user's, then the image's VOLUMEs that nothing covers (anonymous).

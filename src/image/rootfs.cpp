@@ -42,7 +42,7 @@ bool overlay_supported() {
 }
 
 RootfsMount prepare_rootfs(Images& images, const Image& image, const std::string& target,
-                           const std::string& scratch, RootfsMode mode) {
+                           const std::string& scratch, RootfsMode mode, bool transient) {
     bool overlay = mode == RootfsMode::overlay ||
                    (mode == RootfsMode::automatic && overlay_supported() && ::geteuid() == 0);
     if (!overlay) {
@@ -70,7 +70,12 @@ RootfsMount prepare_rootfs(Images& images, const Image& image, const std::string
         lowerdir = empty;
     }
     std::string options = "lowerdir=" + lowerdir + ",upperdir=" + upper + ",workdir=" + work;
-    if (::mount("overlay", target.c_str(), "overlay", 0, options.c_str()) < 0) {
+    int rc = -1;
+    // volatile needs Linux 5.10: without it, the mount is the same, only synced.
+    if (transient)
+        rc = ::mount("overlay", target.c_str(), "overlay", 0, (options + ",volatile").c_str());
+    if (rc < 0) rc = ::mount("overlay", target.c_str(), "overlay", 0, options.c_str());
+    if (rc < 0) {
         int saved = errno;
         if (mode == RootfsMode::overlay) throw_system_error(saved, "mount overlay on", target);
         log::warn("overlayfs on " + target + ": " + std::strerror(saved) + "; copying layers");

@@ -34,8 +34,12 @@ class RootfsMount {
 
 // Makes the empty directory target the image's rootfs. scratch (on the same filesystem as
 // the root for overlay) receives upper/ and work/. Makes the snapshots the image lacks first.
+// transient: the writable layer is thrown away with the container (`run --rm`), so overlayfs
+// may skip syncing it (`volatile`): its unmount then no longer writes back the whole
+// filesystem under it.
 RootfsMount prepare_rootfs(Images& images, const Image& image, const std::string& target,
-                           const std::string& scratch, RootfsMode mode = RootfsMode::automatic);
+                           const std::string& scratch, RootfsMode mode = RootfsMode::automatic,
+                           bool transient = false);
 
 // Whether this kernel offers overlayfs (/proc/filesystems).
 bool overlay_supported();
