@@ -239,12 +239,6 @@ int main(int argc, char** argv) {
     unpack->add_option("dir", unpack_dir, "bundle directory (must not exist or be empty)")
         ->required();
 
-    // system df
-    CLI::App* system = app.add_subcommand("system", "storage");
-    system->require_subcommand(1);
-    CLI::App* df = system->add_subcommand("df", "disk usage of images, blobs and snapshots");
-    df->add_option("--format", format, "table or json")->check(CLI::IsMember({"table", "json"}));
-
     cli::add_registry_commands(app);
     auto run_engine_verb = cli::add_engine_commands(app, g.root, g.config, g.authfile);
 
@@ -427,12 +421,6 @@ int main(int argc, char** argv) {
                 remove_tree(temp);
                 throw;
             }
-        } else if (*df) {
-            auto usage = image::disk_usage(images);
-            if (format == "json")
-                print(cli::disk_usage_json(usage).dump(2));
-            else
-                std::fputs(cli::disk_usage_table(usage).c_str(), stdout);
         }
     } catch (const std::exception& e) {
         log::error(e.what());

@@ -654,14 +654,21 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
         return 0;
     })->add_flag("-a,--all", s->all, "named volumes too, not only anonymous ones");
 
-    // system prune (system df is the image store's, in berth_main)
-    CLI::App* system = nullptr;
-    try {
-        system = app.get_subcommand("system");
-    } catch (const CLI::OptionNotFound&) {
-        system = app.add_subcommand("system", "system-wide information and cleanup");
-    }
+    // system prune, system df
+    CLI::App* system = app.add_subcommand("system", "system-wide information and cleanup");
+    system->require_subcommand(1);
     {
+        verb(system, "df", "disk usage of images, containers, volumes, blobs and snapshots",
+             [s](Session& x) {
+                 auto usage = x.engine.disk_usage();
+                 if (s->format == "json")
+                     print_line(disk_usage_json(usage).dump(2));
+                 else
+                     std::fputs(disk_usage_table(usage).c_str(), stdout);
+                 return 0;
+             })
+            ->add_option("--format", s->format, "table or json")
+            ->check(CLI::IsMember({"table", "json"}));
         verb(system, "prune", "remove stopped containers and unused networks", [](Session& x) {
             for (const auto& id : x.engine.prune_containers())
                 print_line("Deleted container: " + id);

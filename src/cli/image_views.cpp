@@ -148,28 +148,42 @@ nlohmann::ordered_json inspect_json(image::Images& images, const image::ImageRec
     return j;
 }
 
-std::string disk_usage_table(const image::DiskUsage& u) {
+std::string disk_usage_table(const engine::EngineDiskUsage& u) {
     auto reclaim = [](const image::UsageLine& l) {
         int pct = l.size > 0 ? static_cast<int>(100 * l.reclaimable / l.size) : 0;
         return human_size(l.reclaimable) + " (" + std::to_string(pct) + "%)";
     };
+    const image::DiskUsage& s = u.store;
     return table(
         {{"TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"},
-         {"Images", std::to_string(u.images.count),
-          std::to_string(u.images.count - u.dangling_images), human_size(u.images.size), "-"},
-         {"Blobs", std::to_string(u.blobs.count), "-", human_size(u.blobs.size), reclaim(u.blobs)},
-         {"Snapshots", std::to_string(u.snapshots.count), "-", human_size(u.snapshots.size),
-          reclaim(u.snapshots)}});
+         {"Images", std::to_string(s.images.count), std::to_string(u.images_in_use),
+          human_size(s.images.size), "-"},
+         {"Containers", std::to_string(u.containers.count), std::to_string(u.containers_running),
+          human_size(u.containers.size), reclaim(u.containers)},
+         {"Local Volumes", std::to_string(u.volumes.count), std::to_string(u.volumes_in_use),
+          human_size(u.volumes.size), reclaim(u.volumes)},
+         {"Blobs", std::to_string(s.blobs.count), "-", human_size(s.blobs.size), reclaim(s.blobs)},
+         {"Snapshots", std::to_string(s.snapshots.count), "-", human_size(s.snapshots.size),
+          reclaim(s.snapshots)}});
 }
 
-nlohmann::ordered_json disk_usage_json(const image::DiskUsage& u) {
+nlohmann::ordered_json disk_usage_json(const engine::EngineDiskUsage& u) {
     auto line = [](const image::UsageLine& l) {
         return nlohmann::ordered_json{
             {"Count", l.count}, {"Size", l.size}, {"Reclaimable", l.reclaimable}};
     };
-    nlohmann::ordered_json images = line(u.images);
-    images["Dangling"] = u.dangling_images;
-    return {{"Images", images}, {"Blobs", line(u.blobs)}, {"Snapshots", line(u.snapshots)}};
+    nlohmann::ordered_json images = line(u.store.images);
+    images["Active"] = u.images_in_use;
+    images["Dangling"] = u.store.dangling_images;
+    nlohmann::ordered_json containers = line(u.containers);
+    containers["Active"] = u.containers_running;
+    nlohmann::ordered_json volumes = line(u.volumes);
+    volumes["Active"] = u.volumes_in_use;
+    return {{"Images", images},
+            {"Containers", containers},
+            {"Volumes", volumes},
+            {"Blobs", line(u.store.blobs)},
+            {"Snapshots", line(u.store.snapshots)}};
 }
 
 }  // namespace berth::cli

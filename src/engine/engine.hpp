@@ -20,6 +20,7 @@
 #include "engine/networks.hpp"
 #include "engine/paths.hpp"
 #include "engine/volumes.hpp"
+#include "image/gc.hpp"
 #include "image/images.hpp"
 #include "image/settings.hpp"
 
@@ -59,6 +60,16 @@ struct ExecOptions {
     bool detach = false;
     std::vector<std::string> env;
     std::string user, workdir;
+};
+
+// `system df`: the image store's usage, and what containers and volumes hold.
+struct EngineDiskUsage {
+    image::DiskUsage store;
+    int64_t images_in_use = 0;    // images some container (in any state) was made from
+    image::UsageLine containers;  // size: their writable layers; reclaimable: stopped ones'
+    int64_t containers_running = 0;
+    image::UsageLine volumes;  // reclaimable: the volumes no container mounts
+    int64_t volumes_in_use = 0;
 };
 
 class Engine {
@@ -123,6 +134,7 @@ class Engine {
     void remove_volume(const std::string& name);
     // Volumes no container mounts (anonymous ones only, unless all); returns their names.
     std::vector<std::string> prune_volumes(bool all);
+    EngineDiskUsage disk_usage();
 
     Networks& networks() { return networks_; }
     Volumes& volumes() { return volumes_; }

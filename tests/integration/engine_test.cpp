@@ -423,6 +423,44 @@ TEST_F(EngineTest, HostAndContainerNetworkModes) {
     EXPECT_EQ(joined.out, "1\nshared\n") << joined.describe();
 }
 
+TEST_F(EngineTest, SystemDfCountsContainersAndVolumes) {
+    auto df = [&] {
+        auto r = berth({"system", "df", "--format", "json"});
+        EXPECT_EQ(r.exit_code, 0) << r.describe();
+        return nlohmann::json::parse(r.out, nullptr, false);
+    };
+    // 3 MiB in the writable layer, 2 MiB in a volume, while the container runs.
+    run_detached({"--name", "writer", "--network", "none", "-v", "dfdata:/data", image_, "sh", "-c",
+                  "dd if=/dev/zero of=/big bs=1M count=3 2>/dev/null; "
+                  "dd if=/dev/zero of=/data/v bs=1M count=2 2>/dev/null; touch /done; sleep 600"});
+    for (int i = 0; i < 100 && berth({"exec", "writer", "test", "-e", "/done"}).exit_code != 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto running = df();
+    EXPECT_EQ(running["Images"]["Active"], 1);
+    EXPECT_EQ(running["Containers"]["Count"], 1);
+    EXPECT_EQ(running["Containers"]["Active"], 1);
+    EXPECT_GE(running["Containers"]["Size"].get<int64_t>(), 3 << 20);
+    EXPECT_EQ(running["Containers"]["Reclaimable"], 0);
+    EXPECT_EQ(running["Volumes"]["Active"], 1);
+    EXPECT_GE(running["Volumes"]["Size"].get<int64_t>(), 2 << 20);
+    EXPECT_EQ(running["Volumes"]["Reclaimable"], 0);
+    // Stopped: its layer is reclaimable; removed: the volume no one mounts is.
+    ASSERT_EQ(berth({"kill", "writer"}).exit_code, 0);
+    berth({"wait", "writer"});
+    auto stopped = df();
+    EXPECT_EQ(stopped["Containers"]["Active"], 0);
+    EXPECT_EQ(stopped["Containers"]["Reclaimable"], stopped["Containers"]["Size"]);
+    ASSERT_EQ(berth({"rm", "writer"}).exit_code, 0);
+    auto removed = df();
+    EXPECT_EQ(removed["Containers"]["Count"], 0);
+    EXPECT_EQ(removed["Images"]["Active"], 0);
+    EXPECT_EQ(removed["Volumes"]["Active"], 0);
+    EXPECT_GE(removed["Volumes"]["Reclaimable"].get<int64_t>(), 2 << 20);
+    auto table = berth({"system", "df"});
+    EXPECT_NE(table.out.find("Local Volumes"), std::string::npos) << table.describe();
+    EXPECT_EQ(berth({"volume", "rm", "dfdata"}).exit_code, 0);
+}
+
 TEST_F(EngineTest, VolumesPersistAndCopyUp) {
     EXPECT_EQ(run({"--rm", "--network", "none", "-v", "data:/data", image_, "sh", "-c",
                    "echo kept > /data/f"})
