@@ -154,4 +154,15 @@ void write_time_offsets(const oci::Linux& linux) {
     write_existing_file("/proc/self/timens_offsets", text);
 }
 
+bool in_child_user_namespace() {
+    // The initial namespace maps every id to itself: "0 0 4294967295".
+    auto text = read_file_if_exists("/proc/self/uid_map");
+    if (!text) return false;
+    std::vector<std::string> fields;
+    for (const auto& f : split(*text, ' '))
+        if (!f.empty() && f != "\n") fields.emplace_back(trim(f));
+    return !(fields.size() == 3 && fields[0] == "0" && fields[1] == "0" &&
+             fields[2] == "4294967295");
+}
+
 }  // namespace berth::runtime
