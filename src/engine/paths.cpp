@@ -6,6 +6,7 @@
 
 #include "common/digest.hpp"
 #include "common/path.hpp"
+#include "engine/rootless_namespace.hpp"
 
 namespace berth::engine {
 
@@ -27,7 +28,8 @@ EnginePaths::EnginePaths(const std::string& berth_root)
       containers(root + "/containers"),
       volumes(root + "/volumes"),
       // Short: unix socket paths and bridge names are derived from what is under it.
-      run("/run/berth/" + digest_of(root).hex().substr(0, 12)),
+      run((rootless() ? rootless_run_directory() : std::string("/run/berth")) + "/" +
+          digest_of(root).hex().substr(0, 12)),
       runtime_state(run + "/runtime"),
       netns(run + "/netns"),
       cni_leases(run + "/cni") {}
