@@ -19,6 +19,7 @@
 #include "common/file.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
+#include "common/user_namespace.hpp"
 #include "engine/process_identity.hpp"
 #include "engine/subprocess.hpp"
 
@@ -30,26 +31,18 @@ struct IdRange {
     uint64_t count = 0;
 };
 
-// The inside-0 line of /proc/self/uid_map: (outside id, whole map is the identity).
-struct UidMapView {
-    bool initial = true;
-    uid_t outside_of_zero = 0;
-};
-
-UidMapView read_uid_map() {
-    UidMapView view;
+// The host id that uid 0 of this user namespace is (the inside-0 line of uid_map).
+uid_t outside_uid_of_zero() {
     auto text = read_file_if_exists("/proc/self/uid_map");
-    if (!text) return view;
+    if (!text) return 0;
     for (const auto& line : split(*text, '\n')) {
         std::vector<std::string> fields;
         for (const auto& f : split(line, ' '))
             if (!f.empty()) fields.push_back(f);
-        if (fields.size() != 3) continue;
-        if (fields[0] == "0") view.outside_of_zero = static_cast<uid_t>(std::stoul(fields[1]));
-        if (!(fields[0] == "0" && fields[1] == "0" && fields[2] == "4294967295"))
-            view.initial = false;
+        if (fields.size() == 3 && fields[0] == "0")
+            return static_cast<uid_t>(parse_uint64(fields[1]).value_or(0));
     }
-    return view;
+    return 0;
 }
 
 // /etc/subuid or /etc/subgid lines for this user (by name or by number), in file order.
@@ -206,13 +199,12 @@ void join_namespaces_of(pid_t pid) {
 }  // namespace
 
 bool rootless() {
-    static const bool value = ::geteuid() != 0 || !read_uid_map().initial;
-    return value;
+    return ::geteuid() != 0 || !in_initial_user_namespace();
 }
 
 uid_t rootless_host_uid() {
     if (::geteuid() != 0) return ::geteuid();
-    return read_uid_map().outside_of_zero;
+    return outside_uid_of_zero();
 }
 
 std::string rootless_default_root() {

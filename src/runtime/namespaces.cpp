@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/strings.hpp"
+#include "common/user_namespace.hpp"
 
 namespace berth::runtime {
 
@@ -155,14 +156,7 @@ void write_time_offsets(const oci::Linux& linux) {
 }
 
 bool in_child_user_namespace() {
-    // The initial namespace maps every id to itself: "0 0 4294967295".
-    auto text = read_file_if_exists("/proc/self/uid_map");
-    if (!text) return false;
-    std::vector<std::string> fields;
-    for (const auto& f : split(*text, ' '))
-        if (!f.empty() && f != "\n") fields.emplace_back(trim(f));
-    return !(fields.size() == 3 && fields[0] == "0" && fields[1] == "0" &&
-             fields[2] == "4294967295");
+    return !in_initial_user_namespace();
 }
 
 }  // namespace berth::runtime

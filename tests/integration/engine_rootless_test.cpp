@@ -156,9 +156,53 @@ class RootlessEngine : public ::testing::Test {
         auto make =
             run_command({source_dir() + "/scripts/make-busybox-image.sh", rootfs, archive_}, temp);
         ASSERT_EQ(make.exit_code, 0) << make.describe();
+
+        // A second image of two layers: the busybox one (with /data/old), then one that
+        // deletes /owned (a whiteout), makes /data opaque and adds files of other owners.
+        std::ofstream(rootfs + "/data/old") << "old\n";
+        ASSERT_EQ(::chown((rootfs + "/data/old").c_str(), 4242, 4242), 0);
+        const std::string upper = image_dir_->path() + "/upper";
+        fs::create_directories(upper + "/data");
+        std::ofstream(upper + "/.wh.owned").flush();
+        std::ofstream(upper + "/data/.wh..wh..opq").flush();
+        std::ofstream(upper + "/data/new") << "new\n";
+        ASSERT_EQ(::chown((upper + "/data").c_str(), 4242, 4242), 0);
+        ASSERT_EQ(::chown((upper + "/data/new").c_str(), 4242, 4242), 0);
+        std::ofstream(upper + "/added") << "added\n";
+        ASSERT_EQ(::chown((upper + "/added").c_str(), 2000, 2000), 0);
+        layered_archive_ = image_dir_->path() + "/layered.tar";
+        auto layered = run_command({"sh", "-c", kTwoLayerImageScript, "sh", rootfs, upper,
+                                    layered_archive_, image_dir_->path()});
+        ASSERT_EQ(layered.exit_code, 0) << layered.describe();
+
         ASSERT_EQ(::chmod(image_dir_->path().c_str(), 0755), 0);
         ASSERT_EQ(::chmod(archive_.c_str(), 0644), 0);
+        ASSERT_EQ(::chmod(layered_archive_.c_str(), 0644), 0);
     }
+
+    // sh -c SCRIPT sh LOWER UPPER OUT.tar TMPDIR: a `docker save` archive of two layers
+    // (localhost/layered:latest), as scripts/make-busybox-image.sh makes one of one.
+    static constexpr const char* kTwoLayerImageScript = R"sh(set -eu
+work=$(mktemp -d "$4/layered.XXXXXX")
+case "$(uname -m)" in
+  x86_64) arch=amd64 ;;
+  aarch64) arch=arm64 ;;
+  *) arch=$(uname -m) ;;
+esac
+tar --numeric-owner --sort=name -C "$1" -cf "$work/l1.tar" .
+tar --numeric-owner --sort=name -C "$2" -cf "$work/l2.tar" .
+d1=$(sha256sum "$work/l1.tar" | cut -d' ' -f1)
+d2=$(sha256sum "$work/l2.tar" | cut -d' ' -f1)
+mkdir "$work/$d1" "$work/$d2"
+mv "$work/l1.tar" "$work/$d1/layer.tar"
+mv "$work/l2.tar" "$work/$d2/layer.tar"
+printf '{"architecture":"%s","os":"linux","config":{"Env":["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s","sha256:%s"]}}'   "$arch" "$d1" "$d2" > "$work/config.json"
+c=$(sha256sum "$work/config.json" | cut -d' ' -f1)
+mv "$work/config.json" "$work/$c.json"
+printf '[{"Config":"%s.json","RepoTags":["localhost/layered:latest"],"Layers":["%s/layer.tar","%s/layer.tar"]}]'   "$c" "$d1" "$d2" > "$work/manifest.json"
+tar --numeric-owner -C "$work" -cf "$3" manifest.json "$c.json" "$d1" "$d2"
+rm -rf "$work"
+)sh";
     static void TearDownTestSuite() { image_dir_.reset(); }
 
     void SetUp() override {
@@ -326,6 +370,7 @@ class RootlessEngine : public ::testing::Test {
 
     static std::unique_ptr<TempDir> image_dir_;
     static std::string archive_;
+    static std::string layered_archive_;
     std::string user_;
     bool created_ = false;
     uid_t uid_ = 0;
@@ -338,6 +383,7 @@ class RootlessEngine : public ::testing::Test {
 
 std::unique_ptr<TempDir> RootlessEngine::image_dir_;
 std::string RootlessEngine::archive_;
+std::string RootlessEngine::layered_archive_;
 
 TEST_F(RootlessEngine, RunsAsUserWithSubIdOwnersAndPerUserStorage) {
     auto id = berth({"run", "--rm", image_, "id"});
@@ -379,6 +425,19 @@ TEST_F(RootlessEngine, RunsAsUserWithSubIdOwnersAndPerUserStorage) {
     EXPECT_EQ(st.st_mode & 0777, 0700U);
     ASSERT_EQ(::stat(storage().c_str(), &st), 0);
     EXPECT_EQ(st.st_uid, uid_);
+}
+
+TEST_F(RootlessEngine, LayerWhiteoutsAndOwnersUnpackForTheUser) {
+    auto load = berth({"load", "-i", layered_archive_});
+    ASSERT_EQ(load.exit_code, 0) << load.describe();
+    auto r =
+        berth({"run", "--rm", "--network", "none", "localhost/layered", "sh", "-c",
+               "test -e /owned && echo owned; ls /data; stat -c %u:%g /added /data /data/new"});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_EQ(r.out, "new\n2000:2000\n4242:4242\n4242:4242\n");
+    // Another image's snapshot is another directory: its /owned is there.
+    auto other = berth({"run", "--rm", "--network", "none", image_, "cat", "/owned"});
+    EXPECT_EQ(other.out, "theirs\n") << other.describe();
 }
 
 TEST_F(RootlessEngine, WritesAndWhiteoutsThenRmLeavesNothing) {
