@@ -19,7 +19,9 @@
 #include "engine/monitor_launch.hpp"
 #include "engine/netns.hpp"
 #include "engine/process_identity.hpp"
+#include "engine/rootless_namespace.hpp"
 #include "engine/slirp4netns.hpp"
+#include "image/rootfs.hpp"
 
 namespace berth::engine {
 namespace {
@@ -165,6 +167,25 @@ void Engine::disconnect_networks(const ContainerRecord& record) {
     ::unlink(paths_.slirp4netns_socket(record.id).c_str());
 }
 
+// Rootless: the rootfs overlay lives in the pause process's mount namespace; after that
+// process was killed, the next berth makes a new one without it, and start mounts it again
+// (the upper directory kept the container's changes).
+void Engine::remount_lost_rootfs(const ContainerRecord& record) {
+    std::string dir = paths_.container_dir(record.id);
+    struct stat container {
+    }, rootfs{};
+    if (::stat(dir.c_str(), &container) != 0 || ::stat((dir + "/rootfs").c_str(), &rootfs) != 0)
+        return;
+    if (rootfs.st_dev != container.st_dev || ::access((dir + "/upper").c_str(), F_OK) != 0)
+        return;  // mounted, or a copy
+    auto found = images_.try_find(record.image_id, settings_);
+    if (!found)
+        throw Error("container " + record.name + ": its image " + record.image_id +
+                    " is gone, the rootfs cannot be mounted again");
+    image::Image img = images_.load(*found);
+    image::prepare_rootfs(images_, img, dir + "/rootfs", dir, image::RootfsMode::overlay).release();
+}
+
 void Engine::start(const std::string& name_or_id, const StartOptions& options) {
     ContainerRecord record = find(name_or_id);
     if (record.state.status == Status::running || record.state.status == Status::paused) {
@@ -183,6 +204,7 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
         s.stopped_by_user = false;
         s.error.clear();
     });
+    if (rootless()) remount_lost_rootfs(record);
     connect_networks(record);
     write_peer_hosts(record, true);
 

@@ -132,6 +132,7 @@ class Engine {
 
   private:
     ContainerRecord reconcile(ContainerRecord record);
+    void remount_lost_rootfs(const ContainerRecord& record);
     void connect_networks(ContainerRecord& record);
     std::vector<PortMapping> reserve_ports(const ContainerRecord& record, bool reuse_address);
     void disconnect_networks(const ContainerRecord& record);

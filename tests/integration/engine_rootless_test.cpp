@@ -448,6 +448,11 @@ TEST_F(RootlessEngine, WritesAndWhiteoutsThenRmLeavesNothing) {
     ASSERT_TRUE(eventually([&] {
         return berth({"exec", "writer", "cat", "/written"}).out == "data\n";
     })) << berth({"exec", "writer", "ls", "/"}).describe();
+    // top without a cgroup: through the container's pid namespace.
+    auto top = berth({"top", "writer"});
+    EXPECT_NE(top.out.find("sleep 1000"), std::string::npos) << top.describe();
+    auto logs = berth({"logs", "writer"});
+    EXPECT_EQ(logs.exit_code, 0) << logs.describe();
     auto gone = berth({"exec", "writer", "sh", "-c", "test -e /owned || echo whiteout"});
     EXPECT_EQ(gone.out, "whiteout\n") << gone.describe();
     // The image itself is untouched: another container still has the file.
@@ -565,6 +570,26 @@ TEST_F(RootlessEngine, BridgeNetworksAndLimitsAreRefusedOrWarned) {
     EXPECT_EQ(lines_of(limited.err).size(), 1U) << limited.err;
     EXPECT_NE(limited.err.find("ignored for rootless containers on cgroup v1"), std::string::npos)
         << limited.err;
+}
+
+TEST_F(RootlessEngine, PauseProcessKilledThenStartMountsTheRootfsAgain) {
+    auto create = berth({"create", "--name", "keeper", "--network", "none", image_, "sh", "-c",
+                         "cat /mark 2>/dev/null || echo none; echo kept > /mark"});
+    ASSERT_EQ(create.exit_code, 0) << create.describe();
+    auto first = berth({"start", "-a", "keeper"});
+    EXPECT_EQ(first.out, "none\n") << first.describe();
+    pid_t pause = pause_pid();
+    ASSERT_GT(pause, 0);
+    ASSERT_EQ(::kill(pause, SIGKILL), 0);
+    ASSERT_TRUE(eventually([&] { return ::kill(pause, 0) != 0; }));
+    // A new pause process, a new mount namespace: start mounts the overlay again, with the
+    // container's upper directory.
+    auto second = berth({"start", "-a", "keeper"});
+    EXPECT_EQ(second.out, "kept\n") << second.describe();
+    EXPECT_NE(pause_pid(), pause);
+    auto rm = berth({"rm", "keeper"});
+    EXPECT_EQ(rm.exit_code, 0) << rm.describe();
+    EXPECT_EQ(user_mounts(), std::vector<std::string>{});
 }
 
 TEST_F(RootlessEngine, KilledMonitorThenPsAndRmStayConsistent) {
