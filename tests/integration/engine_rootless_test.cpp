@@ -448,6 +448,8 @@ TEST_F(RootlessEngine, WritesAndWhiteoutsThenRmLeavesNothing) {
     ASSERT_TRUE(eventually([&] {
         return berth({"exec", "writer", "cat", "/written"}).out == "data\n";
     })) << berth({"exec", "writer", "ls", "/"}).describe();
+    // No cgroup (v1, not delegated): none was made for it anywhere.
+    EXPECT_EQ(cgroup_dirs_named(id), std::vector<std::string>{});
     // top without a cgroup: through the container's pid namespace.
     auto top = berth({"top", "writer"});
     EXPECT_NE(top.out.find("sleep 1000"), std::string::npos) << top.describe();
