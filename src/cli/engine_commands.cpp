@@ -673,7 +673,7 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
         });
     }
 
-    verb(&app, "info", "about this berth", [root](Session& x) {
+    verb(&app, "info", "about this berth", [&root](Session& x) {  // &: --root is parsed later
         auto views = x.engine.list(true);
         size_t running = 0;
         for (const auto& v : views)
