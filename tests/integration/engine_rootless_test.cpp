@@ -312,11 +312,18 @@ rm -rf "$work"
         return o;
     }
 
-    // berth ARGS as the user, with its default storage.
-    CommandResult berth(const std::vector<std::string>& args) const {
+    // berth ARGS as the user, with its default storage (or these environment variables).
+    CommandResult berth(const std::vector<std::string>& args,
+                        const std::vector<std::string>& env = {}) const {
         std::vector<std::string> argv{berth_};
         argv.insert(argv.end(), args.begin(), args.end());
-        return run_command(argv, as_user());
+        CommandOptions options = as_user();
+        for (const auto& entry : env) {  // replaces the default's entry for the same name
+            const std::string name = entry.substr(0, entry.find('=') + 1);
+            std::erase_if(options.env, [&](const std::string& e) { return e.starts_with(name); });
+            options.env.push_back(entry);
+        }
+        return run_command(argv, options);
     }
 
     [[nodiscard]] pid_t pause_pid() const {
@@ -425,6 +432,29 @@ TEST_F(RootlessEngine, RunsAsUserWithSubIdOwnersAndPerUserStorage) {
     EXPECT_EQ(st.st_mode & 0777, 0700U);
     ASSERT_EQ(::stat(storage().c_str(), &st), 0);
     EXPECT_EQ(st.st_uid, uid_);
+}
+
+TEST_F(RootlessEngine, XdgDirectoriesAndRootAreHonoured) {
+    const std::string data = home() + "/data", run = home() + "/xdg-run";
+    fs::create_directories(run);
+    ASSERT_EQ(::chown(run.c_str(), uid_, gid_), 0);
+    ASSERT_EQ(::chmod(run.c_str(), 0700), 0);
+    const std::vector<std::string> xdg = {"XDG_DATA_HOME=" + data, "XDG_RUNTIME_DIR=" + run};
+    auto info = nlohmann::json::parse(berth({"info"}, xdg).out, nullptr, false);
+    ASSERT_TRUE(info.is_object());
+    EXPECT_EQ(info["Root"], data + "/berth");
+    EXPECT_TRUE(info["RunRoot"].get<std::string>().starts_with(run + "/berth/")) << info;
+    EXPECT_TRUE(fs::exists(run + "/berth/pause.pid"));
+    auto load = berth({"load", "-i", archive_}, xdg);
+    ASSERT_EQ(load.exit_code, 0) << load.describe();
+    auto r = berth({"run", "--rm", "--network", "none", image_, "echo", "ok"}, xdg);
+    EXPECT_EQ(r.out, "ok\n") << r.describe();
+
+    // --root still wins.
+    const std::string custom = home() + "/custom-root";
+    auto custom_info = nlohmann::json::parse(berth({"--root", custom, "info"}).out, nullptr, false);
+    ASSERT_TRUE(custom_info.is_object());
+    EXPECT_EQ(custom_info["Root"], custom);
 }
 
 TEST_F(RootlessEngine, LayerWhiteoutsAndOwnersUnpackForTheUser) {
@@ -551,6 +581,14 @@ TEST_F(RootlessEngine, NetworkNoneHasOnlyLoopback) {
     EXPECT_EQ(dflt.out, "lo\ntap0\n");
     auto host = berth({"run", "--rm", "--network", "host", image_, "true"});
     EXPECT_EQ(host.exit_code, 0) << host.describe();
+    // container:NAME joins another's slirp4netns namespace (named explicitly, as podman).
+    auto first = berth(
+        {"run", "-d", "--name", "netowner", "--network", "slirp4netns", image_, "sleep", "1000"});
+    ASSERT_EQ(first.exit_code, 0) << first.describe();
+    auto joined = berth({"run", "--rm", "--network", "container:netowner", image_, "sh", "-c",
+                         "ls /sys/class/net | sort"});
+    EXPECT_EQ(joined.out, "lo\ntap0\n") << joined.describe();
+    EXPECT_EQ(berth({"rm", "-f", "netowner"}).exit_code, 0);
     EXPECT_TRUE(eventually([&] { return helpers_running().empty(); }));
 }
 
