@@ -12,8 +12,9 @@ build_packages=(
   zlib1g-dev libbz2-dev liblzma-dev
 )
 # What the engine runs: CNI plugins (bridge, host-local, portmap, firewall), iptables for
-# them, iproute2 to delete bridges, and curl for the published-port tests.
-engine_packages=(containernetworking-plugins iptables iproute2 curl)
+# them, iproute2 to delete bridges, and curl for the published-port tests; for rootless
+# containers newuidmap/newgidmap (uidmap) and slirp4netns.
+engine_packages=(containernetworking-plugins iptables iproute2 curl uidmap slirp4netns)
 # Real peers and tools the integration tests drive.
 test_packages=(
   busybox-static file time uidmap iproute2 util-linux bsdutils procps psmisc jq strace
@@ -30,4 +31,10 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# slirp4netns opens /dev/net/tun as the user: udev's default rule makes it 0666, a host
+# without udev leaves the kernel's 0600 (done again after each boot).
+if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+  chmod 0666 /dev/net/tun
 fi

@@ -23,6 +23,7 @@
 #include "distribution/client/pull.hpp"
 #include "distribution/client/push.hpp"
 #include "distribution/client/registry.hpp"
+#include "engine/rootless_namespace.hpp"
 #include "image/archive_load.hpp"
 #include "image/docker_archive.hpp"
 #include "image/gc.hpp"
@@ -36,11 +37,7 @@ using namespace berth;
 namespace {
 
 std::string default_root() {
-    if (::geteuid() == 0) return "/var/lib/berth";
-    const char* data = std::getenv("XDG_DATA_HOME");
-    if (data && *data) return std::string(data) + "/berth";
-    const char* home = std::getenv("HOME");
-    return std::string(home && *home ? home : "/tmp") + "/.local/share/berth";
+    return engine::rootless() ? engine::rootless_default_root() : "/var/lib/berth";
 }
 
 void print(const std::string& text) {
@@ -118,11 +115,20 @@ class Context {
 
 int main(int argc, char** argv) {
     log::set_program_name("berth");
+    // First, while this process has a single thread: an unprivileged user's berth works in
+    // its user and mount namespaces (uid 0 = the user, sub-ids for the images' owners).
+    try {
+        engine::enter_rootless_namespace();
+    } catch (const Error& e) {
+        log::error(e.what());
+        return 125;
+    }
     CLI::App app{"berth: containers and images (run, ps, logs, pull, push, ...)", "berth"};
     app.require_subcommand(1);
     app.set_version_flag("-v,--version", std::string("berth version ") + BERTH_VERSION);
     Globals g;
-    app.add_option("--root", g.root, "storage root (default /var/lib/berth)");
+    app.add_option("--root", g.root,
+                   "storage root (default /var/lib/berth; rootless: $XDG_DATA_HOME/berth)");
     app.add_option("--config", g.config, "configuration file (TOML)");
     app.add_option("--authfile", g.authfile, "credentials file (docker config.json format)");
     app.add_flag("--debug", g.debug, "debug logging");

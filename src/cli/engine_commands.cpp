@@ -22,6 +22,7 @@
 #include "engine/attach_client.hpp"
 #include "engine/engine.hpp"
 #include "engine/names.hpp"
+#include "engine/rootless_namespace.hpp"
 #include "engine/specs.hpp"
 #include "image/platform.hpp"
 
@@ -150,7 +151,8 @@ void add_create_flags(CLI::App* cmd, RunFlags& f) {
         ->allow_extra_args(false);
     cmd->add_flag("-P,--publish-all", o.publish_all, "publish every exposed port");
     cmd->add_option("--network,--net", o.network,
-                    "none, host, bridge, container:NAME or a network");
+                    "none, host, bridge (root's default), slirp4netns (rootless default), "
+                    "container:NAME or a network");
     cmd->add_option("--network-alias", o.network_aliases, "other names on the network")
         ->allow_extra_args(false);
     cmd->add_option("-h,--hostname", o.hostname, "hostname");
@@ -678,13 +680,14 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
         });
     }
 
-    verb(&app, "info", "about this berth", [root](Session& x) {
+    verb(&app, "info", "about this berth", [&root](Session& x) {  // &: --root is parsed later
         auto views = x.engine.list(true);
         size_t running = 0;
         for (const auto& v : views)
             running += v.record.state.status == Status::running;
         nlohmann::ordered_json j = {{"Root", root},
                                     {"RunRoot", x.engine.paths().run},
+                                    {"Rootless", engine::rootless()},
                                     {"Containers", views.size()},
                                     {"ContainersRunning", running},
                                     {"Images", x.images.db().list().size()},

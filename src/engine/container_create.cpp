@@ -11,6 +11,7 @@
 
 #include "common/error.hpp"
 #include "common/file.hpp"
+#include "common/log.hpp"
 #include "common/path.hpp"
 #include "common/remove_tree.hpp"
 #include "common/strings.hpp"
@@ -20,6 +21,8 @@
 #include "engine/etc_files.hpp"
 #include "engine/monitor_config.hpp"
 #include "engine/names.hpp"
+#include "engine/rootless_namespace.hpp"
+#include "engine/slirp4netns.hpp"
 #include "engine/specs.hpp"
 #include "image/rootfs.hpp"
 #include "image/runtime_config.hpp"
@@ -49,9 +52,11 @@ void add_env(std::vector<std::string>& env, const std::string& entry) {
     if (const char* value = std::getenv(entry.c_str())) env.push_back(entry + "=" + value);
 }
 
-std::string find_in_path(const std::string& name) {
+// what: the field the program is for ("runtime X"); hint follows the error.
+std::string find_program(const std::string& name, const std::string& what,
+                         const std::string& hint) {
     if (name.find('/') != std::string::npos) {
-        if (::access(name.c_str(), X_OK) != 0) throw Error("runtime " + name + " not found");
+        if (::access(name.c_str(), X_OK) != 0) throw Error(what + " not found" + hint);
         return name;
     }
     const char* path = std::getenv("PATH");
@@ -59,7 +64,12 @@ std::string find_in_path(const std::string& name) {
         std::string candidate = dir + "/" + name;
         if (::access(candidate.c_str(), X_OK) == 0) return candidate;
     }
-    throw Error("runtime " + name + " not found in PATH");
+    throw Error(what + " not found in PATH" + hint);
+}
+
+// docker's default for root; podman's for an unprivileged user.
+std::string default_network(bool rootless) {
+    return rootless ? kSlirp4netnsNetwork : "bridge";
 }
 
 bool path_exists(const std::string& path) {
@@ -70,10 +80,7 @@ bool path_exists(const std::string& path) {
 }  // namespace
 
 ContainerRecord Engine::create(const CreateOptions& o) {
-    if (::geteuid() != 0)
-        throw Error(
-            "containers need root for now: the rootless engine (user namespaces, "
-            "slirp4netns or pasta) is not implemented; berth-runtime itself runs rootless");
+    const bool unprivileged = rootless();
     // 1. Everything that can be wrong with the request, before anything is made.
     RestartPolicy restart = parse_restart_policy(o.restart);
     if (o.autoremove && restart.name != "no")
@@ -101,9 +108,17 @@ ContainerRecord Engine::create(const CreateOptions& o) {
                 if (parse_mount_flag(flag).destination == m.destination)
                     throw Error("bind source path does not exist: " + m.source);
     }
-    std::string network = o.network.empty() ? "bridge" : o.network;
+    std::string network = o.network.empty() ? default_network(unprivileged) : o.network;
     std::string network_path;  // "" new namespace, "host", or a path
-    if (network == "none") {
+    std::string slirp4netns;   // its path, for the slirp4netns network
+    if (network == kSlirp4netnsNetwork) {
+        if (!unprivileged)
+            throw Error(
+                "network slirp4netns: only for rootless containers (root's are on bridge "
+                "networks)");
+        slirp4netns = find_program("slirp4netns", "network slirp4netns: slirp4netns",
+                                   " (install the slirp4netns package)");
+    } else if (network == "none") {
         if (!ports.empty() || o.publish_all)
             throw Error("cannot publish ports with --network none");
     } else if (network == "host") {
@@ -112,6 +127,11 @@ ContainerRecord Engine::create(const CreateOptions& o) {
     } else if (network.starts_with("container:")) {
         find(network.substr(10));  // throws when it does not exist
         if (!ports.empty()) throw Error("cannot publish ports with --network container:");
+    } else if (unprivileged) {
+        // Before networks_.get, which would make "bridge" on first use.
+        throw Error("network " + network +
+                    ": rootless containers cannot use bridge networks (a bridge, veths and "
+                    "iptables rules need root); use slirp4netns, none, host or container:NAME");
     } else {
         networks_.get(network);  // throws "network X not found"; makes "bridge" on first use
     }
@@ -140,11 +160,15 @@ ContainerRecord Engine::create(const CreateOptions& o) {
         size_t eq = l.find('=');
         labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
     }
+    if (unprivileged && (memory != 0 || cpus > 0 || o.pids_limit != 0))
+        log::warn(
+            "resource limits (--memory, --cpus, --pids-limit) are ignored for rootless "
+            "containers on cgroup v1");
     if (!o.stop_signal.empty()) parse_signal(o.stop_signal);
     if (o.pull != "missing" && o.pull != "always" && o.pull != "never")
         throw Error("invalid --pull \"" + o.pull + "\": expected always, missing or never");
     std::string runtime = o.runtime.empty() ? helper_program("berth-runtime") : o.runtime;
-    runtime = find_in_path(runtime);
+    runtime = find_program(runtime, "runtime " + runtime, "");
     for (const auto& u : o.ulimits)
         parse_ulimit(u);
 
@@ -194,6 +218,7 @@ ContainerRecord Engine::create(const CreateOptions& o) {
          {"labels", labels},
          {"ports", ports_json},
          {"network", network},
+         {"slirp4netns", slirp4netns},
          {"aliases", o.network_aliases},
          {"restart", {{"name", restart.name}, {"max_retries", restart.max_retries}}},
          {"health",
@@ -270,7 +295,8 @@ ContainerRecord Engine::create(const CreateOptions& o) {
 
         write_hostname(dir + "/hostname", hostname);
         write_hosts(dir + "/hosts", {});
-        write_resolv_conf(dir + "/resolv.conf", network == "host");
+        write_resolv_conf(dir + "/resolv.conf", network == "host",
+                          network == kSlirp4netnsNetwork ? kSlirp4netnsDns : "");
         if (network == "host") {
             auto host_hosts = read_file_if_exists("/etc/hosts");
             write_file(dir + "/hosts", host_hosts.value_or(""));
@@ -286,7 +312,9 @@ ContainerRecord Engine::create(const CreateOptions& o) {
         in.mounts = resolved;
         in.env = env;
         in.init_binary = helper_program("berth-monitor");
-        in.cgroups_path = "/berth/" + record.id;
+        // Rootless on cgroup v1 without delegation: no cgroup at all, as podman.
+        in.rootless = unprivileged;
+        if (!unprivileged) in.cgroups_path = "/berth/" + record.id;
         if (network == "host")
             in.network_namespace = "host";
         else if (network == "none")

@@ -14,6 +14,7 @@
 #include "common/strings.hpp"
 #include "engine/engine.hpp"
 #include "engine/monitor.hpp"
+#include "engine/rootless_namespace.hpp"
 #include "engine/subprocess.hpp"
 #include "image/runtime_config.hpp"
 
@@ -95,6 +96,15 @@ std::string Engine::top(const std::string& name_or_id) {
         throw Error("container " + r.name + " is not running");
     std::string procs = cgroup_file("pids", r.id, "cgroup.procs");
     if (procs.empty()) procs = cgroup_file("memory", r.id, "cgroup.procs");
+    if (procs.empty() && rootless()) {
+        // No cgroup: the runtime finds the processes through the container's pid namespace.
+        SubprocessResult listed = run_subprocess(
+            {runtime_for(r), "--root", paths_.runtime_state, "ps", "--format", "json", r.id});
+        auto pids = nlohmann::json::parse(listed.out, nullptr, false);
+        if (pids.is_array())
+            for (const auto& pid : pids)
+                if (pid.is_number_integer()) procs += std::to_string(pid.get<int64_t>()) + "\n";
+    }
     std::string out = "PID\tPPID\tCMD\n";
     for (const auto& pid : split(procs, '\n')) {
         if (pid.empty()) continue;

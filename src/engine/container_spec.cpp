@@ -272,13 +272,13 @@ BuiltSpec build_container_spec(const SpecInputs& in) {
     // Resources.
     ojson resources = linux.contains("resources") ? linux["resources"] : ojson::object();
     if (o.privileged) resources["devices"] = {{{"allow", true}, {"access", "rwm"}}};
-    if (!o.memory.empty()) {
+    if (!o.memory.empty() && !in.rootless) {
         int64_t limit = parse_size(o.memory);
         if (limit < 6 * 1024 * 1024) throw Error("--memory: the minimum is 6 MiB");
         // No swap beyond the limit: an OOM kill is then what exceeding it means.
         resources["memory"] = {{"limit", limit}, {"swap", limit}};
     }
-    if (!o.cpus.empty()) {
+    if (!o.cpus.empty() && !in.rootless) {
         double cpus = 0;
         try {
             cpus = std::stod(o.cpus);
@@ -289,7 +289,7 @@ BuiltSpec build_container_spec(const SpecInputs& in) {
         resources["cpu"] = {{"quota", static_cast<int64_t>(std::llround(cpus * 100000))},
                             {"period", 100000}};
     }
-    if (o.pids_limit != 0) resources["pids"] = {{"limit", o.pids_limit}};
+    if (o.pids_limit != 0 && !in.rootless) resources["pids"] = {{"limit", o.pids_limit}};
     ojson devices = ojson::array();
     for (const auto& text : o.devices) {
         std::vector<std::string> parts = split(text, ':');
@@ -318,7 +318,10 @@ BuiltSpec build_container_spec(const SpecInputs& in) {
     }
     if (!devices.empty()) linux["devices"] = devices;
     linux["resources"] = resources;
-    linux["cgroupsPath"] = in.cgroups_path;
+    if (in.cgroups_path.empty())
+        linux.erase("cgroupsPath");  // the runtime's cgroups, where it may not make its own
+    else
+        linux["cgroupsPath"] = in.cgroups_path;
 
     // Seccomp: docker's default profile for this capability set, unless told otherwise.
     if (!o.privileged && seccomp_choice != "unconfined") {

@@ -29,7 +29,8 @@ struct SpecInputs {
     std::string container_dir;  // holds hosts, resolv.conf, hostname
     std::vector<ResolvedMount> mounts;
     std::string network_namespace;  // "" new, "host" none (the host's), or a path to join
-    std::string cgroups_path;       // e.g. /berth/<id>
+    std::string cgroups_path;       // e.g. /berth/<id>; "" for none
+    bool rootless = false;          // no cgroup: --memory, --cpus, --pids-limit left out
     std::vector<std::string> env;   // from -e and --env-file, KEY=VALUE
     std::string init_binary;        // --init: a static init to bind-mount
 };

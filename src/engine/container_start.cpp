@@ -19,12 +19,16 @@
 #include "engine/monitor_launch.hpp"
 #include "engine/netns.hpp"
 #include "engine/process_identity.hpp"
+#include "engine/rootless_namespace.hpp"
+#include "engine/slirp4netns.hpp"
+#include "image/rootfs.hpp"
 
 namespace berth::engine {
 namespace {
 
 bool uses_cni(const std::string& network) {
-    return network != "none" && network != "host" && !network.starts_with("container:");
+    return network != "none" && network != "host" && !network.starts_with("container:") &&
+           network != kSlirp4netnsNetwork;
 }
 
 }  // namespace
@@ -39,7 +43,8 @@ void Engine::write_peer_hosts(const ContainerRecord& record, bool present) {
         if (other.id == record.id || other.state.status != Status::running) continue;
         const auto theirs = other.config.value("attachments", nlohmann::json::object());
         for (const auto& [network, a] : attachments.items()) {
-            if (network == "bridge" || !theirs.contains(network)) continue;
+            if (network == "bridge" || network == kSlirp4netnsNetwork || !theirs.contains(network))
+                continue;
             std::string their_ip = theirs[network].value("ip", "");
             std::vector<std::string> names = {record.name};
             for (const auto& alias : record.config.value("aliases", std::vector<std::string>{}))
@@ -59,6 +64,27 @@ void Engine::write_peer_hosts(const ContainerRecord& record, bool present) {
     write_hosts(paths_.container_dir(record.id) + "/hosts", entries);
 }
 
+// Host ports: refused when something holds them, or another container publishes them.
+std::vector<PortMapping> Engine::reserve_ports(const ContainerRecord& record, bool reuse_address) {
+    std::vector<PortMapping> ports;
+    for (const auto& p : record.config.value("ports", nlohmann::json::array())) {
+        PortMapping wanted = port_from_json(p);
+        for (const auto& other : db_.list()) {
+            if (other.id == record.id || other.state.status != Status::running) continue;
+            const nlohmann::json theirs =
+                other.config.value("attachments", nlohmann::json::object());
+            for (const auto& [_, a] : theirs.items())
+                for (const auto& op : a.value("ports", nlohmann::json::array()))
+                    if (wanted.host_port != 0 && op.value("host_port", 0) == wanted.host_port &&
+                        op.value("protocol", "tcp") == wanted.protocol)
+                        throw Error("cannot publish port " + std::to_string(wanted.host_port) +
+                                    "/" + wanted.protocol + ": port is already allocated");
+        }
+        ports.push_back(reserve_host_port(wanted, reuse_address));
+    }
+    return ports;
+}
+
 void Engine::connect_networks(ContainerRecord& record) {
     nlohmann::json& c = record.config;
     std::string network = c.value("network", "bridge");
@@ -76,28 +102,26 @@ void Engine::connect_networks(ContainerRecord& record) {
         write_file(dir + "/hosts", read_file(paths_.container_dir(other.id) + "/hosts"));
         return;
     }
-    if (!uses_cni(network)) return;  // none: the runtime makes the namespace
     std::string netns = paths_.netns_path(record.id);
+    if (network == kSlirp4netnsNetwork) {
+        disconnect_networks(record);  // leftovers of a start that was killed midway
+        // The attachment records the ports for `port` and for the other containers' checks;
+        // the monitor's slirp4netns opens them.
+        Attachment a;
+        a.network = kSlirp4netnsNetwork;
+        a.ifname = "tap0";
+        a.ip = kSlirp4netnsGuestAddress;
+        a.ports = reserve_ports(record, true);
+        c["attachments"] = {{a.network, to_json(a)}};
+        db_.update_config(record.id, c);
+        create_netns(netns);
+        return;
+    }
+    if (!uses_cni(network)) return;  // none: the runtime makes the namespace
     // Leftovers of a start that was killed midway go first.
     disconnect_networks(record);
     NetworkRecord net = networks_.get(network);
-    // Host ports: refused when something holds them, or another container publishes them.
-    std::vector<PortMapping> ports;
-    for (const auto& p : c.value("ports", nlohmann::json::array())) {
-        PortMapping wanted = port_from_json(p);
-        for (const auto& other : db_.list()) {
-            if (other.id == record.id || other.state.status != Status::running) continue;
-            const nlohmann::json theirs =
-                other.config.value("attachments", nlohmann::json::object());
-            for (const auto& [_, a] : theirs.items())
-                for (const auto& op : a.value("ports", nlohmann::json::array()))
-                    if (wanted.host_port != 0 && op.value("host_port", 0) == wanted.host_port &&
-                        op.value("protocol", "tcp") == wanted.protocol)
-                        throw Error("cannot publish port " + std::to_string(wanted.host_port) +
-                                    "/" + wanted.protocol + ": port is already allocated");
-        }
-        ports.push_back(reserve_host_port(wanted));
-    }
+    std::vector<PortMapping> ports = reserve_ports(record, false);
     // Recorded before anything is made, so that an rm after a crash right here still
     // runs CNI DEL (which finds what to remove by the container id).
     Attachment pending;
@@ -134,6 +158,27 @@ void Engine::disconnect_networks(const ContainerRecord& record) {
         db_.update_config(record.id, c);
     }
     remove_netns(netns);
+    // Left by a monitor killed with SIGKILL (its slirp4netns died with it).
+    ::unlink(paths_.slirp4netns_socket(record.id).c_str());
+}
+
+// Rootless: the rootfs overlay lives in the pause process's mount namespace; after that
+// process was killed, the next berth makes a new one without it, and start mounts it again
+// (the upper directory kept the container's changes).
+void Engine::remount_lost_rootfs(const ContainerRecord& record) {
+    std::string dir = paths_.container_dir(record.id);
+    struct stat container {
+    }, rootfs{};
+    if (::stat(dir.c_str(), &container) != 0 || ::stat((dir + "/rootfs").c_str(), &rootfs) != 0)
+        return;
+    if (rootfs.st_dev != container.st_dev || ::access((dir + "/upper").c_str(), F_OK) != 0)
+        return;  // mounted, or a copy
+    auto found = images_.try_find(record.image_id, settings_);
+    if (!found)
+        throw Error("container " + record.name + ": its image " + record.image_id +
+                    " is gone, the rootfs cannot be mounted again");
+    image::Image img = images_.load(*found);
+    image::prepare_rootfs(images_, img, dir + "/rootfs", dir, image::RootfsMode::overlay).release();
 }
 
 void Engine::start(const std::string& name_or_id, const StartOptions& options) {
@@ -154,6 +199,7 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
         s.stopped_by_user = false;
         s.error.clear();
     });
+    if (rootless()) remount_lost_rootfs(record);
     connect_networks(record);
     write_peer_hosts(record, true);
 
@@ -188,6 +234,19 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
     mc.cleanup = cleanup_command(record.id);
     std::string network = c.value("network", "bridge");
     mc.local_cleanup = !uses_cni(network);
+    if (network == kSlirp4netnsNetwork) mc.netns = paths_.netns_path(record.id);
+    if (network == kSlirp4netnsNetwork) {
+        mc.slirp4netns = c.value("slirp4netns", std::string(kSlirp4netnsNetwork));
+        mc.slirp4netns_api_socket = paths_.slirp4netns_socket(record.id);
+        ::mkdir(parent_path(mc.slirp4netns_api_socket).c_str(), 0700);
+        const auto attachments = c.value("attachments", nlohmann::json::object());
+        if (attachments.contains(kSlirp4netnsNetwork))
+            for (const auto& p :
+                 attachments[kSlirp4netnsNetwork].value("ports", nlohmann::json::array()))
+                mc.forwarded_ports.push_back({p.value("protocol", "tcp"), p.value("host_ip", ""),
+                                              p.value("host_port", int64_t{0}),
+                                              p.value("container_port", int64_t{0})});
+    }
     mc.autoremove = c.value("autoremove", false);
     TeardownPlan plan = teardown_plan(record, true);
     mc.volume_dirs = plan.volume_dirs;

@@ -27,7 +27,7 @@ struct CreateOptions {
     std::vector<std::string> tmpfs;    // --tmpfs DST[:OPTIONS]
     std::vector<std::string> publish;  // -p [IP:][HOST:]CONTAINER[/PROTO]
     bool publish_all = false;
-    std::string network = "bridge";
+    std::string network;  // "": bridge, or slirp4netns when rootless
     std::vector<std::string> network_aliases;
     std::string memory, cpus;
     int64_t pids_limit = 0;

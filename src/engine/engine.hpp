@@ -144,7 +144,9 @@ class Engine {
 
   private:
     ContainerRecord reconcile(ContainerRecord record);
+    void remount_lost_rootfs(const ContainerRecord& record);
     void connect_networks(ContainerRecord& record);
+    std::vector<PortMapping> reserve_ports(const ContainerRecord& record, bool reuse_address);
     void disconnect_networks(const ContainerRecord& record);
     void run_runtime(const ContainerRecord& record, const std::vector<std::string>& args,
                      bool check = true);

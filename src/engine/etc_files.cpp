@@ -48,10 +48,21 @@ void update_hosts_entry(const std::string& path, const HostEntry& entry) {
     rewrite(path, out);
 }
 
-void write_resolv_conf(const std::string& path, bool host_network) {
+void write_resolv_conf(const std::string& path, bool host_network,
+                       const std::string& only_nameserver) {
     std::string host = read_file_if_exists("/etc/resolv.conf").value_or("");
     if (host_network) {
         rewrite(path, host);
+        return;
+    }
+    if (!only_nameserver.empty()) {
+        // The host's search and options lines, with the one nameserver given.
+        std::string out = "nameserver " + only_nameserver + "\n";
+        for (const auto& line : split(host, '\n')) {
+            std::string_view t = trim(line);
+            if (!t.empty() && !t.starts_with("nameserver")) out += std::string(t) + "\n";
+        }
+        rewrite(path, out);
         return;
     }
     std::string out;

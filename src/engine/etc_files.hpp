@@ -19,8 +19,10 @@ void write_hosts(const std::string& path, const std::vector<HostEntry>& entries)
 void update_hosts_entry(const std::string& path, const HostEntry& entry);
 // The host's resolv.conf without loopback nameservers (unreachable from a container's own
 // network namespace; public resolvers stand in when none is left), or as is for the
-// host's network.
-void write_resolv_conf(const std::string& path, bool host_network);
+// host's network; with only_nameserver (slirp4netns' DNS forwarder), that one instead of the
+// host's nameservers.
+void write_resolv_conf(const std::string& path, bool host_network,
+                       const std::string& only_nameserver = {});
 void write_hostname(const std::string& path, const std::string& hostname);
 
 }  // namespace berth::engine

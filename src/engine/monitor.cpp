@@ -78,6 +78,7 @@ class Monitor {
     int run();
 
   private:
+    bool start_network();
     bool start_container(bool first);
     void fail_start(bool first, const std::string& message);
     void loop();
@@ -111,8 +112,9 @@ class Monitor {
     UniqueFd signals_, attach_listener_;
     std::vector<UniqueFd> clients_;
     std::vector<attach::Decoder> decoders_;
-    UniqueFd output_[2];  // stdout/stderr pipes, or the pty master in output_[0]
-    UniqueFd stdin_;      // the write end of the container's stdin pipe
+    Slirp4netns slirp4netns_;  // rootless: the container's network, for the monitor's life
+    UniqueFd output_[2];       // stdout/stderr pipes, or the pty master in output_[0]
+    UniqueFd stdin_;           // the write end of the container's stdin pipe
     int64_t container_pid_ = 0;
     bool done_ = false;
     int exit_code_ = 0;
@@ -135,9 +137,27 @@ int Monitor::run() {
     if (::chdir(c_.bundle.c_str()) != 0) throw_errno("chdir", c_.bundle);
     attach_listener_ = listen_unix("attach.sock");
     set_nonblocking(attach_listener_.get());
+    if (!start_network()) return 1;
     if (!start_container(true)) return 1;
     loop();
     return 0;
+}
+
+// Rootless: slirp4netns on the namespace the CLI made, its ports, before the container runs
+// (a port that cannot be had fails the start, as a bridge network's does).
+bool Monitor::start_network() {
+    if (c_.slirp4netns.empty()) return true;
+    try {
+        slirp4netns_ = Slirp4netns(
+            {c_.slirp4netns, c_.netns, c_.slirp4netns_api_socket, c_.bundle + "/slirp4netns.log"});
+        for (const auto& port : c_.forwarded_ports)
+            slirp4netns_.forward(port);
+    } catch (const Error& e) {
+        tell_cli("created\n");
+        fail_start(true, e.what());
+        return false;
+    }
+    return true;
 }
 
 bool Monitor::start_container(bool first) {
@@ -478,6 +498,7 @@ void Monitor::health_check_done(int code) {
 
 void Monitor::finish() {
     done_ = true;
+    slirp4netns_.stop();
     // The cleanup first: until the monitor's pid leaves the row, a new start waits for it
     // (it would otherwise race this cleanup for the network namespace).
     if (c_.local_cleanup) {

@@ -25,6 +25,12 @@ RestartPolicy parse_restart_policy(const std::string& text) {
 }
 
 nlohmann::json MonitorConfig::to_json() const {
+    nlohmann::json ports = nlohmann::json::array();
+    for (const auto& p : forwarded_ports)
+        ports.push_back({{"protocol", p.protocol},
+                         {"host_ip", p.host_ip},
+                         {"host_port", p.host_port},
+                         {"container_port", p.container_port}});
     return {{"id", id},
             {"state_db", state_db},
             {"bundle", bundle},
@@ -49,7 +55,10 @@ nlohmann::json MonitorConfig::to_json() const {
             {"netns", netns},
             {"autoremove", autoremove},
             {"volume_dirs", volume_dirs},
-            {"volume_names", volume_names}};
+            {"volume_names", volume_names},
+            {"slirp4netns", slirp4netns},
+            {"slirp4netns_api_socket", slirp4netns_api_socket},
+            {"forwarded_ports", ports}};
 }
 
 MonitorConfig MonitorConfig::from_json(const nlohmann::json& d) {
@@ -80,6 +89,12 @@ MonitorConfig MonitorConfig::from_json(const nlohmann::json& d) {
     c.autoremove = d.value("autoremove", false);
     c.volume_dirs = d.value("volume_dirs", std::vector<std::string>{});
     c.volume_names = d.value("volume_names", std::vector<std::string>{});
+    c.slirp4netns = d.value("slirp4netns", "");
+    c.slirp4netns_api_socket = d.value("slirp4netns_api_socket", "");
+    for (const auto& p : d.value("forwarded_ports", nlohmann::json::array()))
+        c.forwarded_ports.push_back({p.value("protocol", "tcp"), p.value("host_ip", ""),
+                                     p.value("host_port", int64_t{0}),
+                                     p.value("container_port", int64_t{0})});
     return c;
 }
 

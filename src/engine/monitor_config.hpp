@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/slirp4netns.hpp"
+
 namespace berth::engine {
 
 struct RestartPolicy {
@@ -47,6 +49,11 @@ struct MonitorConfig {
     std::string netns;  // the namespace's mount point, removed by a local cleanup
     bool autoremove = false;
     std::vector<std::string> volume_dirs, volume_names;  // anonymous volumes, for --rm
+    // Rootless: slirp4netns (the program; "" for none) serves netns while the monitor runs,
+    // and forwards these ports through its API socket.
+    std::string slirp4netns;
+    std::string slirp4netns_api_socket;
+    std::vector<ForwardedPort> forwarded_ports;
 
     [[nodiscard]] nlohmann::json to_json() const;
     static MonitorConfig from_json(const nlohmann::json& doc);

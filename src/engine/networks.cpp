@@ -366,10 +366,13 @@ std::string Networks::detach(const NetworkRecord& network, const std::string& co
     return cni_del(conflist(network, !a.ports.empty()), request, previous);
 }
 
-PortMapping reserve_host_port(PortMapping m) {
+PortMapping reserve_host_port(PortMapping m, bool reuse_address) {
     int type = m.protocol == "udp" ? SOCK_DGRAM : SOCK_STREAM;
     UniqueFd fd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
     if (!fd) throw_errno("socket");
+    int on = 1;
+    if (reuse_address && type == SOCK_STREAM)
+        ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(m.host_port);

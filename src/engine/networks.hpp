@@ -85,6 +85,8 @@ std::vector<std::vector<std::string>> network_rules(const NetworkRecord& network
 
 // Fails with "port is already allocated" when host_ip:host_port cannot be bound now;
 // picks a free port for host_port 0. Returns the mapping with its port.
-PortMapping reserve_host_port(PortMapping mapping);
+// reuse_address: SO_REUSEADDR, as the forwarder that will listen (slirp4netns) sets it, so
+// that connections of a previous run in TIME_WAIT do not count as the port being in use.
+PortMapping reserve_host_port(PortMapping mapping, bool reuse_address = false);
 
 }  // namespace berth::engine

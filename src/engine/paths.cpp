@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "common/path.hpp"
+#include "engine/rootless_namespace.hpp"
 
 namespace berth::engine {
 
@@ -42,7 +43,8 @@ EnginePaths::EnginePaths(const std::string& berth_root)
       containers(root + "/containers"),
       volumes(root + "/volumes"),
       // Short: unix socket paths and bridge names are derived from what is under it.
-      run("/run/berth/" + name_hash(root)),
+      run((rootless() ? rootless_run_directory() : std::string("/run/berth")) + "/" +
+          name_hash(root)),
       runtime_state(run + "/runtime"),
       netns(run + "/netns"),
       cni_leases(run + "/cni") {}

@@ -1,7 +1,8 @@
 // Where the engine keeps things, all derived from the berth root: the container bundles and
 // the named volumes beside the image store, and the runtime's state, the network namespaces'
 // mount points and CNI's IPAM leases on tmpfs under /run, in a directory named after the root
-// so that two roots (tests, benchmarks) never share containers.
+// so that two roots (tests, benchmarks) never share containers. An unprivileged user's run
+// directory is $XDG_RUNTIME_DIR/berth (rootless_namespace.hpp).
 #pragma once
 
 #include <string>
@@ -12,7 +13,7 @@ struct EnginePaths {
     std::string root;           // the berth root (--root)
     std::string containers;     // <root>/containers
     std::string volumes;        // <root>/volumes
-    std::string run;            // /run/berth/<hash of root>
+    std::string run;            // /run/berth/<hash of root>; rootless: <user's run dir>/<hash>
     std::string runtime_state;  // <run>/runtime: berth-runtime --root
     std::string netns;          // <run>/netns/<id>: bind mounts of network namespaces
     std::string cni_leases;     // <run>/cni: host-local IPAM data
@@ -22,6 +23,10 @@ struct EnginePaths {
         return containers + "/" + id;
     }
     [[nodiscard]] std::string netns_path(const std::string& id) const { return netns + "/" + id; }
+    // Rootless: slirp4netns' API socket (sockaddr_un holds 108 bytes: a short name under run).
+    [[nodiscard]] std::string slirp4netns_socket(const std::string& id) const {
+        return run + "/slirp4netns/" + id.substr(0, 16);
+    }
     [[nodiscard]] std::string volume_dir(const std::string& name) const {
         return volumes + "/" + name;
     }

@@ -24,13 +24,17 @@
 #include "common/path.hpp"
 #include "common/remove_tree.hpp"
 #include "common/unique_fd.hpp"
+#include "common/user_namespace.hpp"
 
 namespace berth::image {
 namespace {
 
 constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
+// trusted.* needs the host's root; in a user namespace overlayfs reads user.overlay.*
+// instead when mounted with userxattr (rootfs.cpp).
 constexpr std::string_view kOverlayOpaqueXattr = "trusted.overlay.opaque";
+constexpr std::string_view kUserOverlayOpaqueXattr = "user.overlay.opaque";
 
 [[noreturn]] void reject(const std::string& why) {
     throw LayerError(why);
@@ -371,8 +375,10 @@ void Applier::opaque(const std::string& parent) {
         int fd = ::openat(path_fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) throw_errno("open", parent);
         UniqueFd dir(fd);
-        if (::fsetxattr(dir.get(), kOverlayOpaqueXattr.data(), "y", 1, 0) < 0)
-            throw_errno("mark opaque (" + std::string(kOverlayOpaqueXattr) + ")", parent);
+        std::string_view xattr =
+            in_initial_user_namespace() ? kOverlayOpaqueXattr : kUserOverlayOpaqueXattr;
+        if (::fsetxattr(dir.get(), xattr.data(), "y", 1, 0) < 0)
+            throw_errno("mark opaque (" + std::string(xattr) + ")", parent);
         mark_created(parent);
         return;
     }

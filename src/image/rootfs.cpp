@@ -11,6 +11,7 @@
 #include "common/file.hpp"
 #include "common/log.hpp"
 #include "common/path.hpp"
+#include "common/user_namespace.hpp"
 
 namespace berth::image {
 
@@ -70,6 +71,9 @@ RootfsMount prepare_rootfs(Images& images, const Image& image, const std::string
         lowerdir = empty;
     }
     std::string options = "lowerdir=" + lowerdir + ",upperdir=" + upper + ",workdir=" + work;
+    // In a user namespace (rootless) overlayfs keeps its xattrs as user.overlay.*, where the
+    // layers' opaque markers are too (layer_apply.cpp).
+    if (!in_initial_user_namespace()) options += ",userxattr";
     int rc = -1;
     // volatile needs Linux 5.10: without it, the mount is the same, only synced.
     if (transient)

@@ -129,6 +129,7 @@ class Launch {
     oci::Spec spec_;
     std::string rootfs_;
     bool rootless_ = false;
+    bool in_user_namespace_ = false;  // the runtime itself runs in a child user namespace
     CapabilitySets caps_;
     bool has_caps_ = false;
     std::shared_ptr<seccomp::Filter> seccomp_;
@@ -190,7 +191,11 @@ void Launch::prepare() {
     cg.cgroups_path = spec_.linux.cgroups_path;
     cg.container_id = options_.id;
     cg.systemd = options_.systemd_cgroup;
-    cg.rootless = rootless_;
+    // Run by a rootless engine as uid 0 of its user namespace: the host's cgroupfs is not
+    // ours either.
+    in_user_namespace_ = in_child_user_namespace();
+    cg.rootless = rootless_ || in_user_namespace_;
+    cg.quiet_skips = in_user_namespace_;
     cgroup_ = cgroup::Manager::open(cg);
     joins_ = open_namespaces_to_join(spec_.linux);
 }
@@ -204,10 +209,10 @@ void Launch::spawn() {
     write_file(root_.config_path(options_.id), config_text_, 0600);
     // Usually the child joins the v1 cgroups itself while we create them (see below); only the
     // unified one must exist before it is born. With a user namespace it cannot write the
-    // host's cgroupfs, and then everything is made first.
+    // host's cgroupfs (nor can a runtime that runs in one), and then everything is made first.
     const bool new_user = linux.has_new_namespace(oci::NamespaceType::user);
-    const bool child_joins_cgroups =
-        !linux.find_namespace(oci::NamespaceType::user) && !needs_intermediate(linux, joins_);
+    const bool child_joins_cgroups = !linux.find_namespace(oci::NamespaceType::user) &&
+                                     !in_user_namespace_ && !needs_intermediate(linux, joins_);
     if (child_joins_cgroups)
         cgroup_->create_unified();
     else
@@ -274,7 +279,8 @@ void Launch::spawn() {
     const bool unshare_in_init = !intermediate && !(new_flags & CLONE_NEWUSER);
     plan_.clone_flags = intermediate ? 0 : unshare_in_init ? (new_flags & CLONE_NEWPID) : new_flags;
     plan_.unshare_flags = intermediate || unshare_in_init ? new_flags & ~plan_.clone_flags : 0;
-    plan_.user_namespace = linux.find_namespace(oci::NamespaceType::user) != nullptr;
+    plan_.user_namespace =
+        linux.find_namespace(oci::NamespaceType::user) != nullptr || in_user_namespace_;
     plan_.new_cgroup_namespace = linux.has_new_namespace(oci::NamespaceType::cgroup);
     plan_.new_mount_namespace = linux.has_new_namespace(oci::NamespaceType::mount);
     plan_.joined_mount_namespace = joined(oci::NamespaceType::mount);

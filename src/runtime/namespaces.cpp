@@ -16,6 +16,7 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/strings.hpp"
+#include "common/user_namespace.hpp"
 
 namespace berth::runtime {
 
@@ -165,6 +166,10 @@ void bring_loopback_up() {
     if (request.ifr_flags & IFF_UP) return;
     request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP);
     if (::ioctl(sock.get(), SIOCSIFFLAGS, &request) < 0) throw_errno("set lo up");
+}
+
+bool in_child_user_namespace() {
+    return !in_initial_user_namespace();
 }
 
 }  // namespace berth::runtime

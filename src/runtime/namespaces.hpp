@@ -33,6 +33,11 @@ int new_namespace_flags(const oci::Linux& linux);
 void write_id_mappings(pid_t pid, const std::vector<oci::IdMapping>& uid_mappings,
                        const std::vector<oci::IdMapping>& gid_mappings);
 
+// True when this process is in a user namespace other than the initial one (e.g. an
+// unprivileged user's berth engine runs the runtime as uid 0 of its own user namespace):
+// it may not make cgroups or device nodes there, as an unprivileged runtime may not.
+bool in_child_user_namespace();
+
 // Writes /proc/self/timens_offsets (after unshare(CLONE_NEWTIME), before any child).
 void write_time_offsets(const oci::Linux& linux);
 

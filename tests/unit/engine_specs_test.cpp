@@ -233,4 +233,32 @@ TEST(EngineMonitorConfig, RoundTrip) {
     EXPECT_EQ(back.cleanup, c.cleanup);
     EXPECT_TRUE(back.local_cleanup);
     EXPECT_EQ(back.volume_names, std::vector<std::string>{"v"});
+    EXPECT_EQ(back.slirp4netns, "");
+    EXPECT_TRUE(back.forwarded_ports.empty());
+}
+
+TEST(EngineMonitorConfig, Slirp4netnsRoundTrip) {
+    MonitorConfig c;
+    c.id = "abc";
+    c.state_db = "/r/state.db";
+    c.bundle = "/r/containers/abc";
+    c.runtime = "/usr/bin/runc";
+    c.runtime_root = "/run/x";
+    c.log_path = "/r/containers/abc/container.log";
+    c.netns = "/run/x/netns/abc";
+    c.slirp4netns = "/usr/bin/slirp4netns";
+    c.slirp4netns_api_socket = "/run/x/slirp4netns/abc";
+    c.forwarded_ports = {{"tcp", "", 8080, 80}, {"udp", "127.0.0.1", 5353, 53}};
+    MonitorConfig back = MonitorConfig::from_json(nlohmann::json::parse(c.to_json().dump()));
+    EXPECT_EQ(back.slirp4netns, "/usr/bin/slirp4netns");
+    EXPECT_EQ(back.slirp4netns_api_socket, "/run/x/slirp4netns/abc");
+    ASSERT_EQ(back.forwarded_ports.size(), 2U);
+    EXPECT_EQ(back.forwarded_ports[0].protocol, "tcp");
+    EXPECT_EQ(back.forwarded_ports[0].host_ip, "");
+    EXPECT_EQ(back.forwarded_ports[0].host_port, 8080);
+    EXPECT_EQ(back.forwarded_ports[0].container_port, 80);
+    EXPECT_EQ(back.forwarded_ports[1].protocol, "udp");
+    EXPECT_EQ(back.forwarded_ports[1].host_ip, "127.0.0.1");
+    EXPECT_EQ(back.forwarded_ports[1].host_port, 5353);
+    EXPECT_EQ(back.forwarded_ports[1].container_port, 53);
 }

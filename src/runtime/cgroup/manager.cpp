@@ -140,10 +140,11 @@ void remove_cgroup_dir(const std::string& dir) {
 class CgroupManager final : public Manager {
   public:
     CgroupManager(Mode mode, bool rootless, bool may_skip, std::vector<Place> places, Owners owners,
-                  std::vector<std::string> enable)
+                  std::vector<std::string> enable, bool quiet_skips = false)
         : mode_(mode),
           rootless_(rootless),
           may_skip_(may_skip),
+          quiet_skips_(quiet_skips),
           places_(std::move(places)),
           owners_(owners),
           enable_(std::move(enable)) {}
@@ -212,7 +213,7 @@ class CgroupManager final : public Manager {
             throw;
         }
         // One line for all of them: runc says nothing, one warning per hierarchy is noise.
-        if (!skipped.empty())
+        if (!skipped.empty() && !quiet_skips_)
             log::warn("rootless: no cgroup for the container in " + join(skipped, ", ") + " (" +
                       reason +
                       ": not delegated to this user); it runs in the runtime's cgroups there");
@@ -690,6 +691,7 @@ class CgroupManager final : public Manager {
     Mode mode_;
     bool rootless_;
     bool may_skip_;  // create(): rootless without a cgroupsPath, as runc
+    bool quiet_skips_;
     std::vector<Place> places_;
     Owners owners_;
     std::vector<std::string> enable_;  // v2 controllers to enable in the ancestors
@@ -732,7 +734,8 @@ std::unique_ptr<Manager> Manager::open(const Options& options, const Layout& lay
     // named and cannot have is an error.
     const bool may_skip = options.rootless && options.cgroups_path.empty();
     return std::make_unique<CgroupManager>(layout.mode, options.rootless, may_skip,
-                                           std::move(places), owners, std::move(enable));
+                                           std::move(places), owners, std::move(enable),
+                                           options.quiet_skips);
 }
 
 std::unique_ptr<Manager> Manager::from_json(const json& saved) {

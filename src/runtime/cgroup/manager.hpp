@@ -48,6 +48,9 @@ struct Options {
     // created are skipped with one warning (the container stays in the runtime's cgroup
     // there), and a resource setting for a skipped controller is an error, as in runc.
     bool rootless = false;
+    // No warning line for those skipped hierarchies: the caller expects them (a rootless
+    // engine that runs the runtime in its user namespace warns about limits itself).
+    bool quiet_skips = false;
 };
 
 // One container's cgroup in every hierarchy.
