@@ -2,6 +2,7 @@
 // with the sync pipe on fd 3. `berth-monitor --init -- COMMAND...` is the minimal init that
 // `run --init` puts at /sbin/berth-init.
 #include <unistd.h>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -19,12 +20,25 @@ int main(int argc, char** argv) {
         }
         return berth::engine::run_mini_init(argv + first);
     }
-    if (argc != 2) {
-        std::fputs("usage: berth-monitor CONFIG (started by berth)\n", stderr);
+    // --detach: berth spawned us in a new session and waits for us to leave: fork, so that
+    // the monitor is nobody's child (the CLI may exit first, or live on as run -it).
+    bool detach = argc == 3 && std::strcmp(argv[1], "--detach") == 0;
+    if (argc != 2 && !detach) {
+        std::fputs("usage: berth-monitor [--detach] CONFIG (started by berth)\n", stderr);
         return 2;
     }
+    if (detach) {
+        pid_t child = ::fork();
+        if (child < 0) {
+            std::string line =
+                std::string("error 125 berth-monitor: fork: ") + std::strerror(errno) + "\n";
+            (void)!::write(3, line.data(), line.size());
+            return 1;
+        }
+        if (child > 0) ::_exit(0);
+    }
     try {
-        auto doc = nlohmann::json::parse(berth::read_file(argv[1]));
+        auto doc = nlohmann::json::parse(berth::read_file(argv[argc - 1]));
         return berth::engine::run_monitor(berth::engine::MonitorConfig::from_json(doc), 3);
     } catch (const std::exception& e) {
         std::string line = std::string("error 125 berth-monitor: ") + e.what() + "\n";

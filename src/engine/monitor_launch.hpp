@@ -1,6 +1,7 @@
-// Starting a container's monitor from the CLI: double fork (the monitor is nobody's child
-// and outlives the CLI), a new session, stdio on /dev/null, and a pipe on its fd 3 through
-// which it reports the start (see monitor.hpp).
+// Starting a container's monitor from the CLI: posix_spawn (no copy of the CLI's address
+// space) of `berth-monitor --detach CONFIG` in a new session, stdio on /dev/null, a pipe on
+// its fd 3 through which it reports the start (see monitor.hpp); the monitor forks once more
+// itself, so that it is nobody's child and outlives the CLI.
 #pragma once
 
 #include <string>
