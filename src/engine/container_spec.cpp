@@ -129,7 +129,24 @@ ojson bind_mount(const std::string& source, const std::string& destination, bool
 
 // A seccomp profile file: OCI's linux.seccomp or docker's format (its archMap and the
 // includes/excludes conditions are not interpreted: rules with conditions are skipped).
-ojson seccomp_from_file(const std::string& path) {
+// moby's "includes"/"excludes" of one rule.
+runtime::seccomp::RuleCondition rule_condition(const std::string& path, const nlohmann::json& rule,
+                                               const char* key) {
+    runtime::seccomp::RuleCondition c;
+    if (!rule.contains(key) || !rule[key].is_object()) return c;
+    const nlohmann::json& j = rule[key];
+    try {
+        c.caps = j.value("caps", std::vector<std::string>{});
+        c.arches = j.value("arches", std::vector<std::string>{});
+        c.min_kernel = j.value("minKernel", std::string());
+    } catch (const nlohmann::json::exception&) {
+        throw Error("seccomp profile " + path + ": syscalls: " + key +
+                    ": caps and arches must be lists of strings, minKernel a string");
+    }
+    return c;
+}
+
+ojson seccomp_from_file(const std::string& path, const std::vector<std::string>& caps) {
     auto doc = nlohmann::json::parse(read_file(path), nullptr, false);
     if (doc.is_discarded() || !doc.is_object() || !doc.contains("defaultAction"))
         throw Error("seccomp profile " + path + ": not a JSON seccomp profile");
@@ -142,8 +159,14 @@ ojson seccomp_from_file(const std::string& path) {
         out["architectures"] = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
     }
     ojson rules = ojson::array();
-    for (const auto& rule : doc.value("syscalls", nlohmann::json::array())) {
-        if (rule.contains("includes") && !rule["includes"].empty()) continue;
+    const nlohmann::json syscalls = doc.value("syscalls", nlohmann::json::array());
+    if (!syscalls.is_array()) throw Error("seccomp profile " + path + ": syscalls: not an array");
+    for (const auto& rule : syscalls) {
+        if (!rule.is_object())
+            throw Error("seccomp profile " + path + ": syscalls: a rule that is not an object");
+        if (!runtime::seccomp::docker_rule_applies(rule_condition(path, rule, "includes"),
+                                                   rule_condition(path, rule, "excludes"), caps))
+            continue;
         ojson r;
         if (rule.contains("names"))
             r["names"] = rule["names"];
@@ -328,7 +351,7 @@ BuiltSpec build_container_spec(const SpecInputs& in) {
         if (seccomp_choice == "default")
             linux["seccomp"] = seccomp_to_json(runtime::seccomp::docker_default_profile(caps));
         else
-            linux["seccomp"] = seccomp_from_file(seccomp_choice);
+            linux["seccomp"] = seccomp_from_file(seccomp_choice, caps);
     }
 
     if (!o.stop_signal.empty())

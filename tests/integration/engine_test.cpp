@@ -536,6 +536,13 @@ TEST_F(EngineTest, ResourceLimitsAndSecurityOptions) {
     auto unconfined = run({"--rm", "--network", "none", "--security-opt", "seccomp=unconfined",
                            image_, "grep", "Seccomp:", "/proc/self/status"});
     EXPECT_EQ(trimmed(unconfined.out), "Seccomp:\t0") << unconfined.describe();
+    // A profile in docker's format (moby's own file): its rules for CAP_SYS_ADMIN ("includes")
+    // apply when the container has it, and mount(2) passes.
+    std::string moby = source_dir() + "/tests/fixtures/seccomp/moby-default.json";
+    auto with_admin = run({"--rm", "--network", "none", "--cap-add", "SYS_ADMIN", "--security-opt",
+                           "seccomp=" + moby, image_, "sh", "-c",
+                           "grep Seccomp: /proc/self/status; mount -t tmpfs none /tmp && echo ok"});
+    EXPECT_EQ(with_admin.out, "Seccomp:\t2\nok\n") << with_admin.describe();
     auto nnp = run({"--rm", "--network", "none", "--security-opt", "no-new-privileges", image_,
                     "grep", "NoNewPrivs:", "/proc/self/status"});
     EXPECT_EQ(trimmed(nnp.out), "NoNewPrivs:\t1") << nnp.describe();

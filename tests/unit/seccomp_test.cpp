@@ -813,6 +813,26 @@ TEST(DockerDefaultProfile, ArchitectureAndKernelConditions) {
     EXPECT_GT(host.kernel_major, 2U);
 }
 
+TEST(DockerDefaultProfile, RuleConditionsOfAProfileFile) {
+    const std::vector<std::string> admin{"CAP_SYS_ADMIN", "CAP_CHOWN"};
+    sc::RuleCondition none;
+    sc::RuleCondition needs_admin{{"CAP_SYS_ADMIN"}, {}, ""};
+    sc::RuleCondition needs_two{{"CAP_SYS_ADMIN", "CAP_SYS_PTRACE"}, {}, ""};
+    EXPECT_TRUE(sc::docker_rule_applies(none, none, {}, kAmd64));
+    EXPECT_TRUE(sc::docker_rule_applies(needs_admin, none, admin, kAmd64));
+    EXPECT_FALSE(sc::docker_rule_applies(needs_admin, none, {"CAP_CHOWN"}, kAmd64));
+    EXPECT_FALSE(sc::docker_rule_applies(needs_two, none, admin, kAmd64));    // every include cap
+    EXPECT_FALSE(sc::docker_rule_applies(none, needs_admin, admin, kAmd64));  // any exclude cap
+    EXPECT_TRUE(sc::docker_rule_applies(none, needs_admin, {"CAP_CHOWN"}, kAmd64));
+    sc::RuleCondition on_s390{{}, {"s390", "s390x"}, ""};
+    EXPECT_FALSE(sc::docker_rule_applies(on_s390, none, {}, kAmd64));
+    EXPECT_TRUE(sc::docker_rule_applies(none, on_s390, {}, kAmd64));
+    sc::RuleCondition kernel_5_8{{}, {}, "5.8"};
+    EXPECT_TRUE(sc::docker_rule_applies(kernel_5_8, none, {}, kAmd64));  // 6.1
+    EXPECT_FALSE(sc::docker_rule_applies(kernel_5_8, none, {}, {"amd64", 4, 19}));
+    EXPECT_FALSE(sc::docker_rule_applies(none, kernel_5_8, {}, kAmd64));
+}
+
 // The C++ tables against the upstream file (tests/fixtures/seccomp/moby-default.json),
 // expanded here the way moby's setupSeccomp does.
 namespace {

@@ -355,6 +355,31 @@ std::vector<std::string> architectures_for(std::string_view host_arch) {
 
 }  // namespace
 
+bool docker_rule_applies(const RuleCondition& includes, const RuleCondition& excludes,
+                         const std::vector<std::string>& capabilities, const ProfileHost& host) {
+    auto words = [](const std::vector<std::string>& list) {
+        std::string out;
+        for (const auto& w : list)
+            out += (out.empty() ? "" : " ") + w;
+        return out;
+    };
+    auto kernel = [](const std::string& text) -> std::optional<KernelVersion> {
+        if (text.empty()) return std::nullopt;
+        size_t dot = text.find('.');
+        auto major = parse_uint64(text.substr(0, dot));
+        auto minor = dot == std::string::npos ? std::optional<uint64_t>(0)
+                                              : parse_uint64(text.substr(dot + 1));
+        if (!major || !minor) return std::nullopt;
+        return KernelVersion{static_cast<unsigned>(*major), static_cast<unsigned>(*minor)};
+    };
+    const std::string in_caps = words(includes.caps), in_arches = words(includes.arches);
+    const std::string ex_caps = words(excludes.caps), ex_arches = words(excludes.arches);
+    Group group("");
+    group.includes = {in_caps, in_arches, kernel(includes.min_kernel)};
+    group.excludes = {ex_caps, ex_arches, kernel(excludes.min_kernel)};
+    return applies(group, capabilities, host);
+}
+
 ProfileHost ProfileHost::current() {
     ProfileHost host;
     host.arch = kBuildArch;

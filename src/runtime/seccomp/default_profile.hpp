@@ -24,6 +24,19 @@ struct ProfileHost {
     static ProfileHost current();
 };
 
+// A rule's "includes" or "excludes" in moby's profile format (a --security-opt seccomp=FILE).
+struct RuleCondition {
+    std::vector<std::string> caps;    // "CAP_SYS_ADMIN", ...
+    std::vector<std::string> arches;  // "amd64", ...
+    std::string min_kernel;           // "4.8"; empty: none
+};
+
+// Whether moby keeps a rule with these conditions for a container with these capabilities:
+// no exclude condition holds and every include condition does.
+bool docker_rule_applies(const RuleCondition& includes, const RuleCondition& excludes,
+                         const std::vector<std::string>& capabilities,
+                         const ProfileHost& host = ProfileHost::current());
+
 // capabilities: the container's bounding set ("CAP_SYS_ADMIN", ...).
 oci::Seccomp docker_default_profile(const std::vector<std::string>& capabilities,
                                     const ProfileHost& host = ProfileHost::current());
