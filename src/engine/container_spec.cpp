@@ -12,6 +12,7 @@
 #include "common/strings.hpp"
 #include "engine/seccomp_json.hpp"
 #include "image/runtime_config.hpp"
+#include "runtime/namespaces.hpp"
 #include "runtime/seccomp/default_profile.hpp"
 
 namespace berth::engine {
@@ -281,9 +282,11 @@ BuiltSpec build_container_spec(const SpecInputs& in) {
         if (ns["type"] == "network") continue;
         namespaces.push_back(ns);
     }
-    if (in.network_namespace.empty())
+    if (in.network_namespace.empty()) {
         namespaces.push_back({{"type", "network"}});
-    else if (in.network_namespace != "host")
+        // --network none: loopback only, and up (no CNI plugin runs for it).
+        spec["annotations"][std::string(runtime::kLoopbackAnnotation)] = "up";
+    } else if (in.network_namespace != "host")
         namespaces.push_back({{"type", "network"}, {"path", in.network_namespace}});
     linux["namespaces"] = namespaces;
 

@@ -117,7 +117,7 @@ void init_main(const InitPlan& p) {
         if (p.unshare_flags && ::unshare(p.unshare_flags) < 0) throw_errno("unshare namespaces");
     }
 
-    if (p.new_network_namespace) bring_loopback_up();
+    if (p.loopback_up) bring_loopback_up();
     if (p.user_namespace) {
         if (::setresgid(0, 0, 0) < 0) throw_errno("become root (gid 0) in the user namespace");
         if (::setresuid(0, 0, 0) < 0) throw_errno("become root (uid 0) in the user namespace");

@@ -44,6 +44,7 @@ struct InitPlan {
     bool new_mount_namespace = false;
     bool joined_mount_namespace = false;
     bool new_network_namespace = false;
+    bool loopback_up = false;  // annotation io.berth.network.loopback=up with a new one
 
     cgroup::Mode cgroup_mode = cgroup::Mode::v1;
     std::vector<cgroup::Manager::Placement> cgroup_placements;

@@ -285,6 +285,9 @@ void Launch::spawn() {
     plan_.new_mount_namespace = linux.has_new_namespace(oci::NamespaceType::mount);
     plan_.joined_mount_namespace = joined(oci::NamespaceType::mount);
     plan_.new_network_namespace = linux.has_new_namespace(oci::NamespaceType::network);
+    auto loopback = spec_.annotations.find(std::string(kLoopbackAnnotation));
+    plan_.loopback_up = plan_.new_network_namespace && loopback != spec_.annotations.end() &&
+                        loopback->second == "up";
     plan_.cgroup_mode = cgroup_->mode();
     plan_.cgroup_placements = cgroup_->placements();
     plan_.has_capabilities = has_caps_;

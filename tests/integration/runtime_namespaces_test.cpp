@@ -66,8 +66,14 @@ TEST(Namespaces, MissingTypesAreInheritedFromTheRuntime) {
 }
 
 TEST(Namespaces, NetworkNamespaceHasOnlyLoopback) {
-    Bundle bundle({"sh", "-c", "ls /sys/class/net | tr '\\n' ' '"});
-    EXPECT_EQ(run_output(bundle), "lo ");
+    Bundle bundle({"sh", "-c", "ls /sys/class/net | tr '\\n' ' '; cat /sys/class/net/lo/flags"});
+    // Down, as runc leaves it (IFF_UP is 0x1)...
+    EXPECT_EQ(run_output(bundle), "lo 0x8\n");
+    // ...unless the engine asks for it up.
+    bundle.config()["annotations"]["io.berth.network.loopback"] = "up";
+    std::string out = run_output(bundle);
+    ASSERT_EQ(out.substr(0, 3), "lo ") << out;
+    EXPECT_EQ(std::stoul(out.substr(3), nullptr, 16) & 0x1, 1U) << out;
 }
 
 TEST(Namespaces, JoinsExistingNamespacesByPath) {
