@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -42,7 +43,11 @@ void Engine::cleanup(const std::string& id) {
     if (record.state.status == Status::running &&
         process_alive(record.state.pid, record.state.pid_start))
         return;  // restarted meanwhile
-    run_runtime(record, {"delete", "--force", record.id}, false);
+    // The monitor ran the runtime's delete before calling us: again only if that left the
+    // runtime's state directory (runc, crun and berth-runtime keep one per container).
+    struct stat st {};
+    if (::stat((paths_.runtime_state + "/" + record.id).c_str(), &st) == 0)
+        run_runtime(record, {"delete", "--force", record.id}, false);
     disconnect_networks(record);
     if (record.config.value("autoremove", false)) remove_files(record, true);
 }
