@@ -26,6 +26,16 @@
 namespace berth::engine {
 namespace {
 
+// The monitor's "error CODE MESSAGE" line as the exception run and start throw.
+void throw_start_error(const std::string& line) {
+    if (!line.starts_with("error ")) return;
+    size_t space = line.find(' ', 6);
+    int code = static_cast<int>(parse_uint64(line.substr(6, space - 6)).value_or(1));
+    std::string message = space == std::string::npos ? "" : line.substr(space + 1);
+    if (code == 126 || code == 127) throw StartError(code, message);
+    throw Error(message);
+}
+
 bool uses_cni(const std::string& network) {
     return network != "none" && network != "host" && !network.starts_with("container:") &&
            network != kSlirp4netnsNetwork;
@@ -267,13 +277,7 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
     }
     if (line == "created") line = read_sync_line(sync.get());
     if (line == "started") return;
-    if (line.starts_with("error ")) {
-        size_t space = line.find(' ', 6);
-        int code = static_cast<int>(parse_uint64(line.substr(6, space - 6)).value_or(1));
-        std::string message = space == std::string::npos ? "" : line.substr(space + 1);
-        if (code == 126 || code == 127) throw StartError(code, message);
-        throw Error(message);
-    }
+    throw_start_error(line);
     throw Error("the monitor of container " + record.name + " exited before the start (see " + dir +
                 "/runtime.log)");
 }
@@ -289,13 +293,7 @@ void Engine::finish_attached_start(const std::string& id) {
     pending_starts_.erase(it);
     std::string line = read_sync_line(sync.get());
     if (line == "started") return;
-    if (line.starts_with("error ")) {
-        size_t space = line.find(' ', 6);
-        int code = static_cast<int>(parse_uint64(line.substr(6, space - 6)).value_or(1));
-        std::string message = space == std::string::npos ? "" : line.substr(space + 1);
-        if (code == 126 || code == 127) throw StartError(code, message);
-        throw Error(message);
-    }
+    throw_start_error(line);
     throw Error("the container's monitor exited before the start");
 }
 
