@@ -21,7 +21,9 @@
 #include <sstream>
 
 #include "support/fixture.hpp"
+#include "support/http_server.hpp"
 #include "support/images.hpp"
+#include "support/subordinate_ids.hpp"
 
 namespace fs = std::filesystem;
 using namespace berth::test;
@@ -29,57 +31,6 @@ using namespace berth::test;
 namespace {
 
 constexpr uint64_t kRange = 65536;
-
-struct SubordinateRange {
-    std::string owner;
-    uint64_t start = 0;
-    uint64_t count = 0;
-};
-
-std::vector<SubordinateRange> read_ranges(const char* path) {
-    std::vector<SubordinateRange> out;
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line)) {
-        auto a = line.find(':');
-        auto b = line.find(':', a == std::string::npos ? a : a + 1);
-        if (a == std::string::npos || b == std::string::npos) continue;
-        try {
-            out.push_back({line.substr(0, a), std::stoull(line.substr(a + 1, b - a - 1)),
-                           std::stoull(line.substr(b + 1))});
-        } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): not a range line
-        }
-    }
-    return out;
-}
-
-bool overlaps(uint64_t start, uint64_t count, const std::vector<SubordinateRange>& ranges) {
-    return std::any_of(ranges.begin(), ranges.end(), [&](const SubordinateRange& r) {
-        return start < r.start + r.count && r.start < start + count;
-    });
-}
-
-void remove_ranges_of(const std::string& name, const char* path) {
-    std::ifstream in(path);
-    std::string line, kept;
-    bool found = false;
-    while (std::getline(in, line)) {
-        if (line.rfind(name + ":", 0) == 0) {
-            found = true;
-            continue;
-        }
-        kept += line + "\n";
-    }
-    in.close();
-    if (found) std::ofstream(path, std::ios::trunc) << kept;
-}
-
-std::string read_text(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 // Processes whose real uid is in [first, first + count), with their command names.
 std::vector<std::pair<pid_t, std::string>> processes_of(uint64_t first, uint64_t count) {
@@ -105,36 +56,6 @@ std::vector<std::pair<pid_t, std::string>> processes_of(uint64_t first, uint64_t
         }
     }
     return out;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line))
-        if (!line.empty()) out.push_back(line);
-    return out;
-}
-
-std::string trimmed(std::string text) {
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
-        text.pop_back();
-    return text;
-}
-
-// A TCP port nobody listens on now.
-int free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        ::close(fd);
-        return 0;
-    }
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
 }
 
 class RootlessEngine : public ::testing::Test {

@@ -17,6 +17,7 @@
 #include <random>
 #include <thread>
 
+#include "support/http_server.hpp"
 #include "support/images.hpp"
 
 namespace fs = std::filesystem;
@@ -24,33 +25,6 @@ using namespace berth::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string trimmed(std::string text) {
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
-        text.pop_back();
-    return text;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line))
-        if (!line.empty()) out.push_back(line);
-    return out;
-}
-
-// A TCP port nobody listens on now.
-int free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
 
 std::string host_address() {
     auto r = run_command({"sh", "-c", "hostname -I | cut -d' ' -f1"});

@@ -26,7 +26,7 @@ json recording_hook(const std::string& log, const std::string& phase) {
             {"env", {"HOOK_ENV=" + phase + "-env", "PATH=/bin:/usr/bin"}}};
 }
 
-std::vector<std::string> lines_of(const std::string& path) {
+std::vector<std::string> file_lines(const std::string& path) {
     std::ifstream in(path);
     std::vector<std::string> out;
     std::string line;
@@ -61,7 +61,7 @@ TEST(Hooks, EveryPhaseRunsInOrderWithState) {
 
     ASSERT_EQ(runtime({"create", "--bundle", bundle.path(), id}).exit_code, 0);
     int pid = runtime.state(id)["pid"];
-    auto after_create = lines_of(log);
+    auto after_create = file_lines(log);
     ASSERT_EQ(after_create.size(), 3u)
         << "prestart, createRuntime and createContainer run during create";
     std::string tail = std::to_string(pid) + " " + id;
@@ -70,15 +70,15 @@ TEST(Hooks, EveryPhaseRunsInOrderWithState) {
     EXPECT_EQ(after_create[2], "createContainer creating " + tail + " createContainer-env");
 
     ASSERT_EQ(runtime({"start", id}).exit_code, 0);
-    ASSERT_TRUE(eventually([&] { return lines_of(log).size() == 5; }));
-    auto after_start = lines_of(log);
+    ASSERT_TRUE(eventually([&] { return file_lines(log).size() == 5; }));
+    auto after_start = file_lines(log);
     EXPECT_EQ(after_start[3], "startContainer created " + tail + " startContainer-env");
     EXPECT_EQ(after_start[4], "poststart running " + tail + " poststart-env");
 
     ASSERT_EQ(runtime({"kill", id, "KILL"}).exit_code, 0);
     ASSERT_TRUE(eventually([&] { return runtime.state(id)["status"] == "stopped"; }));
     ASSERT_EQ(runtime({"delete", id}).exit_code, 0);
-    auto all = lines_of(log);
+    auto all = file_lines(log);
     ASSERT_EQ(all.size(), 6u);
     EXPECT_EQ(all[5].rfind("poststop stopped", 0), 0u) << all[5];
 }

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "support/fixture.hpp"
+#include "support/subordinate_ids.hpp"
 
 namespace fs = std::filesystem;
 using namespace berth::test;
@@ -23,51 +24,6 @@ using nlohmann::json;
 namespace {
 
 constexpr uint32_t kRange = 65536;
-
-struct SubordinateRange {
-    std::string owner;
-    uint64_t start = 0;
-    uint64_t count = 0;
-};
-
-std::vector<SubordinateRange> read_ranges(const char* path) {
-    std::vector<SubordinateRange> out;
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line)) {
-        auto a = line.find(':');
-        auto b = line.find(':', a == std::string::npos ? a : a + 1);
-        if (a == std::string::npos || b == std::string::npos) continue;
-        try {
-            out.push_back({line.substr(0, a), std::stoull(line.substr(a + 1, b - a - 1)),
-                           std::stoull(line.substr(b + 1))});
-        } catch (const std::exception&) {
-        }
-    }
-    return out;
-}
-
-bool overlaps(uint64_t start, uint64_t count, const std::vector<SubordinateRange>& ranges) {
-    return std::any_of(ranges.begin(), ranges.end(), [&](const SubordinateRange& r) {
-        return start < r.start + r.count && r.start < start + count;
-    });
-}
-
-// Drops name's lines from /etc/subuid or /etc/subgid (userdel normally has done it).
-void remove_ranges_of(const std::string& name, const char* path) {
-    std::ifstream in(path);
-    std::string line, kept;
-    bool found = false;
-    while (std::getline(in, line)) {
-        if (line.rfind(name + ":", 0) == 0) {
-            found = true;
-            continue;
-        }
-        kept += line + "\n";
-    }
-    in.close();
-    if (found) std::ofstream(path, std::ios::trunc) << kept;
-}
 
 // Processes whose real uid is in [first, first + count), zombies included.
 std::vector<pid_t> processes_of(uid_t first, uint64_t count) {
@@ -90,15 +46,6 @@ std::vector<pid_t> processes_of(uid_t first, uint64_t count) {
     return out;
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line))
-        if (!line.empty()) out.push_back(line);
-    return out;
-}
-
 // stderr lines that are not warnings.
 std::vector<std::string> error_lines(const std::string& err) {
     std::vector<std::string> out;
@@ -114,13 +61,6 @@ std::string squeeze(const std::string& text) {
     while (in >> word)
         out += (out.empty() ? "" : " ") + word;
     return out;
-}
-
-std::string read_text(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
 }
 
 json mapping(uint64_t container, uint64_t host, uint64_t size) {

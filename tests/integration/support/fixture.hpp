@@ -60,6 +60,13 @@ std::string unique_id(const std::string& prefix);
 // text with every `from` replaced by `to` (filling in config templates).
 std::string replace_all(std::string text, const std::string& from, const std::string& to);
 
+// text without trailing newlines, carriage returns and spaces.
+std::string trimmed(std::string text);
+// The non-empty lines of text.
+std::vector<std::string> lines_of(const std::string& text);
+// The whole file, or "" when it cannot be read.
+std::string read_text(const std::string& path);
+
 // Runs berth-runtime with --root pointing at a private state directory.
 class Runtime {
   public:
