@@ -336,8 +336,7 @@ TEST_F(CgroupTest, AppliesEveryV1ControllerAndReadsItBack) {
         "memory": {"limit": 67108864, "swap": 134217728, "reservation": 33554432, "kernel": 67108864,
                    "swappiness": 10, "disableOOMKiller": false},
         "pids": {"limit": 100},
-        "blockIO": {"weight": 200,
-                    "throttleReadBpsDevice": [{"major": 254, "minor": 0, "rate": 10485760}],
+        "blockIO": {"throttleReadBpsDevice": [{"major": 254, "minor": 0, "rate": 10485760}],
                     "throttleWriteIOPSDevice": [{"major": 254, "minor": 0, "rate": 300}]}
     })"));
     const std::string cpu = dir_of(m, "cpu"), memory = dir_of(m, "memory"),
@@ -358,8 +357,24 @@ TEST_F(CgroupTest, AppliesEveryV1ControllerAndReadsItBack) {
     EXPECT_NE(berth::read_file(memory + "/memory.oom_control").find("oom_kill_disable 0"),
               std::string::npos);
     EXPECT_EQ(read_trimmed(pids + "/pids.max"), "100");
-    std::string weight = cg_exists(blkio, "blkio.weight") ? "blkio.weight" : "blkio.bfq.weight";
-    EXPECT_NE(berth::read_file(blkio + "/" + weight).find("200"), std::string::npos);
+    // A weight needs CFQ's or BFQ's file; a kernel with neither (no BFQ built in) refuses it
+    // with an error naming the field, as runc does.
+    const std::string weight = cg_exists(blkio, "blkio.weight")       ? "blkio.weight"
+                               : cg_exists(blkio, "blkio.bfq.weight") ? "blkio.bfq.weight"
+                                                                      : "";
+    const auto weight_200 = resources(R"({"blockIO": {"weight": 200}})");
+    if (!weight.empty()) {
+        m.apply(weight_200);
+        EXPECT_NE(berth::read_file(blkio + "/" + weight).find("200"), std::string::npos);
+    } else {
+        try {
+            m.apply(weight_200);
+            ADD_FAILURE() << "a blkio weight was accepted without a weight file";
+        } catch (const berth::Error& e) {
+            EXPECT_NE(std::string(e.what()).find("linux.resources.blockIO"), std::string::npos)
+                << e.what();
+        }
+    }
     EXPECT_EQ(read_trimmed(blkio + "/blkio.throttle.read_bps_device"), "254:0 10485760");
     EXPECT_EQ(read_trimmed(blkio + "/blkio.throttle.write_iops_device"), "254:0 300");
     EXPECT_EQ(berth::read_file(devices + "/devices.list"), "c 1:3 rwm\nc 1:5 r\n");
@@ -595,11 +610,26 @@ TEST_F(CgroupTest, HugetlbThroughCgroup2) {
     if (!o || !layout.hierarchies[*o].unified) GTEST_SKIP() << "hugetlb is not in cgroup2 here";
     Manager& m = open("/" + name + "/nested");
     m.create();
-    m.apply(resources(R"({"hugepageLimits": [{"pageSize": "2MB", "limit": 6291456},
-                                             {"pageSize": "1GB", "limit": 0}]})"));
+    // 1 GB pages only where the kernel offers them; elsewhere asking for them is an error.
+    const bool has_1gb = std::filesystem::exists("/sys/kernel/mm/hugepages/hugepages-1048576kB");
+    const auto with_1gb = resources(R"({"hugepageLimits": [{"pageSize": "2MB", "limit": 6291456},
+                                                           {"pageSize": "1GB", "limit": 0}]})");
     const std::string dir = unified_dir(m);
+    if (has_1gb) {
+        m.apply(with_1gb);
+        EXPECT_EQ(read_trimmed(dir + "/hugetlb.1GB.max"), "0");
+    } else {
+        try {
+            m.apply(with_1gb);
+            ADD_FAILURE() << "1GB pages were accepted by a kernel without them";
+        } catch (const berth::Error& e) {
+            EXPECT_NE(std::string(e.what()).find("page size 1GB is not supported"),
+                      std::string::npos)
+                << e.what();
+        }
+        m.apply(resources(R"({"hugepageLimits": [{"pageSize": "2MB", "limit": 6291456}]})"));
+    }
     EXPECT_EQ(read_trimmed(dir + "/hugetlb.2MB.max"), "6291456");
-    EXPECT_EQ(read_trimmed(dir + "/hugetlb.1GB.max"), "0");
     // Enabled in every ancestor's subtree_control.
     const std::string parent = dir.substr(0, dir.rfind('/'));
     EXPECT_NE(berth::read_file(parent + "/cgroup.subtree_control").find("hugetlb"),

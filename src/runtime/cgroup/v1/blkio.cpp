@@ -1,4 +1,5 @@
 // v1 blkio: weights (CFQ's blkio.weight or BFQ's blkio.bfq.weight) and throttles.
+#include "common/error.hpp"
 #include "common/log.hpp"
 #include "runtime/cgroup/controllers.hpp"
 #include "runtime/cgroup/files.hpp"
@@ -31,6 +32,9 @@ void apply_blkio(const std::string& dir, const oci::BlockIoResources& b) {
     if (weights && !cg_exists(dir, weight_file)) {
         weight_file = "blkio.bfq.weight";
         weight_device_file = "blkio.bfq.weight_device";
+        if (!cg_exists(dir, weight_file))
+            throw Error("weights need CFQ's blkio.weight or BFQ's blkio.bfq.weight, and " + dir +
+                        " has neither (a kernel without BFQ)");
     }
     if (b.weight && *b.weight != 0) cg_write(dir, weight_file, std::to_string(*b.weight));
     if (b.leaf_weight && *b.leaf_weight != 0)
