@@ -8,8 +8,11 @@ namespace berth::image {
 UnpackResult unpack_layer(ByteSource& compressed, int dir_fd, WhiteoutMode whiteouts,
                           const std::optional<Digest>& expected_diff_id, const std::string& what) {
     std::unique_ptr<ByteSource> tar = decompressing_source(compressed, what);
+    // The inflate on a thread of its own, the diff-ID hash and the tar's file writes on
+    // this one: the biggest layer, the last to finish, then has two cores.
+    ReadAheadSource inflated(*tar);
     HashingSource hashed(
-        *tar, expected_diff_id ? expected_diff_id->algorithm() : DigestAlgorithm::sha256);
+        inflated, expected_diff_id ? expected_diff_id->algorithm() : DigestAlgorithm::sha256);
     UnpackResult result;
     result.stats = apply_layer(hashed, dir_fd, ApplyOptions{whiteouts}, what);
     hashed.drain();
