@@ -92,4 +92,28 @@ std::string cni_del(const nlohmann::json& conflist, const CniRequest& request,
     return first_error;
 }
 
+nlohmann::json to_json(const CniTeardown& t) {
+    return {{"conflist", t.conflist},
+            {"container_id", t.request.container_id},
+            {"netns", t.request.netns},
+            {"ifname", t.request.ifname},
+            {"runtime_config", t.request.runtime_config},
+            {"previous_result", t.previous_result}};
+}
+
+CniTeardown cni_teardown_from_json(const nlohmann::json& j) {
+    CniTeardown t;
+    t.conflist = j.at("conflist");
+    t.request.container_id = j.at("container_id");
+    t.request.netns = j.at("netns");
+    t.request.ifname = j.at("ifname");
+    t.request.runtime_config = j.value("runtime_config", nlohmann::json::object());
+    t.previous_result = j.value("previous_result", nlohmann::json());
+    return t;
+}
+
+std::string cni_del(const CniTeardown& t) {
+    return cni_del(t.conflist, t.request, t.previous_result);
+}
+
 }  // namespace berth::engine

@@ -27,4 +27,15 @@ nlohmann::json cni_add(const nlohmann::json& conflist, const CniRequest& request
 std::string cni_del(const nlohmann::json& conflist, const CniRequest& request,
                     const nlohmann::json& previous_result);
 
+// A DEL prepared when the container starts, for its monitor to run at the end.
+struct CniTeardown {
+    nlohmann::json conflist;
+    CniRequest request;
+    nlohmann::json previous_result;
+};
+nlohmann::json to_json(const CniTeardown& t);
+CniTeardown cni_teardown_from_json(const nlohmann::json& j);
+// cni_del of the prepared request.
+std::string cni_del(const CniTeardown& t);
+
 }  // namespace berth::engine

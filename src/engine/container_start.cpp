@@ -151,6 +151,22 @@ void Engine::connect_networks(ContainerRecord& record) {
     }
 }
 
+// On the default bridge alone, the DEL touches no other container (no names in their
+// /etc/hosts): the monitor runs it itself at the end, and no second berth process runs.
+void Engine::plan_bridge_teardown(const ContainerRecord& record, MonitorConfig& mc) {
+    const auto attachments = record.config.value("attachments", nlohmann::json::object());
+    if (attachments.empty()) return;
+    for (const auto& [name, _] : attachments.items())
+        if (name != "bridge") return;
+    std::string netns = paths_.netns_path(record.id);
+    for (const auto& [name, a] : attachments.items())
+        mc.cni_teardown.push_back(
+            networks_.teardown(networks_.get(name), record.id, netns, attachment_from_json(a)));
+    mc.cni_attachments = attachments;
+    mc.netns = netns;
+    mc.local_cleanup = true;
+}
+
 void Engine::disconnect_networks(const ContainerRecord& record) {
     std::string netns = paths_.netns_path(record.id);
     const nlohmann::json attachments = record.config.value("attachments", nlohmann::json::object());
@@ -244,6 +260,7 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
     mc.cleanup = cleanup_command(record.id);
     std::string network = c.value("network", "bridge");
     mc.local_cleanup = !uses_cni(network);
+    if (uses_cni(network)) plan_bridge_teardown(record, mc);
     if (network == kSlirp4netnsNetwork) mc.netns = paths_.netns_path(record.id);
     if (network == kSlirp4netnsNetwork) {
         mc.slirp4netns = c.value("slirp4netns", std::string(kSlirp4netnsNetwork));

@@ -17,6 +17,7 @@
 #include "engine/container_db.hpp"
 #include "engine/container_teardown.hpp"
 #include "engine/create_options.hpp"
+#include "engine/monitor_config.hpp"
 #include "engine/networks.hpp"
 #include "engine/paths.hpp"
 #include "engine/volumes.hpp"
@@ -148,6 +149,7 @@ class Engine {
     void connect_networks(ContainerRecord& record);
     std::vector<PortMapping> reserve_ports(const ContainerRecord& record, bool reuse_address);
     void disconnect_networks(const ContainerRecord& record);
+    void plan_bridge_teardown(const ContainerRecord& record, MonitorConfig& mc);
     void run_runtime(const ContainerRecord& record, const std::vector<std::string>& args,
                      bool check = true);
     void remove_files(const ContainerRecord& record, bool volumes);

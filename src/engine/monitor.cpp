@@ -25,6 +25,7 @@
 #include "common/strings.hpp"
 #include "common/time.hpp"
 #include "engine/attach_protocol.hpp"
+#include "engine/cni.hpp"
 #include "engine/console_socket.hpp"
 #include "engine/container_db.hpp"
 #include "engine/container_teardown.hpp"
@@ -90,6 +91,7 @@ class Monitor {
     void drain_output();
     void start_health_check();
     void health_check_done(int code);
+    bool release_networks();
     void finish();
     // NOLINTNEXTLINE(readability-make-member-function-const): changes state outside the object
     void tell_cli(const std::string& line) {
@@ -496,20 +498,41 @@ void Monitor::health_check_done(int code) {
     });
 }
 
+// The prepared CNI DELs, unless the container's networks changed since its start (then
+// the cleanup command does it all: false).
+bool Monitor::release_networks() {
+    if (c_.cni_teardown.empty()) return true;
+    ContainerDb containers = db();
+    auto row = containers.get(c_.id);
+    if (!row) return true;  // removed meanwhile: rm released them
+    nlohmann::json config = row->config;
+    if (config.value("attachments", nlohmann::json::object()) != c_.cni_attachments) return false;
+    for (const auto& teardown : c_.cni_teardown)
+        cni_del(teardown);
+    if (!c_.autoremove) {
+        config["attachments"] = nlohmann::json::object();
+        containers.update_config(c_.id, config);
+    }
+    return true;
+}
+
 void Monitor::finish() {
     done_ = true;
     slirp4netns_.stop();
     // The cleanup first: until the monitor's pid leaves the row, a new start waits for it
     // (it would otherwise race this cleanup for the network namespace).
-    if (c_.local_cleanup) {
+    bool local = c_.local_cleanup;
+    if (local) {
         ContainerLock lock(c_.bundle);
-        remove_netns(c_.netns);
-        if (c_.autoremove)
-            remove_container_files(db().database(),
-                                   {c_.id, c_.bundle, c_.volume_dirs, c_.volume_names});
-    } else if (!c_.cleanup.empty()) {
-        run_subprocess(c_.cleanup);
+        local = release_networks();
+        if (local) {
+            remove_netns(c_.netns);
+            if (c_.autoremove)
+                remove_container_files(db().database(),
+                                       {c_.id, c_.bundle, c_.volume_dirs, c_.volume_names});
+        }
     }
+    if (!local && !c_.cleanup.empty()) run_subprocess(c_.cleanup);
     db().modify_state(c_.id, [&](ContainerState& s) {
         s.monitor_pid = 0;
         s.monitor_start = 0;

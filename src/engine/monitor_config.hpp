@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/cni.hpp"
 #include "engine/slirp4netns.hpp"
 
 namespace berth::engine {
@@ -47,6 +48,11 @@ struct MonitorConfig {
     std::vector<std::string> cleanup;
     bool local_cleanup = false;
     std::string netns;  // the namespace's mount point, removed by a local cleanup
+    // The default bridge: a local cleanup runs these DELs itself (no other container's
+    // /etc/hosts names this one), as long as the row's attachments are still these;
+    // after a network connect or disconnect it runs the cleanup command instead.
+    std::vector<CniTeardown> cni_teardown;
+    nlohmann::json cni_attachments = nlohmann::json::object();
     bool autoremove = false;
     std::vector<std::string> volume_dirs, volume_names;  // anonymous volumes, for --rm
     // Rootless: slirp4netns (the program; "" for none) serves netns while the monitor runs,

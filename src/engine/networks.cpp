@@ -332,8 +332,14 @@ Attachment Networks::attach(const NetworkRecord& network, const std::string& con
     return a;
 }
 
+// NOLINTNEXTLINE(readability-make-member-function-const): changes state outside the object
 std::string Networks::detach(const NetworkRecord& network, const std::string& container_id,
                              const std::string& netns, const Attachment& a) {
+    return cni_del(teardown(network, container_id, netns, a));
+}
+
+CniTeardown Networks::teardown(const NetworkRecord& network, const std::string& container_id,
+                               const std::string& netns, const Attachment& a) const {
     CniRequest request{container_id, netns, a.ifname, nlohmann::json::object()};
     nlohmann::json mappings = nlohmann::json::array();
     for (const auto& p : a.ports) {
@@ -363,7 +369,7 @@ std::string Networks::detach(const NetworkRecord& network, const std::string& co
             previous = {
                 {"cniVersion", "1.0.0"}, {"ips", ips}, {"interfaces", nlohmann::json::array()}};
     }
-    return cni_del(conflist(network, !a.ports.empty()), request, previous);
+    return {conflist(network, !a.ports.empty()), request, previous};
 }
 
 PortMapping reserve_host_port(PortMapping m, bool reuse_address) {

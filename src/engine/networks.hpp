@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/cni.hpp"
 #include "engine/paths.hpp"
 #include "engine/specs.hpp"
 #include "image/state_db.hpp"
@@ -66,6 +67,10 @@ class Networks {
     // CNI DEL; best effort, returns an error message or "".
     std::string detach(const NetworkRecord& network, const std::string& container_id,
                        const std::string& netns, const Attachment& attachment);
+    // What detach runs, prepared for later (by the container's monitor).
+    [[nodiscard]] CniTeardown teardown(const NetworkRecord& network,
+                                       const std::string& container_id, const std::string& netns,
+                                       const Attachment& attachment) const;
 
     // The CNI configuration list for one container's ADD/DEL (portmap only with ports).
     [[nodiscard]] nlohmann::json conflist(const NetworkRecord& network, bool ports) const;

@@ -375,6 +375,60 @@ TEST_F(EngineTest, UserNetworkResolvesNames) {
         << "bridge " << bridge << " left";
 }
 
+// The default bridge's DEL is run by the container's monitor itself; after a network
+// connect it leaves the whole cleanup to `berth container-cleanup`. Either way nothing of
+// the container stays: no lease, veth, namespace or row.
+TEST_F(EngineTest, BridgeIsReleasedByTheMonitorAndAfterAConnect) {
+    auto leases = [&] {
+        std::vector<std::string> found;
+        std::error_code ec;
+        for (const auto& net : fs::directory_iterator(run_root() + "/cni", ec))
+            for (const auto& lease : fs::directory_iterator(net.path(), ec)) {
+                std::string name = lease.path().filename();
+                if (name.find('.') != std::string::npos && !name.starts_with("last_reserved_ip"))
+                    found.push_back(lease.path());
+            }
+        return found;
+    };
+    auto veths = [] {
+        return lines_of(run_command({"ip", "-o", "link", "show", "type", "veth"}).out);
+    };
+    auto gone = [&] {
+        for (int i = 0; i < 500; ++i) {
+            if (berth({"ps", "-aq"}).out.empty()) return true;
+            ::usleep(10000);
+        }
+        return false;
+    };
+    const auto veths_before = veths();
+
+    auto r = run({"--rm", image_, "sh", "-c", "ip -o -4 addr show eth0 | wc -l"});
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_EQ(r.out, "1\n");                  // it had its address on the bridge
+    EXPECT_EQ(berth({"ps", "-aq"}).out, "");  // run --rm returns once the container is gone
+    EXPECT_EQ(leases(), std::vector<std::string>{});
+    EXPECT_EQ(veths(), veths_before);
+
+    // Kept (no --rm): the monitor releases the bridge and clears the attachment.
+    std::string kept = run_detached({image_, "true"});
+    EXPECT_EQ(trimmed(berth({"wait", kept}).out), "0");
+    for (int i = 0; i < 500 && !leases().empty(); ++i)
+        ::usleep(10000);
+    EXPECT_EQ(leases(), std::vector<std::string>{});
+    EXPECT_EQ(veths(), veths_before);
+    EXPECT_EQ(berth({"rm", kept}).exit_code, 0);
+
+    // Connected to a second network while it runs: the cleanup command releases both.
+    ASSERT_EQ(berth({"network", "create", "side"}).exit_code, 0);
+    std::string hop = run_detached({"--rm", image_, "sleep", "2"});
+    ASSERT_EQ(berth({"network", "connect", "side", hop}).exit_code, 0);
+    EXPECT_EQ(leases().size(), 2u);
+    EXPECT_TRUE(gone()) << "the --rm container is still listed";
+    EXPECT_EQ(leases(), std::vector<std::string>{});
+    EXPECT_EQ(veths(), veths_before);
+    EXPECT_EQ(berth({"network", "rm", "side"}).exit_code, 0);
+}
+
 TEST_F(EngineTest, HostAndContainerNetworkModes) {
     // host: the host's interfaces; none: loopback only.
     auto host_links = run_command({"sh", "-c", "ls /sys/class/net | sort"});
