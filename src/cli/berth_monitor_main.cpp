@@ -1,6 +1,8 @@
 // berth-monitor CONFIG: a container's monitor (see engine/monitor.hpp), spawned by berth
-// with the sync pipe on fd 3. `berth-monitor --init -- COMMAND...` is the minimal init that
-// `run --init` puts at /sbin/berth-init.
+// with the sync pipe on fd 3 (and, for a CNI network, the network gate on fd 4).
+// `berth-monitor --init -- COMMAND...` is the minimal init that `run --init` puts at
+// /sbin/berth-init.
+#include <fcntl.h>
 #include <unistd.h>
 #include <cerrno>
 #include <cstdio>
@@ -37,6 +39,9 @@ int main(int argc, char** argv) {
         }
         if (child > 0) ::_exit(0);
     }
+    // The network gate (fd 4, when berth passes one) stays out of the runtime and the
+    // container.
+    ::fcntl(4, F_SETFD, FD_CLOEXEC);
     try {
         auto doc = nlohmann::json::parse(berth::read_file(argv[argc - 1]));
         return berth::engine::run_monitor(berth::engine::MonitorConfig::from_json(doc), 3);

@@ -4,7 +4,9 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "common/error.hpp"
@@ -95,7 +97,7 @@ std::vector<PortMapping> Engine::reserve_ports(const ContainerRecord& record, bo
     return ports;
 }
 
-void Engine::connect_networks(ContainerRecord& record) {
+std::optional<NetworkRecord> Engine::connect_networks(ContainerRecord& record) {
     nlohmann::json& c = record.config;
     std::string network = c.value("network", "bridge");
     std::string dir = paths_.container_dir(record.id);
@@ -110,7 +112,7 @@ void Engine::connect_networks(ContainerRecord& record) {
                 ns["path"] = "/proc/" + std::to_string(other.state.pid) + "/ns/net";
         write_file_atomic(dir + "/config.json", spec.dump(2));
         write_file(dir + "/hosts", read_file(paths_.container_dir(other.id) + "/hosts"));
-        return;
+        return std::nullopt;
     }
     std::string netns = paths_.netns_path(record.id);
     if (network == kSlirp4netnsNetwork) {
@@ -125,9 +127,9 @@ void Engine::connect_networks(ContainerRecord& record) {
         c["attachments"] = {{a.network, to_json(a)}};
         db_.update_config(record.id, c);
         create_netns(netns);
-        return;
+        return std::nullopt;
     }
-    if (!uses_cni(network)) return;  // none: the runtime makes the namespace
+    if (!uses_cni(network)) return std::nullopt;  // none: the runtime makes the namespace
     // Leftovers of a start that was killed midway go first.
     disconnect_networks(record);
     NetworkRecord net = networks_.get(network);
@@ -142,7 +144,19 @@ void Engine::connect_networks(ContainerRecord& record) {
     db_.update_config(record.id, c);
     try {
         create_netns(netns);
-        Attachment a = networks_.attach(net, record.id, netns, "eth0", ports);
+    } catch (...) {
+        disconnect_networks(record);
+        throw;
+    }
+    return net;
+}
+
+void Engine::attach_network(ContainerRecord& record, const NetworkRecord& net) {
+    nlohmann::json& c = record.config;
+    std::string netns = paths_.netns_path(record.id);
+    try {
+        Attachment pending = attachment_from_json(c["attachments"][net.name]);
+        Attachment a = networks_.attach(net, record.id, netns, "eth0", pending.ports);
         c["attachments"][net.name] = to_json(a);
         db_.update_config(record.id, c);
     } catch (...) {
@@ -151,20 +165,20 @@ void Engine::connect_networks(ContainerRecord& record) {
     }
 }
 
-// On the default bridge alone, the DEL touches no other container (no names in their
-// /etc/hosts): the monitor runs it itself at the end, and no second berth process runs.
-void Engine::plan_bridge_teardown(const ContainerRecord& record, MonitorConfig& mc) {
+// The monitor's network release (the gate's "go" line). On the default bridge alone the DEL
+// touches no other container (no names in their /etc/hosts): the monitor runs it itself at
+// the end, and no second berth process runs.
+nlohmann::json Engine::network_release(const ContainerRecord& record) {
     const auto attachments = record.config.value("attachments", nlohmann::json::object());
-    if (attachments.empty()) return;
     for (const auto& [name, _] : attachments.items())
-        if (name != "bridge") return;
+        if (name != "bridge") return {{"local", false}};
     std::string netns = paths_.netns_path(record.id);
+    nlohmann::json teardown = nlohmann::json::array();
     for (const auto& [name, a] : attachments.items())
-        mc.cni_teardown.push_back(
-            networks_.teardown(networks_.get(name), record.id, netns, attachment_from_json(a)));
-    mc.cni_attachments = attachments;
-    mc.netns = netns;
-    mc.local_cleanup = true;
+        teardown.push_back(to_json(
+            networks_.teardown(networks_.get(name), record.id, netns, attachment_from_json(a))));
+    return {
+        {"local", true}, {"netns", netns}, {"teardown", teardown}, {"attachments", attachments}};
 }
 
 void Engine::disconnect_networks(const ContainerRecord& record) {
@@ -226,8 +240,10 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
         s.error.clear();
     });
     if (rootless()) remount_lost_rootfs(record);
-    connect_networks(record);
-    write_peer_hosts(record, true);
+    // A CNI network's ADD (its plugins take tens of milliseconds) runs below, while the
+    // monitor has the runtime create the container; the monitor starts it once told so.
+    std::optional<NetworkRecord> cni = connect_networks(record);
+    if (!cni) write_peer_hosts(record, true);
 
     const nlohmann::json& c = record.config;
     std::string dir = paths_.container_dir(record.id);
@@ -260,7 +276,7 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
     mc.cleanup = cleanup_command(record.id);
     std::string network = c.value("network", "bridge");
     mc.local_cleanup = !uses_cni(network);
-    if (uses_cni(network)) plan_bridge_teardown(record, mc);
+    mc.network_gate = cni.has_value();
     if (network == kSlirp4netnsNetwork) mc.netns = paths_.netns_path(record.id);
     if (network == kSlirp4netnsNetwork) {
         mc.slirp4netns = c.value("slirp4netns", std::string(kSlirp4netnsNetwork));
@@ -280,12 +296,37 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
     mc.volume_names = plan.volume_names;
     write_file(dir + "/monitor.json", mc.to_json().dump());
 
-    UniqueFd sync;
+    UniqueFd sync, gate_read, gate_write;
+    if (cni) {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe");
+        gate_read.reset(fds[0]);
+        gate_write.reset(fds[1]);
+    }
     try {
-        sync = spawn_monitor(helper_program("berth-monitor"), dir + "/monitor.json");
+        sync = spawn_monitor(helper_program("berth-monitor"), dir + "/monitor.json",
+                             gate_read ? gate_read.get() : -1);
     } catch (...) {
         cleanup(record.id);
         throw;
+    }
+    gate_read.reset();
+    if (cni) {
+        std::string gate_line;
+        try {
+            attach_network(record, *cni);
+            write_peer_hosts(record, true);
+            gate_line = "go " + network_release(record).dump() + "\n";
+        } catch (const std::exception& e) {
+            // The monitor deletes what the runtime created and runs the cleanup command
+            // (the row's attachments tell it what to release); run removes the container.
+            std::string why = e.what();
+            std::replace(why.begin(), why.end(), '\n', ' ');
+            write_all(gate_write.get(), "abort " + why + "\n", "the monitor's network gate");
+            throw;
+        }
+        write_all(gate_write.get(), gate_line, "the monitor's network gate");
+        gate_write.reset();
     }
     std::string line = read_sync_line(sync.get());
     if (line == "created" && options.attach) {

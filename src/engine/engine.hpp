@@ -17,7 +17,6 @@
 #include "engine/container_db.hpp"
 #include "engine/container_teardown.hpp"
 #include "engine/create_options.hpp"
-#include "engine/monitor_config.hpp"
 #include "engine/networks.hpp"
 #include "engine/paths.hpp"
 #include "engine/volumes.hpp"
@@ -146,10 +145,13 @@ class Engine {
   private:
     ContainerRecord reconcile(ContainerRecord record);
     void remount_lost_rootfs(const ContainerRecord& record);
-    void connect_networks(ContainerRecord& record);
+    // Connects what needs no CNI ADD; returns the CNI network still to attach (its
+    // namespace made, its ports reserved, the pending attachment recorded).
+    std::optional<NetworkRecord> connect_networks(ContainerRecord& record);
+    void attach_network(ContainerRecord& record, const NetworkRecord& network);
+    [[nodiscard]] nlohmann::json network_release(const ContainerRecord& record);
     std::vector<PortMapping> reserve_ports(const ContainerRecord& record, bool reuse_address);
     void disconnect_networks(const ContainerRecord& record);
-    void plan_bridge_teardown(const ContainerRecord& record, MonitorConfig& mc);
     void run_runtime(const ContainerRecord& record, const std::vector<std::string>& args,
                      bool check = true);
     void remove_files(const ContainerRecord& record, bool volumes);

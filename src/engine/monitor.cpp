@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <future>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -45,6 +46,9 @@ namespace {
 // How long a container runs before its monitor gives back its start-up memory: a short
 // one (run --rm true) exits first and pays nothing.
 constexpr auto kReleaseAfter = std::chrono::seconds(1);
+
+// Where berth passes the network gate (see MonitorConfig::network_gate).
+constexpr int kNetworkGateFd = 4;
 
 using Clock = std::chrono::steady_clock;
 
@@ -91,6 +95,9 @@ class Monitor {
     void drain_output();
     void start_health_check();
     void health_check_done(int code);
+    void accept_attach_client();
+    bool open_network_gate(std::string& why);
+    void start_network_release();
     bool release_networks();
     void finish();
     // NOLINTNEXTLINE(readability-make-member-function-const): changes state outside the object
@@ -122,6 +129,7 @@ class Monitor {
     int exit_code_ = 0;
     pid_t health_pid_ = 0;
     std::optional<Clock::time_point> release_due_;
+    std::future<void> network_release_;  // the bridge's CNI DELs, once the container is done
     Clock::time_point health_deadline_{}, next_health_{};
 };
 
@@ -162,6 +170,49 @@ bool Monitor::start_network() {
     return true;
 }
 
+// The CLI attaches before the process starts: none of its output can be missed.
+void Monitor::accept_attach_client() {
+    if (!c_.wait_for_attach) return;
+    pollfd p{attach_listener_.get(), POLLIN, 0};
+    if (::poll(&p, 1, 30000) != 1) return;
+    UniqueFd client(::accept4(attach_listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (client) {
+        clients_.push_back(std::move(client));
+        decoders_.emplace_back();
+    }
+}
+
+// The CLI's line on fd 4 once the CNI ADD is done (MonitorConfig::network_gate): true with
+// what the cleanup releases, false with why not.
+bool Monitor::open_network_gate(std::string& why) {
+    std::string line;
+    char c = 0;
+    for (;;) {
+        ssize_t n = ::read(kNetworkGateFd, &c, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0 || c == '\n') break;
+        line.push_back(c);
+    }
+    ::close(kNetworkGateFd);
+    if (line.starts_with("abort ")) {
+        why = line.substr(6);
+        return false;
+    }
+    if (!line.starts_with("go ")) {
+        why = "berth exited before the container's network was set up";
+        return false;
+    }
+    auto release = nlohmann::json::parse(line.substr(3), nullptr, false);
+    if (release.is_object() && release.value("local", false)) {
+        c_.local_cleanup = true;
+        c_.netns = release.value("netns", "");
+        for (const auto& t : release.value("teardown", nlohmann::json::array()))
+            c_.cni_teardown.push_back(cni_teardown_from_json(t));
+        c_.cni_attachments = release.value("attachments", nlohmann::json::object());
+    }
+    return true;
+}
+
 bool Monitor::start_container(bool first) {
     UniqueFd child_in, child_out, child_err, console;
     ::unlink("pidfile");
@@ -186,34 +237,38 @@ bool Monitor::start_container(bool first) {
     options.stdin_fd = child_in.get();
     options.stdout_fd = child_out.get();
     options.stderr_fd = child_err.get();
-    if (first) {
-        // The CLI attaches before the process exists: none of its output can be missed.
-        tell_cli("created\n");
-        if (c_.wait_for_attach) {
-            pollfd p{attach_listener_.get(), POLLIN, 0};
-            if (::poll(&p, 1, 30000) == 1) {
-                UniqueFd client(::accept4(attach_listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-                if (client) {
-                    clients_.push_back(std::move(client));
-                    decoders_.emplace_back();
-                }
-            }
-        }
-    }
-    // Create and start in one runtime process (`run --detach` returns once the process
-    // runs); the container's init is then this subreaper's child.
-    std::vector<std::string> run = runtime_argv(
-        {"run", "--detach", "--bundle", c_.bundle, "--pid-file", c_.bundle + "/pidfile"});
+    // With a CNI network the runtime creates the container while the CLI runs the ADD, and
+    // starts it once the CLI says the network is up. Otherwise create and start are one
+    // runtime process (`run --detach` returns once the process runs). Either way the
+    // container's init is then this subreaper's child.
+    const bool gated = first && c_.network_gate;
+    if (first) tell_cli("created\n");
+    if (first && !gated) accept_attach_client();
+    std::vector<std::string> launch =
+        gated
+            ? runtime_argv({"create", "--bundle", c_.bundle, "--pid-file", c_.bundle + "/pidfile"})
+            : runtime_argv(
+                  {"run", "--detach", "--bundle", c_.bundle, "--pid-file", c_.bundle + "/pidfile"});
     if (c_.terminal) {
-        run.emplace_back("--console-socket");
-        run.push_back(c_.console_socket);
+        launch.emplace_back("--console-socket");
+        launch.push_back(c_.console_socket);
     }
-    run.push_back(c_.id);
+    launch.push_back(c_.id);
     ::unlink("runtime.log");
-    SubprocessResult started = run_subprocess(run, options);
+    SubprocessResult started = run_subprocess(launch, options);
     child_in.reset();
     child_out.reset();
     child_err.reset();
+    if (started.exit_code == 0 && gated) {
+        std::string why;
+        if (!open_network_gate(why)) {
+            run_subprocess(runtime_argv({"delete", "--force", c_.id}));
+            fail_start(first, why);
+            return false;
+        }
+        accept_attach_client();
+        started = run_subprocess(runtime_argv({"start", c_.id}));
+    }
     if (started.exit_code != 0) {
         std::string message = last_runtime_error(c_.bundle + "/runtime.log");
         run_subprocess(runtime_argv({"delete", "--force", c_.id}));
@@ -439,6 +494,10 @@ void Monitor::container_exited(int status) {
             oom = at != std::string::npos && (*control)[at + 9] != '0';
         }
     }
+    // Without a restart policy this exit is the end: the bridge's DEL (two plugin runs, the
+    // longest step of the cleanup) goes on beside the runtime's delete.
+    if (c_.restart.name == "no" && c_.local_cleanup && !c_.cni_teardown.empty())
+        start_network_release();
     run_subprocess(runtime_argv({"delete", "--force", c_.id}));
     auto state = db().modify_state(c_.id, [&](ContainerState& s) {
         s.status = Status::exited;
@@ -498,17 +557,25 @@ void Monitor::health_check_done(int code) {
     });
 }
 
+void Monitor::start_network_release() {
+    network_release_ = std::async(std::launch::async, [this] {
+        for (const auto& teardown : c_.cni_teardown)
+            cni_del(teardown);
+    });
+}
+
 // The prepared CNI DELs, unless the container's networks changed since its start (then
-// the cleanup command does it all: false).
+// the cleanup command does it all: false). A DEL that already ran is harmless then: DEL is
+// idempotent, and the cleanup command's DEL comes after it.
 bool Monitor::release_networks() {
     if (c_.cni_teardown.empty()) return true;
+    if (!network_release_.valid()) start_network_release();
+    network_release_.get();
     ContainerDb containers = db();
     auto row = containers.get(c_.id);
     if (!row) return true;  // removed meanwhile: rm released them
     nlohmann::json config = row->config;
     if (config.value("attachments", nlohmann::json::object()) != c_.cni_attachments) return false;
-    for (const auto& teardown : c_.cni_teardown)
-        cni_del(teardown);
     if (!c_.autoremove) {
         config["attachments"] = nlohmann::json::object();
         containers.update_config(c_.id, config);

@@ -31,9 +31,6 @@ nlohmann::json MonitorConfig::to_json() const {
                          {"host_ip", p.host_ip},
                          {"host_port", p.host_port},
                          {"container_port", p.container_port}});
-    nlohmann::json teardowns = nlohmann::json::array();
-    for (const auto& t : cni_teardown)
-        teardowns.push_back(engine::to_json(t));
     return {{"id", id},
             {"state_db", state_db},
             {"bundle", bundle},
@@ -56,8 +53,7 @@ nlohmann::json MonitorConfig::to_json() const {
             {"cleanup", cleanup},
             {"local_cleanup", local_cleanup},
             {"netns", netns},
-            {"cni_teardown", teardowns},
-            {"cni_attachments", cni_attachments},
+            {"network_gate", network_gate},
             {"autoremove", autoremove},
             {"volume_dirs", volume_dirs},
             {"volume_names", volume_names},
@@ -91,9 +87,7 @@ MonitorConfig MonitorConfig::from_json(const nlohmann::json& d) {
     c.cleanup = d.value("cleanup", std::vector<std::string>{});
     c.local_cleanup = d.value("local_cleanup", false);
     c.netns = d.value("netns", "");
-    for (const auto& t : d.value("cni_teardown", nlohmann::json::array()))
-        c.cni_teardown.push_back(cni_teardown_from_json(t));
-    c.cni_attachments = d.value("cni_attachments", nlohmann::json::object());
+    c.network_gate = d.value("network_gate", false);
     c.autoremove = d.value("autoremove", false);
     c.volume_dirs = d.value("volume_dirs", std::vector<std::string>{});
     c.volume_names = d.value("volume_names", std::vector<std::string>{});

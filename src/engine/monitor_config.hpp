@@ -48,9 +48,13 @@ struct MonitorConfig {
     std::vector<std::string> cleanup;
     bool local_cleanup = false;
     std::string netns;  // the namespace's mount point, removed by a local cleanup
-    // The default bridge: a local cleanup runs these DELs itself (no other container's
-    // /etc/hosts names this one), as long as the row's attachments are still these;
-    // after a network connect or disconnect it runs the cleanup command instead.
+    // A CNI network: the CLI runs its ADD while the runtime creates the container, and
+    // then writes one line on the monitor's fd 4 (the gate): `abort MESSAGE`, or `go JSON`
+    // with what the cleanup releases (Engine::network_release). Only then the start.
+    bool network_gate = false;
+    // From the gate, for the default bridge: a local cleanup runs these DELs itself (no
+    // other container's /etc/hosts names this one), as long as the row's attachments are
+    // still these; after a network connect or disconnect it runs the cleanup command.
     std::vector<CniTeardown> cni_teardown;
     nlohmann::json cni_attachments = nlohmann::json::object();
     bool autoremove = false;

@@ -14,7 +14,8 @@ extern char** environ;
 
 namespace berth::engine {
 
-UniqueFd spawn_monitor(const std::string& monitor_binary, const std::string& config_path) {
+UniqueFd spawn_monitor(const std::string& monitor_binary, const std::string& config_path,
+                       int gate) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe");
     UniqueFd read_end(fds[0]), write_end(fds[1]);
@@ -25,6 +26,7 @@ UniqueFd spawn_monitor(const std::string& monitor_binary, const std::string& con
     posix_spawn_file_actions_adddup2(&actions, 0, 1);
     posix_spawn_file_actions_adddup2(&actions, 0, 2);
     posix_spawn_file_actions_adddup2(&actions, write_end.get(), 3);  // clears close-on-exec
+    if (gate >= 0) posix_spawn_file_actions_adddup2(&actions, gate, 4);
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
     sigset_t none, all;

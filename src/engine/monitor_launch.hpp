@@ -10,8 +10,10 @@
 
 namespace berth::engine {
 
-// Spawns monitor_binary with config_path; returns the read end of the sync pipe.
-UniqueFd spawn_monitor(const std::string& monitor_binary, const std::string& config_path);
+// Spawns monitor_binary with config_path; returns the read end of the sync pipe. A gate
+// (the read end of a pipe) becomes the monitor's fd 4 (MonitorConfig::network_gate).
+UniqueFd spawn_monitor(const std::string& monitor_binary, const std::string& config_path,
+                       int gate = -1);
 
 // One line from the sync pipe, without its newline; empty at end of file.
 std::string read_sync_line(int fd);

@@ -429,6 +429,40 @@ TEST_F(EngineTest, BridgeIsReleasedByTheMonitorAndAfterAConnect) {
     EXPECT_EQ(berth({"network", "rm", "side"}).exit_code, 0);
 }
 
+// The CNI ADD runs while the runtime creates the container; when it fails, the monitor is
+// told through its gate, deletes what the runtime made, and nothing is left (TearDown checks
+// the namespaces, leases, cgroups and runtime state).
+TEST_F(EngineTest, NetworkThatCannotBeSetUpLeavesNothing) {
+    TempDir no_plugins;
+    CommandOptions broken;
+    broken.env = {"BERTH_CNI_PATH=" + no_plugins.path()};
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"run", "--rm", image_, "true"},
+          std::vector<std::string>{"run", image_, "true"},
+          std::vector<std::string>{"run", "-d", image_, "sleep", "60"}}) {
+        auto r = berth(args, broken);
+        EXPECT_EQ(r.exit_code, 125) << r.describe();
+        auto errs = lines_of(r.err);
+        ASSERT_EQ(errs.size(), 1U) << r.describe();
+        EXPECT_NE(errs[0].find("CNI plugin bridge"), std::string::npos) << errs[0];
+        EXPECT_EQ(berth({"ps", "-aq"}).out, "") << "left by: " << args[1];
+    }
+    // start of a created container: the start fails, the container stays, rm removes it.
+    auto created = berth({"create", "--name", "later", image_, "true"});
+    ASSERT_EQ(created.exit_code, 0) << created.describe();
+    known_ids_.push_back(trimmed(created.out));
+    auto started = berth({"start", "-a", "later"}, broken);
+    EXPECT_NE(started.exit_code, 0) << started.describe();
+    EXPECT_NE(started.err.find("CNI plugin bridge"), std::string::npos) << started.describe();
+    for (int i = 0; i < 500 && inspect("later")["State"].value("Status", "") == "running"; ++i)
+        ::usleep(10000);
+    EXPECT_NE(inspect("later")["State"].value("Status", ""), "running");
+    // Started again with the plugins there, it runs.
+    auto again = berth({"start", "-a", "later"});
+    EXPECT_EQ(again.exit_code, 0) << again.describe();
+    EXPECT_EQ(berth({"rm", "later"}).exit_code, 0);
+}
+
 TEST_F(EngineTest, HostAndContainerNetworkModes) {
     // host: the host's interfaces; none: loopback only.
     auto host_links = run_command({"sh", "-c", "ls /sys/class/net | sort"});
