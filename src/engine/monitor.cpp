@@ -185,15 +185,17 @@ void Monitor::accept_attach_client() {
 // The CLI's line on fd 4 once the CNI ADD is done (MonitorConfig::network_gate): true with
 // what the cleanup releases, false with why not.
 bool Monitor::open_network_gate(std::string& why) {
+    // One line, then the CLI closes its end: read to the end, in large reads.
     std::string line;
-    char c = 0;
+    char buffer[4096];
     for (;;) {
-        ssize_t n = ::read(kNetworkGateFd, &c, 1);
+        ssize_t n = ::read(kNetworkGateFd, buffer, sizeof buffer);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0 || c == '\n') break;
-        line.push_back(c);
+        if (n <= 0) break;
+        line.append(buffer, static_cast<size_t>(n));
     }
     ::close(kNetworkGateFd);
+    if (auto end = line.find('\n'); end != std::string::npos) line.resize(end);
     if (line.starts_with("abort ")) {
         why = line.substr(6);
         return false;
