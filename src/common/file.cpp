@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,6 +66,32 @@ void write_all(int fd, std::string_view data, std::string_view name) {
         }
         data.remove_prefix(static_cast<size_t>(n));
     }
+}
+
+bool write_to_pipe(int fd, std::string_view data) {
+    sigset_t pipe_only, old;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    ::pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+    bool written = true;
+    size_t done = 0;
+    while (done < data.size()) {
+        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            written = false;
+            break;
+        }
+        done += static_cast<size_t>(n);
+    }
+    // The SIGPIPE of an EPIPE is pending on this thread: taken here, before the unblock.
+    if (!written && errno == EPIPE) {
+        timespec now{};
+        while (::sigtimedwait(&pipe_only, nullptr, &now) < 0 && errno == EINTR) {
+        }
+    }
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return written;
 }
 
 void write_existing_file(const std::string& path, std::string_view data) {

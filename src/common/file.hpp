@@ -26,6 +26,10 @@ std::vector<std::string> list_directory(int dirfd, const std::string& what);
 // Writes all of data to fd, retrying short writes and EINTR.
 void write_all(int fd, std::string_view data, std::string_view name);
 
+// Writes all of data to a pipe whose reader may be gone (a child that exited without
+// reading its stdin): false on EPIPE or another error, never a SIGPIPE that kills us.
+bool write_to_pipe(int fd, std::string_view data);
+
 // Writes to an existing file (procfs, sysfs, cgroupfs) without creating or truncating it.
 void write_existing_file(const std::string& path, std::string_view data);
 

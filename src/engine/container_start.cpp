@@ -322,10 +322,17 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
             // (the row's attachments tell it what to release); run removes the container.
             std::string why = e.what();
             std::replace(why.begin(), why.end(), '\n', ' ');
-            write_all(gate_write.get(), "abort " + why + "\n", "the monitor's network gate");
+            write_to_pipe(gate_write.get(), "abort " + why + "\n");
+            gate_write.reset();
+            // Its error line comes once that is done: whatever the caller does next (rm) must
+            // not race the runtime's create.
+            std::string line = read_sync_line(sync.get());
+            while (line == "created")
+                line = read_sync_line(sync.get());
             throw;
         }
-        write_all(gate_write.get(), gate_line, "the monitor's network gate");
+        // A monitor that is gone has reported why on the sync pipe, read below.
+        write_to_pipe(gate_write.get(), gate_line);
         gate_write.reset();
     }
     std::string line = read_sync_line(sync.get());

@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "common/error.hpp"
+#include "common/file.hpp"
 #include "common/strings.hpp"
 #include "common/unique_fd.hpp"
 
@@ -67,17 +68,9 @@ SubprocessResult run_subprocess(const std::vector<std::string>& argv,
     in_r.reset();
     out_w.reset();
     err_w.reset();
-    if (!options.input.empty()) {
-        // Small inputs (network configs, process specs) fit in the pipe buffer.
-        size_t done = 0;
-        while (done < options.input.size()) {
-            ssize_t n =
-                ::write(in_w.get(), options.input.data() + done, options.input.size() - done);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) break;
-            done += static_cast<size_t>(n);
-        }
-    }
+    // Small inputs (network configs, process specs) fit in the pipe buffer. A child that
+    // exits at once (a plugin that cannot be exec'd) makes this an EPIPE, not a SIGPIPE.
+    if (!options.input.empty()) write_to_pipe(in_w.get(), options.input);
     in_w.reset();
 
     SubprocessResult result;

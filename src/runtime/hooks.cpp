@@ -19,22 +19,6 @@
 namespace berth::runtime {
 namespace {
 
-// A hook may exit without reading its stdin: that must be EPIPE here, not a SIGPIPE that kills
-// the runtime (at once, or when a foreground `run` unblocks its signals).
-void write_without_sigpipe(int fd, const std::string& data) {
-    sigset_t pipe_only, old;
-    sigemptyset(&pipe_only);
-    sigaddset(&pipe_only, SIGPIPE);
-    ::sigprocmask(SIG_BLOCK, &pipe_only, &old);
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EPIPE) {
-        timespec now{};
-        while (::sigtimedwait(&pipe_only, nullptr, &now) < 0 && errno == EINTR) {
-        }
-    }
-    ::sigprocmask(SIG_SETMASK, &old, nullptr);
-}
-
 void run_one(const oci::Hook& hook, const std::string& state_json, const char* phase,
              size_t index) {
     std::string what =
@@ -70,7 +54,9 @@ void run_one(const oci::Hook& hook, const std::string& state_json, const char* p
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     // The state is small; a hook that doesn't read stdin must not block us.
     ::fcntl(in_write.get(), F_SETFL, O_NONBLOCK);
-    write_without_sigpipe(in_write.get(), state_json);
+    // A hook may exit without reading its stdin: EPIPE then, not a SIGPIPE that kills the
+    // runtime (at once, or when a foreground `run` unblocks its signals).
+    write_to_pipe(in_write.get(), state_json);
     in_write.reset();
 
     std::string stderr_text;
