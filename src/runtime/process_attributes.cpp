@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <cstdint>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
@@ -140,6 +142,18 @@ void exec_process(const oci::Process& process, const std::string& executable,
     std::vector<std::string> args = process.args;
     std::vector<char*> argv = c_string_array(args);
     std::vector<char*> envp = c_string_array(env);
+    // Ignored signals stay ignored across exec: the process starts with every signal at
+    // its default, whatever its caller ignored (a monitor ignores SIGPIPE). The system
+    // call, because glibc refuses the two real-time signals it keeps for itself.
+    struct KernelSigaction {
+        void (*handler)(int);
+        unsigned long flags;
+        void (*restorer)();
+        uint64_t mask;
+    } const default_action{SIG_DFL, 0, nullptr, 0};
+    for (int sig = 1; sig <= 64; ++sig)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            ::syscall(SYS_rt_sigaction, sig, &default_action, nullptr, sizeof(uint64_t));
     ::sigprocmask(SIG_SETMASK, &signal_mask, nullptr);
     if (load_seccomp && process.no_new_privileges) load_seccomp();
     ::execve(executable.c_str(), argv.data(), envp.data());

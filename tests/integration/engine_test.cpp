@@ -463,6 +463,18 @@ TEST_F(EngineTest, NetworkThatCannotBeSetUpLeavesNothing) {
     EXPECT_EQ(berth({"rm", "later"}).exit_code, 0);
 }
 
+// The monitor ignores SIGPIPE (and whoever started berth may ignore more): ignored
+// signals survive exec, so the runtime puts every signal back to its default.
+TEST_F(EngineTest, ContainerStartsWithDefaultSignalDispositions) {
+    for (const std::string network : {"none", "bridge"}) {
+        auto r = run({"--rm", "--network", network, image_, "sh", "-c",
+                      "grep SigIgn /proc/self/status; yes | head -c 2 >/dev/null; echo $?"});
+        EXPECT_EQ(r.exit_code, 0) << r.describe();
+        EXPECT_EQ(r.out, "SigIgn:\t0000000000000000\n0\n") << network;
+        EXPECT_EQ(r.err, "") << network;  // yes is killed by SIGPIPE, not told of EPIPE
+    }
+}
+
 TEST_F(EngineTest, HostAndContainerNetworkModes) {
     // host: the host's interfaces; none: loopback only.
     auto host_links = run_command({"sh", "-c", "ls /sys/class/net | sort"});
