@@ -105,9 +105,13 @@ class Monitor {
         if (sync_ < 0) return;
         (void)!::write(sync_, line.data(), line.size());
     }
-    // Opened for each change and closed again: a monitor lives as long as its container,
-    // and an idle one should hold no database cache.
-    [[nodiscard]] ContainerDb db() const { return ContainerDb(c_.state_db); }
+    // Opened when needed and closed whenever the monitor waits (loop): a monitor lives as
+    // long as its container, and an idle one should hold no database cache; the steps of
+    // a start or an exit share one connection.
+    ContainerDb& db() {
+        if (!db_) db_.emplace(c_.state_db);
+        return *db_;
+    }
     std::vector<std::string> runtime_argv(std::initializer_list<std::string> verb) const {
         std::vector<std::string> argv = {c_.runtime, "--root", c_.runtime_root, "--log",
                                          c_.bundle + "/runtime.log"};
@@ -130,6 +134,7 @@ class Monitor {
     pid_t health_pid_ = 0;
     std::optional<Clock::time_point> release_due_;
     std::future<void> network_release_;  // the bridge's CNI DELs, once the container is done
+    std::optional<ContainerDb> db_;
     Clock::time_point health_deadline_{}, next_health_{};
 };
 
@@ -334,6 +339,7 @@ void Monitor::fail_start(bool first, const std::string& message) {
 
 void Monitor::loop() {
     while (!done_) {
+        db_.reset();
         std::vector<pollfd> fds;
         fds.push_back({signals_.get(), POLLIN, 0});
         fds.push_back({attach_listener_.get(), POLLIN, 0});
@@ -573,7 +579,7 @@ bool Monitor::release_networks() {
     if (c_.cni_teardown.empty()) return true;
     if (!network_release_.valid()) start_network_release();
     network_release_.get();
-    ContainerDb containers = db();
+    ContainerDb& containers = db();
     auto row = containers.get(c_.id);
     if (!row) return true;  // removed meanwhile: rm released them
     nlohmann::json config = row->config;
