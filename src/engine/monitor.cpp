@@ -266,15 +266,20 @@ bool Monitor::start_container(bool first) {
     child_in.reset();
     child_out.reset();
     child_err.reset();
-    if (started.exit_code == 0 && gated) {
+    if (gated) {
+        // Also after a failed create: the cleanup must not begin before the CLI's ADD is
+        // over and recorded, or what the ADD made would be left behind.
         std::string why;
-        if (!open_network_gate(why)) {
+        bool network_up = open_network_gate(why);
+        if (started.exit_code == 0 && !network_up) {
             run_subprocess(runtime_argv({"delete", "--force", c_.id}));
             fail_start(first, why);
             return false;
         }
-        accept_attach_client();
-        started = run_subprocess(runtime_argv({"start", c_.id}));
+        if (started.exit_code == 0) {
+            accept_attach_client();
+            started = run_subprocess(runtime_argv({"start", c_.id}));
+        }
     }
     if (started.exit_code != 0) {
         std::string message = last_runtime_error(c_.bundle + "/runtime.log");

@@ -19,6 +19,14 @@ UniqueFd spawn_monitor(const std::string& monitor_binary, const std::string& con
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe");
     UniqueFd read_end(fds[0]), write_end(fds[1]);
+    // The dup2s below run in order: a gate numbered 3 would be overwritten by the sync
+    // pipe before it is moved to 4.
+    UniqueFd gate_copy;
+    if (gate >= 0 && gate <= 4) {
+        gate_copy.reset(::fcntl(gate, F_DUPFD_CLOEXEC, 5));
+        if (!gate_copy) throw_errno("dup");
+        gate = gate_copy.get();
+    }
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
