@@ -1,6 +1,11 @@
 #include "common/digest.hpp"
 
-#include <openssl/evp.h>
+// OpenSSL's SHA-2 functions, not EVP: the first EVP digest of a process initialises the
+// provider store and its table of every algorithm's names (about a millisecond here, for
+// each `berth run` that reads a manifest). The functions are deprecated in OpenSSL 3 in
+// favour of EVP but remain, and run the same assembly (SHA-NI where the CPU has it).
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include <utility>
 
@@ -87,16 +92,15 @@ std::string Digest::str() const {
 }
 
 struct Hasher::Context {
-    EVP_MD_CTX* ctx = nullptr;
-    ~Context() { EVP_MD_CTX_free(ctx); }
+    SHA256_CTX sha256{};
+    SHA512_CTX sha512{};
 };
 
 Hasher::Hasher(DigestAlgorithm algorithm)
     : context_(std::make_unique<Context>()), algorithm_(algorithm) {
-    context_->ctx = EVP_MD_CTX_new();
-    const EVP_MD* md = algorithm == DigestAlgorithm::sha256 ? EVP_sha256() : EVP_sha512();
-    if (!context_->ctx || EVP_DigestInit_ex(context_->ctx, md, nullptr) != 1)
-        throw Error("hash: cannot initialise the digest context");
+    int ok = algorithm == DigestAlgorithm::sha256 ? SHA256_Init(&context_->sha256)
+                                                  : SHA512_Init(&context_->sha512);
+    if (ok != 1) throw Error("hash: cannot initialise the digest context");
 }
 
 Hasher::~Hasher() = default;
@@ -104,14 +108,19 @@ Hasher::Hasher(Hasher&&) noexcept = default;
 Hasher& Hasher::operator=(Hasher&&) noexcept = default;
 
 void Hasher::update(const void* data, size_t size) {
-    if (size && EVP_DigestUpdate(context_->ctx, data, size) != 1)
-        throw Error("hash: update failed");
+    if (size == 0) return;
+    int ok = algorithm_ == DigestAlgorithm::sha256 ? SHA256_Update(&context_->sha256, data, size)
+                                                   : SHA512_Update(&context_->sha512, data, size);
+    if (ok != 1) throw Error("hash: update failed");
 }
 
 Digest Hasher::finish() {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (EVP_DigestFinal_ex(context_->ctx, out, &length) != 1) throw Error("hash: final failed");
+    unsigned char out[SHA512_DIGEST_LENGTH];
+    unsigned int length =
+        algorithm_ == DigestAlgorithm::sha256 ? SHA256_DIGEST_LENGTH : SHA512_DIGEST_LENGTH;
+    int ok = algorithm_ == DigestAlgorithm::sha256 ? SHA256_Final(out, &context_->sha256)
+                                                   : SHA512_Final(out, &context_->sha512);
+    if (ok != 1) throw Error("hash: final failed");
     static constexpr char kHex[] = "0123456789abcdef";
     std::string hex;
     hex.reserve(length * 2);

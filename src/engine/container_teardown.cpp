@@ -13,10 +13,16 @@ ContainerLock::ContainerLock(const std::string& container_dir)
     if (fd_) ::flock(fd_.get(), LOCK_EX);
 }
 
-void remove_container_files(image::Database& db, const TeardownPlan& plan) {
-    std::string rootfs = plan.container_dir + "/rootfs";
+void release_rootfs(const std::string& container_dir) {
+    std::string rootfs = container_dir + "/rootfs";
     while (::umount2(rootfs.c_str(), MNT_DETACH) == 0) {
     }
+    remove_tree(container_dir + "/upper");
+    remove_tree(container_dir + "/work");
+}
+
+void remove_container_files(image::Database& db, const TeardownPlan& plan) {
+    release_rootfs(plan.container_dir);
     remove_tree(plan.container_dir);
     for (const auto& dir : plan.volume_dirs)
         remove_tree(dir);

@@ -21,6 +21,11 @@ struct TeardownPlan {
 
 void remove_container_files(image::Database& db, const TeardownPlan& plan);
 
+// The first part of that: the rootfs unmounted, the overlay's upper and work directories
+// removed. Needs no database, and may run while the runtime deletes the container (which
+// writes only to the directory's runtime.log).
+void release_rootfs(const std::string& container_dir);
+
 // flock on the container directory: a cleanup and an rm never interleave. Released when
 // destroyed (or when the process dies).
 class ContainerLock {

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <future>
 #include <optional>
 #include <thread>
@@ -34,6 +35,8 @@
 #include "engine/netns.hpp"
 #include "engine/process_identity.hpp"
 #include "engine/subprocess.hpp"
+#include "runtime/container_state.hpp"
+#include "runtime/verbs/verbs.hpp"
 
 extern "C" {
 extern char __executable_start;  // NOLINT: the linker's symbols for the text segment
@@ -75,10 +78,34 @@ void set_nonblocking(int fd) {
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
+// The berth-runtime beside this monitor is the one berth installs with it: its start and
+// delete are this process's to call (the same library code, without a process start: ~4 ms
+// each here). Another runtime, or a berth-runtime from elsewhere, is run as a program.
+bool is_builtin_runtime(const std::string& runtime) {
+    char buffer[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", buffer, sizeof buffer - 1);
+    if (n <= 0) return false;
+    std::string self(buffer, static_cast<size_t>(n));
+    size_t slash = self.rfind('/');
+    return slash != std::string::npos && runtime == self.substr(0, slash + 1) + "berth-runtime";
+}
+
+// As with a runtime's delete process, whose exit status is not looked at: what a failed
+// delete leaves, `rm` and the next start find in the runtime's state again.
+void builtin_delete(const std::string& runtime_root, const std::string& id) {
+    try {
+        runtime::delete_container(runtime::StateRoot(runtime_root), id, true);
+    } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): as a failed delete process
+    }
+}
+
 class Monitor {
   public:
     Monitor(const MonitorConfig& config, int sync_fd)
-        : c_(config), sync_(sync_fd), log_(config.bundle + "/container.log", config.log_max_size) {}
+        : c_(config),
+          builtin_runtime_(is_builtin_runtime(config.runtime)),
+          sync_(sync_fd),
+          log_(config.bundle + "/container.log", config.log_max_size) {}
 
     int run();
 
@@ -100,6 +127,10 @@ class Monitor {
     void start_network_release();
     bool release_networks();
     void finish();
+    SubprocessResult start_in_runtime();
+    void delete_in_runtime();
+    void start_runtime_delete();
+    void wait_for_runtime_delete();
     // NOLINTNEXTLINE(readability-make-member-function-const): changes state outside the object
     void tell_cli(const std::string& line) {
         if (sync_ < 0) return;
@@ -120,6 +151,7 @@ class Monitor {
     }
 
     MonitorConfig c_;
+    bool builtin_runtime_;  // berth-runtime's start and delete are called here
     int sync_;
     CriLogWriter log_;
     UniqueFd signals_, attach_listener_;
@@ -134,6 +166,10 @@ class Monitor {
     pid_t health_pid_ = 0;
     std::optional<Clock::time_point> release_due_;
     std::future<void> network_release_;  // the bridge's CNI DELs, once the container is done
+    // The runtime's delete after the last exit: berth-runtime's own code on a thread, or
+    // another runtime's process.
+    std::future<void> builtin_delete_;
+    std::optional<Subprocess> runtime_delete_;
     std::optional<ContainerDb> db_;
     Clock::time_point health_deadline_{}, next_health_{};
 };
@@ -272,18 +308,20 @@ bool Monitor::start_container(bool first) {
         std::string why;
         bool network_up = open_network_gate(why);
         if (started.exit_code == 0 && !network_up) {
-            run_subprocess(runtime_argv({"delete", "--force", c_.id}));
+            delete_in_runtime();
             fail_start(first, why);
             return false;
         }
         if (started.exit_code == 0) {
             accept_attach_client();
-            started = run_subprocess(runtime_argv({"start", c_.id}));
+            started = start_in_runtime();
         }
     }
     if (started.exit_code != 0) {
-        std::string message = last_runtime_error(c_.bundle + "/runtime.log");
-        run_subprocess(runtime_argv({"delete", "--force", c_.id}));
+        std::string message = started.err;  // from the built-in start, else the runtime's log
+        if (!builtin_runtime_ || message.empty())
+            message = last_runtime_error(c_.bundle + "/runtime.log");
+        delete_in_runtime();
         fail_start(first, message.empty() ? "the runtime failed to start the container" : message);
         return false;
     }
@@ -344,7 +382,6 @@ void Monitor::fail_start(bool first, const std::string& message) {
 
 void Monitor::loop() {
     while (!done_) {
-        db_.reset();
         std::vector<pollfd> fds;
         fds.push_back({signals_.get(), POLLIN, 0});
         fds.push_back({attach_listener_.get(), POLLIN, 0});
@@ -360,7 +397,14 @@ void Monitor::loop() {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*wake - Clock::now());
             timeout = static_cast<int>(std::max<int64_t>(0, left.count()));
         }
-        int ready = ::poll(fds.data(), fds.size(), timeout);
+        // The database stays open while there is something to do at once (a container that
+        // exits as it starts: its exit reuses the start's connection), and is closed before
+        // the monitor sleeps.
+        int ready = ::poll(fds.data(), fds.size(), 0);
+        if (ready == 0 && timeout != 0) {
+            db_.reset();
+            ready = ::poll(fds.data(), fds.size(), timeout);
+        }
         if (ready < 0 && errno != EINTR) throw_errno("poll");
         if (release_due_ && Clock::now() >= *release_due_) {
             release_due_.reset();
@@ -509,9 +553,14 @@ void Monitor::container_exited(int status) {
     }
     // Without a restart policy this exit is the end: the bridge's DEL (two plugin runs, the
     // longest step of the cleanup) goes on beside the runtime's delete.
-    if (c_.restart.name == "no" && c_.local_cleanup && !c_.cni_teardown.empty())
-        start_network_release();
-    run_subprocess(runtime_argv({"delete", "--force", c_.id}));
+    // Without a restart policy the runtime's delete also goes on beside the rest (the exit
+    // recorded, the rootfs unmounted); finish() waits for it before the row is let go.
+    bool last = c_.restart.name == "no";
+    if (last && c_.local_cleanup && !c_.cni_teardown.empty()) start_network_release();
+    if (last)
+        start_runtime_delete();
+    else
+        delete_in_runtime();
     auto state = db().modify_state(c_.id, [&](ContainerState& s) {
         s.status = Status::exited;
         s.exit_code = code;
@@ -596,6 +645,39 @@ bool Monitor::release_networks() {
     return true;
 }
 
+SubprocessResult Monitor::start_in_runtime() {
+    if (!builtin_runtime_) return run_subprocess(runtime_argv({"start", c_.id}));
+    SubprocessResult result;
+    try {
+        runtime::start_container(runtime::StateRoot(c_.runtime_root), c_.id);
+        result.exit_code = 0;
+    } catch (const std::exception& e) {
+        result.exit_code = 1;
+        result.err = e.what();
+    }
+    return result;
+}
+
+void Monitor::delete_in_runtime() {
+    if (builtin_runtime_)
+        builtin_delete(c_.runtime_root, c_.id);
+    else
+        run_subprocess(runtime_argv({"delete", "--force", c_.id}));
+}
+
+void Monitor::start_runtime_delete() {
+    if (builtin_runtime_)
+        builtin_delete_ = std::async(std::launch::async, builtin_delete, c_.runtime_root, c_.id);
+    else
+        runtime_delete_.emplace(runtime_argv({"delete", "--force", c_.id}), SubprocessOptions{});
+}
+
+void Monitor::wait_for_runtime_delete() {
+    if (builtin_delete_.valid()) builtin_delete_.get();
+    if (runtime_delete_) runtime_delete_->wait();
+    runtime_delete_.reset();
+}
+
 void Monitor::finish() {
     done_ = true;
     slirp4netns_.stop();
@@ -604,19 +686,24 @@ void Monitor::finish() {
     bool local = c_.local_cleanup;
     if (local) {
         ContainerLock lock(c_.bundle);
+        if (c_.autoremove) release_rootfs(c_.bundle);
         local = release_networks();
         if (local) {
             remove_netns(c_.netns);
+            wait_for_runtime_delete();
             if (c_.autoremove)
                 remove_container_files(db().database(),
                                        {c_.id, c_.bundle, c_.volume_dirs, c_.volume_names});
         }
     }
+    wait_for_runtime_delete();
     if (!local && !c_.cleanup.empty()) run_subprocess(c_.cleanup);
-    db().modify_state(c_.id, [&](ContainerState& s) {
-        s.monitor_pid = 0;
-        s.monitor_start = 0;
-    });
+    if (!(local && c_.autoremove)) {  // else the row is gone already
+        db().modify_state(c_.id, [&](ContainerState& s) {
+            s.monitor_pid = 0;
+            s.monitor_start = 0;
+        });
+    }
     for (auto& client : clients_)
         if (client)
             attach::send(client.get(), attach::Frame::exit_code, std::to_string(exit_code_));

@@ -52,10 +52,6 @@ UniqueFd spawn_monitor(const std::string& monitor_binary, const std::string& con
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) throw_system_error(rc, "start", monitor_binary);
     write_end.reset();
-    // The first stage exits as soon as the monitor has forked away from it.
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
     return read_end;
 }
 

@@ -17,6 +17,7 @@
 #include <random>
 #include <thread>
 
+#include "support/fixture.hpp"
 #include "support/http_server.hpp"
 #include "support/images.hpp"
 
@@ -473,6 +474,42 @@ TEST_F(EngineTest, ContainerStartsWithDefaultSignalDispositions) {
         EXPECT_EQ(r.out, "SigIgn:\t0000000000000000\n0\n") << network;
         EXPECT_EQ(r.err, "") << network;  // yes is killed by SIGPIPE, not told of EPIPE
     }
+}
+
+TEST_F(EngineTest, AnotherRuntimeIsRunAsAProgram) {
+    // The monitor calls the start and delete of the berth-runtime installed beside it; any
+    // other runtime is run as a program: a copy of berth-runtime elsewhere, and runc.
+    TempDir dir("berth-other-runtime");
+    std::string copy = dir.path() + "/berth-runtime";
+    fs::copy_file(runtime_binary(), copy);
+    std::vector<std::string> runtimes = {copy};
+    if (::access("/usr/sbin/runc", X_OK) == 0) runtimes.emplace_back("/usr/sbin/runc");
+    for (const auto& runtime : runtimes) {
+        auto none = run({"--rm", "--runtime", runtime, "--network", "none", image_, "sh", "-c",
+                         "echo hi; exit 3"});
+        EXPECT_EQ(none.exit_code, 3) << runtime << ": " << none.describe();
+        EXPECT_EQ(none.out, "hi\n") << runtime;
+        // The bridge: create, then `start` once the CLI's ADD is done.
+        auto bridge = run({"--rm", "--runtime", runtime, image_, "sh", "-c", "echo up"});
+        EXPECT_EQ(bridge.exit_code, 0) << runtime << ": " << bridge.describe();
+        EXPECT_EQ(bridge.out, "up\n") << runtime;
+        // A command that cannot be found: 127 from the runtime's start, nothing left.
+        auto missing = run({"--rm", "--runtime", runtime, image_, "no-such-command"});
+        EXPECT_EQ(missing.exit_code, 127) << runtime << ": " << missing.describe();
+        // A kept container: its runtime state is deleted at the exit, the row stays.
+        std::string id = run_detached({"--runtime", runtime, "--network", "none", image_, "true"});
+        EXPECT_EQ(trimmed(berth({"wait", id}).out), "0") << runtime;
+        auto j = inspect(id);
+        ASSERT_TRUE(j.is_object()) << runtime;
+        std::string state_dir = run_root() + "/runtime/" + j["Id"].get<std::string>();
+        for (int i = 0; i < 200 && fs::exists(state_dir); ++i)
+            std::this_thread::sleep_for(10ms);
+        EXPECT_FALSE(fs::exists(state_dir)) << runtime;
+        EXPECT_EQ(berth({"rm", id}).exit_code, 0) << runtime;
+    }
+    // The built-in runtime: the same through the monitor's library calls.
+    auto builtin = run({"--rm", image_, "no-such-command"});
+    EXPECT_EQ(builtin.exit_code, 127) << builtin.describe();
 }
 
 TEST_F(EngineTest, HostAndContainerNetworkModes) {
