@@ -1,6 +1,7 @@
 #include "engine/monitor.hpp"
 
 #include <fcntl.h>
+#include <link.h>
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
@@ -38,11 +39,6 @@
 #include "runtime/container_state.hpp"
 #include "runtime/verbs/verbs.hpp"
 
-extern "C" {
-extern char __executable_start;  // NOLINT: the linker's symbols for the text segment
-extern char etext;               // NOLINT
-}
-
 namespace berth::engine {
 namespace {
 
@@ -62,16 +58,27 @@ std::string lower(std::string text) {
 }
 
 // One monitor runs per container, mostly asleep in poll(2): what the start needed (the
-// JSON parser, SQLite, the runtime's exec) need not stay resident. Freed heap goes back to
-// the kernel, and this process's mappings of the binary's code are dropped: MADV_DONTNEED
-// on a private file mapping unmaps clean pages without evicting them from the page cache,
-// so the loop's few pages come back as minor faults.
+// JSON parser, SQLite, the runtime's code) need not stay resident. Freed heap goes back to
+// the kernel, and this process's mappings of the binary's read-only segments (code, then
+// constants and unwind tables) are dropped: MADV_DONTNEED on a private file mapping unmaps
+// clean pages without evicting them from the page cache, so the loop's few pages come back
+// as minor faults. Writable segments are left alone (they hold this process's data).
 void release_startup_memory() {
     ::malloc_trim(0);
-    auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-    auto start = reinterpret_cast<uintptr_t>(&__executable_start) & ~(page - 1);
-    auto end = (reinterpret_cast<uintptr_t>(&etext) + page - 1) & ~(page - 1);
-    ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+    ::dl_iterate_phdr(
+        [](dl_phdr_info* info, size_t, void*) {
+            auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+            for (int i = 0; i < info->dlpi_phnum; ++i) {
+                const ElfW(Phdr)& segment = info->dlpi_phdr[i];
+                if (segment.p_type != PT_LOAD || (segment.p_flags & PF_W)) continue;
+                uintptr_t start = (info->dlpi_addr + segment.p_vaddr) & ~(page - 1);
+                uintptr_t end =
+                    (info->dlpi_addr + segment.p_vaddr + segment.p_memsz + page - 1) & ~(page - 1);
+                ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+            }
+            return 1;  // the executable comes first; nothing else is loaded
+        },
+        nullptr);
 }
 
 void set_nonblocking(int fd) {
