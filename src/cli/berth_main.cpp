@@ -14,6 +14,7 @@
 #include "cli/image_views.hpp"
 #include "cli/progress_printer.hpp"
 #include "cli/registry_commands.hpp"
+#include "cli/requested_verb.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/log.hpp"
@@ -246,7 +247,9 @@ int main(int argc, char** argv) {
         ->required();
 
     cli::add_registry_commands(app);
-    auto run_engine_verb = cli::add_engine_commands(app, g.root, g.config, g.authfile);
+    auto run_engine_verb = cli::add_engine_commands(
+        app, g.root, g.config, g.authfile,
+        cli::requested_verb(argc, argv, {"--root", "--config", "--authfile"}));
 
     try {
         app.parse(argc, argv);

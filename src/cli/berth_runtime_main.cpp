@@ -10,6 +10,7 @@
 #include <set>
 #include <string_view>
 
+#include "cli/requested_verb.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/json_reader.hpp"
@@ -76,20 +77,6 @@ std::string list_table(const std::vector<nlohmann::ordered_json>& rows) {
     return out;
 }
 
-// The verb on the command line, skipping global options and their values; empty if none.
-// Only that subcommand gets its options registered: building every option of every verb
-// costs a measurable share of a container start.
-std::string requested_verb(int argc, char** argv) {
-    static const std::set<std::string_view> with_value = {"--root", "--log", "--log-format",
-                                                          "--rootless", "--criu"};
-    for (int i = 1; i < argc; ++i) {
-        std::string_view arg = argv[i];
-        if (arg.empty() || arg[0] != '-') return std::string(arg);
-        if (with_value.count(arg)) ++i;
-    }
-    return {};
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -118,7 +105,9 @@ int main(int argc, char** argv) {
     static const std::set<std::string_view> verbs = {
         "create", "run",  "start", "state",  "kill",   "delete",   "list", "ls",
         "ps",     "exec", "pause", "resume", "update", "features", "spec", "events"};
-    const std::string verb = requested_verb(argc, argv);
+    // Only the verb being run gets its options registered (cli/requested_verb.hpp).
+    const std::string verb = cli::requested_verb(
+        argc, argv, {"--root", "--log", "--log-format", "--rootless", "--criu"});
     const bool every_verb = !verbs.count(verb);  // no verb or a wrong one: full help and errors
     auto wants = [&](std::string_view name) { return every_verb || verb == name; };
 

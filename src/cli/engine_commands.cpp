@@ -217,7 +217,8 @@ int start_attached(Engine& engine, const ContainerRecord& r) {
 }  // namespace
 
 std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
-                                         const std::string& config, const std::string& authfile) {
+                                         const std::string& config, const std::string& authfile,
+                                         const std::string& requested) {
     // Parsed values live as long as the returned function.
     struct State {
         RunFlags run, create;
@@ -274,8 +275,13 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
             return 125;
         }
     });
-    add_create_flags(run, s->run);
-    run->add_flag("-d,--detach", s->run.detach, "run in the background and print the id");
+    auto wants = [&requested](std::string_view name) {
+        return requested.empty() || requested == name;
+    };
+    if (wants("run")) {
+        add_create_flags(run, s->run);
+        run->add_flag("-d,--detach", s->run.detach, "run in the background and print the id");
+    }
     CLI::App* create = verb(&app, "create", "create a container", [s](Session& x) {
         finish_create_flags(s->create);
         try {
@@ -286,7 +292,7 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
         }
         return 0;
     });
-    add_create_flags(create, s->create);
+    if (wants("create")) add_create_flags(create, s->create);
 
     CLI::App* start = verb(&app, "start", "start containers", [s](Session& x) {
         for (const auto& t : s->targets) {

@@ -305,7 +305,11 @@ bool Monitor::start_container(bool first) {
     }
     launch.push_back(c_.id);
     ::unlink("runtime.log");
-    SubprocessResult started = run_subprocess(launch, options);
+    Subprocess launched(launch, options);
+    // While the runtime works (~10 ms, mostly the kernel's namespaces), the database
+    // connection that records `running` is opened on the other core.
+    db();
+    SubprocessResult started = launched.wait();
     child_in.reset();
     child_out.reset();
     child_err.reset();
