@@ -563,9 +563,8 @@ void Monitor::container_exited(int status) {
         }
     }
     // Without a restart policy this exit is the end: the bridge's DEL (two plugin runs, the
-    // longest step of the cleanup) goes on beside the runtime's delete.
-    // Without a restart policy the runtime's delete also goes on beside the rest (the exit
-    // recorded, the rootfs unmounted); finish() waits for it before the row is let go.
+    // longest step of the cleanup) and the runtime's delete go on beside the rest (the exit
+    // recorded, the rootfs unmounted); finish() waits for them before the row is let go.
     bool last = c_.restart.name == "no";
     if (last && c_.local_cleanup && !c_.cni_teardown.empty()) start_network_release();
     if (last)
