@@ -4,7 +4,6 @@
 // /sbin/berth-init.
 #include <fcntl.h>
 #include <unistd.h>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>

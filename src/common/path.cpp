@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <optional>
 #include <vector>
 
@@ -64,6 +65,13 @@ std::string base_name(std::string_view path) {
     std::string cleaned = clean_path(path);
     size_t slash = cleaned.rfind('/');
     return slash == std::string::npos ? cleaned : cleaned.substr(slash + 1);
+}
+
+std::string own_directory() {
+    char buffer[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", buffer, sizeof buffer - 1);
+    if (n <= 0) return {};
+    return parent_path(std::string_view(buffer, static_cast<size_t>(n)));
 }
 
 static int openat2_in_root(int root_fd, std::string_view path, int flags, mode_t mode) {

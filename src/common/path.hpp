@@ -20,6 +20,11 @@ inline bool is_absolute_path(std::string_view path) {
 std::string parent_path(std::string_view path);
 std::string base_name(std::string_view path);
 
+// The running executable's directory (empty if unknown): berth, berth-monitor and
+// berth-runtime are looked for there first (a build tree or an installation keeps them
+// together).
+std::string own_directory();
+
 // openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS): "..", absolute symlinks and absolute
 // paths all stay under root_fd. Throws SystemError naming `path`.
 UniqueFd open_in_root(int root_fd, std::string_view path, int flags, mode_t mode = 0);

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "common/error.hpp"
+#include "common/path.hpp"
 #include "common/time.hpp"
 #include "engine/process_identity.hpp"
 #include "engine/specs.hpp"

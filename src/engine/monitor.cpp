@@ -17,7 +17,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <climits>
 #include <future>
 #include <optional>
 #include <thread>
@@ -25,6 +24,7 @@
 
 #include "common/error.hpp"
 #include "common/file.hpp"
+#include "common/path.hpp"
 #include "common/strings.hpp"
 #include "common/time.hpp"
 #include "engine/attach_protocol.hpp"
@@ -85,32 +85,15 @@ void set_nonblocking(int fd) {
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
-// The berth-runtime beside this monitor is the one berth installs with it: its start and
-// delete are this process's to call (the same library code, without a process start: ~4 ms
-// each here). Another runtime, or a berth-runtime from elsewhere, is run as a program.
-bool is_builtin_runtime(const std::string& runtime) {
-    char buffer[PATH_MAX];
-    ssize_t n = ::readlink("/proc/self/exe", buffer, sizeof buffer - 1);
-    if (n <= 0) return false;
-    std::string self(buffer, static_cast<size_t>(n));
-    size_t slash = self.rfind('/');
-    return slash != std::string::npos && runtime == self.substr(0, slash + 1) + "berth-runtime";
-}
-
-// As with a runtime's delete process, whose exit status is not looked at: what a failed
-// delete leaves, `rm` and the next start find in the runtime's state again.
-void builtin_delete(const std::string& runtime_root, const std::string& id) {
-    try {
-        runtime::delete_container(runtime::StateRoot(runtime_root), id, true);
-    } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): as a failed delete process
-    }
-}
-
 class Monitor {
   public:
     Monitor(const MonitorConfig& config, int sync_fd)
         : c_(config),
-          builtin_runtime_(is_builtin_runtime(config.runtime)),
+          // The berth-runtime beside this monitor is the one berth installs with it: its
+          // start and delete are this process's to call (the same library code, without a
+          // process start: ~4 ms each here). Another runtime, or a berth-runtime from
+          // elsewhere, is run as a program.
+          builtin_runtime_(config.runtime == own_directory() + "/berth-runtime"),
           sync_(sync_fd),
           log_(config.bundle + "/container.log", config.log_max_size) {}
 
@@ -173,10 +156,7 @@ class Monitor {
     pid_t health_pid_ = 0;
     std::optional<Clock::time_point> release_due_;
     std::future<void> network_release_;  // the bridge's CNI DELs, once the container is done
-    // The runtime's delete after the last exit: berth-runtime's own code on a thread, or
-    // another runtime's process.
-    std::future<void> builtin_delete_;
-    std::optional<Subprocess> runtime_delete_;
+    std::future<void> runtime_delete_;   // after the last exit, on a thread of its own
     std::optional<ContainerDb> db_;
     Clock::time_point health_deadline_{}, next_health_{};
 };
@@ -668,24 +648,25 @@ SubprocessResult Monitor::start_in_runtime() {
     return result;
 }
 
+// Its failure is not looked at, as a delete process's exit status is not: what a failed
+// delete leaves, `rm` and the next start find in the runtime's state again.
 void Monitor::delete_in_runtime() {
-    if (builtin_runtime_)
-        builtin_delete(c_.runtime_root, c_.id);
-    else
+    if (!builtin_runtime_) {
         run_subprocess(runtime_argv({"delete", "--force", c_.id}));
+        return;
+    }
+    try {
+        runtime::delete_container(runtime::StateRoot(c_.runtime_root), c_.id, true);
+    } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): as a failed delete process
+    }
 }
 
 void Monitor::start_runtime_delete() {
-    if (builtin_runtime_)
-        builtin_delete_ = std::async(std::launch::async, builtin_delete, c_.runtime_root, c_.id);
-    else
-        runtime_delete_.emplace(runtime_argv({"delete", "--force", c_.id}), SubprocessOptions{});
+    runtime_delete_ = std::async(std::launch::async, [this] { delete_in_runtime(); });
 }
 
 void Monitor::wait_for_runtime_delete() {
-    if (builtin_delete_.valid()) builtin_delete_.get();
-    if (runtime_delete_) runtime_delete_->wait();
-    runtime_delete_.reset();
+    if (runtime_delete_.valid()) runtime_delete_.get();
 }
 
 void Monitor::finish() {

@@ -49,13 +49,6 @@ EnginePaths::EnginePaths(const std::string& berth_root)
       netns(run + "/netns"),
       cni_leases(run + "/cni") {}
 
-std::string own_directory() {
-    char buffer[PATH_MAX];
-    ssize_t n = ::readlink("/proc/self/exe", buffer, sizeof buffer - 1);
-    if (n <= 0) return {};
-    return parent_path(std::string_view(buffer, static_cast<size_t>(n)));
-}
-
 std::string helper_program(const std::string& name) {
     std::string beside = own_directory() + "/" + name;
     if (::access(beside.c_str(), X_OK) == 0) return beside;

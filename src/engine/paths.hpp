@@ -32,10 +32,6 @@ struct EnginePaths {
     }
 };
 
-// The running executable's directory, where berth-monitor and berth-runtime are looked for
-// first (a build tree or an installation keeps them together).
-std::string own_directory();
-
 // A helper program: next to the running executable if there, else its bare name (PATH).
 std::string helper_program(const std::string& name);
 
