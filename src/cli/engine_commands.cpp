@@ -250,6 +250,7 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
         finish_create_flags(s->run);
         ContainerRecord r;
         try {
+            x.engine.spawn_monitor_early();
             r = x.engine.create(s->run.create);
         } catch (const std::exception& e) {
             log::error(e.what());

@@ -294,23 +294,17 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
     TeardownPlan plan = teardown_plan(record, true);
     mc.volume_dirs = plan.volume_dirs;
     mc.volume_names = plan.volume_names;
-    write_file(dir + "/monitor.json", mc.to_json().dump());
 
-    UniqueFd sync, gate_read, gate_write;
-    if (cni) {
-        int fds[2];
-        if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe");
-        gate_read.reset(fds[0]);
-        gate_write.reset(fds[1]);
-    }
+    UniqueFd sync, gate_write;
     try {
-        sync = spawn_monitor(helper_program("berth-monitor"), dir + "/monitor.json",
-                             gate_read ? gate_read.get() : -1);
+        if (!early_monitor_) spawn_monitor_early();
+        sync = early_monitor_->configure(mc, gate_write);
+        early_monitor_.reset();
     } catch (...) {
+        early_monitor_.reset();
         cleanup(record.id);
         throw;
     }
-    gate_read.reset();
     if (cni) {
         std::string gate_line;
         try {
@@ -345,6 +339,10 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
     throw_start_error(line);
     throw Error("the monitor of container " + record.name + " exited before the start (see " + dir +
                 "/runtime.log)");
+}
+
+void Engine::spawn_monitor_early() {
+    early_monitor_.emplace(helper_program("berth-monitor"), paths_.root);
 }
 
 int Engine::connect_attach(const std::string& id) {

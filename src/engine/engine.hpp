@@ -17,6 +17,7 @@
 #include "engine/container_db.hpp"
 #include "engine/container_teardown.hpp"
 #include "engine/create_options.hpp"
+#include "engine/monitor_launch.hpp"
 #include "engine/networks.hpp"
 #include "engine/paths.hpp"
 #include "engine/volumes.hpp"
@@ -82,6 +83,9 @@ class Engine {
     // Validates everything, then makes the container (record, rootfs, config.json). Throws
     // with nothing left behind.
     ContainerRecord create(const CreateOptions& options);
+    // `run`: spawns the next start's monitor now (it waits for its configuration), so that
+    // its exec and start-up overlap create's work.
+    void spawn_monitor_early();
     // Networks, then the monitor, which runs the runtime. With attach, returns once the
     // container exists and its monitor waits for the client (attach_socket()).
     void start(const std::string& name_or_id, const StartOptions& options = {});
@@ -165,6 +169,7 @@ class Engine {
     EnginePaths paths_;
     image::Images& images_;
     std::map<std::string, UniqueFd> pending_starts_;  // attached starts: the monitor's pipe
+    std::optional<MonitorProcess> early_monitor_;     // spawn_monitor_early's
     image::Settings settings_;
     ContainerDb db_;
     Networks networks_;

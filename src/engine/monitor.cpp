@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <future>
@@ -37,6 +38,7 @@
 #include "engine/process_identity.hpp"
 #include "engine/subprocess.hpp"
 #include "runtime/container_state.hpp"
+#include "runtime/launcher.hpp"
 #include "runtime/verbs/verbs.hpp"
 
 namespace berth::engine {
@@ -117,6 +119,7 @@ class Monitor {
     void start_network_release();
     bool release_networks();
     void finish();
+    std::optional<SubprocessResult> create_here(bool gated, std::array<int, 3> stdio);
     SubprocessResult start_in_runtime();
     void delete_in_runtime();
     void start_runtime_delete();
@@ -172,6 +175,7 @@ int Monitor::run() {
     ::sigprocmask(SIG_BLOCK, &mask, nullptr);
     ::signal(SIGPIPE, SIG_IGN);
     signals_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!c_.network_gate) ::close(kNetworkGateFd);  // berth closed its end: nothing comes
     if (::chdir(c_.bundle.c_str()) != 0) throw_errno("chdir", c_.bundle);
     attach_listener_ = listen_unix("attach.sock");
     set_nonblocking(attach_listener_.get());
@@ -285,11 +289,17 @@ bool Monitor::start_container(bool first) {
     }
     launch.push_back(c_.id);
     ::unlink("runtime.log");
-    Subprocess launched(launch, options);
-    // While the runtime works (~10 ms, mostly the kernel's namespaces), the database
-    // connection that records `running` is opened on the other core.
-    db();
-    SubprocessResult started = launched.wait();
+    std::optional<SubprocessResult> created;
+    if (builtin_runtime_)
+        created = create_here(gated, {child_in.get(), child_out.get(), child_err.get()});
+    if (!created) {
+        Subprocess launched(launch, options);
+        // While the runtime works (~10 ms, mostly the kernel's namespaces), the database
+        // connection that records `running` is opened on the other core.
+        db();
+        created = launched.wait();
+    }
+    SubprocessResult started = std::move(*created);
     child_in.reset();
     child_out.reset();
     child_err.reset();
@@ -633,6 +643,40 @@ bool Monitor::release_networks() {
         containers.update_config(c_.id, config);
     }
     return true;
+}
+
+// The built-in runtime's create (gated) or run --detach, called here: the container's init
+// is this process's child, without a runtime process started and waited for. Empty when
+// the container needs the runtime program after all (NeedsRuntimeProgram).
+std::optional<SubprocessResult> Monitor::create_here(bool gated, std::array<int, 3> stdio) {
+    runtime::CreateOptions options;
+    options.id = c_.id;
+    options.bundle = c_.bundle;
+    options.pid_file = c_.bundle + "/pidfile";
+    if (c_.terminal) options.console_socket = c_.console_socket;
+    options.in_caller_process = true;
+    options.stdio = stdio;
+    sigset_t none;
+    sigemptyset(&none);
+    options.process_signal_mask = none;  // ours blocks what the signalfd reads
+    // While the init sets itself up (mostly the kernel's namespaces and mounts), the
+    // database connection that records `running` is opened.
+    options.while_init_prepares = [this] { db(); };
+    SubprocessResult result;
+    try {
+        runtime::StateRoot root(c_.runtime_root);
+        if (gated)
+            runtime::create_container(root, options);
+        else
+            runtime::run_container(root, options, true);
+        result.exit_code = 0;
+    } catch (const runtime::NeedsRuntimeProgram&) {
+        return std::nullopt;
+    } catch (const std::exception& e) {
+        result.exit_code = 1;
+        result.err = e.what();
+    }
+    return result;
 }
 
 SubprocessResult Monitor::start_in_runtime() {

@@ -1,5 +1,5 @@
-// What a container's monitor is told when it starts: written by the CLI to
-// <container dir>/monitor.json just before the monitor is spawned, read by the monitor.
+// What a container's monitor is told when it starts: sent by the CLI as JSON on the
+// monitor's fd 5 (engine/monitor_launch.hpp), read by the monitor before anything else.
 #pragma once
 
 #include <cstdint>

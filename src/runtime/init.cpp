@@ -68,9 +68,21 @@ pid_t wait_for_start(const InitPlan& p, UniqueFd& connection) {
     return request.host_pid;
 }
 
+// A runtime called in its caller's process is given the container's stdio (the program
+// is started with it). The given fds are close-on-exec; their copies on 0-2 are not.
+void take_stdio(const std::array<int, 3>& stdio) {
+    for (int target = 0; target < 3; ++target) {
+        int fd = stdio[static_cast<size_t>(target)];
+        if (fd < 0) continue;
+        if (fd == target ? ::fcntl(fd, F_SETFD, 0) < 0 : ::dup2(fd, target) < 0)
+            throw_errno("stdio of the container process");
+    }
+}
+
 void init_main(const InitPlan& p) {
     const oci::Spec& spec = *p.spec;
     const oci::Process& process = *p.process;
+    take_stdio(p.stdio);
 
     // CVE-2019-5736: until we exec, /proc/PID/exe is the runtime binary; a non-dumpable
     // process's /proc entries are out of reach of anything in the container. Rootless, the

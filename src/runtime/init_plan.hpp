@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <array>
 #include <functional>
 #include <string>
 #include <vector>
@@ -23,10 +24,11 @@ struct InitPlan {
     std::string bundle;
     std::string rootfs;  // absolute
 
-    const SyncSocket* sync = nullptr;  // the child's end
-    int start_listen_fd = -1;          // `create`: wait here until `start` connects
-    int console_socket_fd = -1;        // process.terminal: send the pty master here
-    int preserve_fds = 0;              // fds 3 .. 3+N-1 stay open in the container
+    const SyncSocket* sync = nullptr;      // the child's end
+    int start_listen_fd = -1;              // `create`: wait here until `start` connects
+    int console_socket_fd = -1;            // process.terminal: send the pty master here
+    int preserve_fds = 0;                  // fds 3 .. 3+N-1 stay open in the container
+    std::array<int, 3> stdio{-1, -1, -1};  // moved to 0, 1, 2 first (-1: as inherited)
     bool no_pivot = false;
     bool no_new_keyring = false;
     bool rootless = false;  // the runtime runs unprivileged (it writes id maps as our owner)

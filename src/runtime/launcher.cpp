@@ -105,11 +105,21 @@ class Launch {
   public:
     Launch(const StateRoot& root, const CreateOptions& options, bool foreground)
         : root_(root), options_(options), foreground_(foreground) {}
+    Launch(const Launch&) = delete;
+    Launch& operator=(const Launch&) = delete;
+    // The runtime program exits with every signal blocked; a caller goes on with its mask.
+    ~Launch() {
+        if (signals_blocked_ && options_.in_caller_process)
+            ::sigprocmask(SIG_SETMASK, &original_mask_, nullptr);
+    }
 
     // Everything up to "created". Throws after rolling back.
     void create();
     // run: start the process; returns once it has exec'd.
     void start();
+    // run --detach, after create: the start verb's work, with the lock, state and config
+    // this object holds (not read again). Removes the container when the start fails.
+    void start_detached();
     int wait_and_remove();
     void commit() { rollback_.commit(); }
 
@@ -142,6 +152,7 @@ class Launch {
     UniqueFd pty_master_;
     SyncSocket sync_;
     sigset_t original_mask_{};
+    bool signals_blocked_ = false;
     InitPlan plan_;
     pid_t child_ = 0;
     pid_t init_pid_ = 0;
@@ -175,8 +186,12 @@ void Launch::prepare() {
     }
     // Before anything exists: the re-exec starts this command over.
     if (needs_sealed_executable(has_caps_, caps_.bounding,
-                                spec_.linux.find_namespace(oci::NamespaceType::user) != nullptr))
+                                spec_.linux.find_namespace(oci::NamespaceType::user) != nullptr)) {
+        if (options_.in_caller_process)
+            throw NeedsRuntimeProgram(
+                "the container keeps CAP_SYS_PTRACE: the runtime must run from a sealed copy");
         ensure_sealed_executable();
+    }
     if (spec_.linux.seccomp) {
         seccomp_ = std::make_shared<seccomp::Filter>(
             seccomp::compile(*spec_.linux.seccomp, root_.seccomp_cache()));
@@ -306,7 +321,9 @@ void Launch::spawn() {
     if (foreground_ && ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
         throw_errno("prctl(PR_SET_CHILD_SUBREAPER)");
     original_mask_ = block_all_signals();
-    plan_.original_signal_mask = original_mask_;
+    plan_.original_signal_mask = options_.process_signal_mask.value_or(original_mask_);
+    plan_.stdio = options_.stdio;
+    signals_blocked_ = true;
     rollback_.add([this] { ::sigprocmask(SIG_SETMASK, &original_mask_, nullptr); });
     if (child_joins_cgroups) {
         UniqueFd unified = cgroup_->open_unified_dir();
@@ -345,6 +362,7 @@ void Launch::spawn() {
         cgroup_->apply(resources);
     }
     sync_.send(SyncType::setup_done);
+    if (options_.while_init_prepares) options_.while_init_prepares();
     handle_messages();
 }
 
@@ -422,6 +440,20 @@ void Launch::start() {
         "poststart");
 }
 
+void Launch::start_detached() {
+    try {
+        request_start(state_dir_.get(), init_pid_, options_.id);
+    } catch (...) {
+        destroy_container(root_, state_, &spec_);
+        throw;
+    }
+    ::unlink(root_.start_socket_path(options_.id).c_str());
+    run_hooks_warn(
+        spec_.hooks.poststart,
+        {options_.id, oci::Status::running, init_pid_, options_.bundle, spec_.annotations},
+        "poststart");
+}
+
 int Launch::wait_and_remove() {
     int code = wait_in_foreground(init_pid_, pty_master_.get());
     ::sigprocmask(SIG_SETMASK, &original_mask_, nullptr);
@@ -440,17 +472,10 @@ void create_container(const StateRoot& root, const CreateOptions& options) {
 
 int run_container(const StateRoot& root, const CreateOptions& options, bool detach) {
     if (detach) {
-        {
-            Launch created(root, options, false);
-            created.create();
-            created.commit();
-        }  // releases the state directory's lock for `start`
-        try {
-            start_container(root, options.id);
-        } catch (...) {
-            destroy_container(root, root.load(options.id));
-            throw;
-        }
+        Launch launch(root, options, false);
+        launch.create();
+        launch.commit();
+        launch.start_detached();
         return 0;
     }
     Launch launch(root, options, true);

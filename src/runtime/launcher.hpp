@@ -3,8 +3,14 @@
 // everything back when any step fails.
 #pragma once
 
+#include <signal.h>
+
+#include <array>
+#include <functional>
+#include <optional>
 #include <string>
 
+#include "common/error.hpp"
 #include "oci/runtime_spec.hpp"
 #include "runtime/container_state.hpp"
 
@@ -19,6 +25,22 @@ struct CreateOptions {
     bool no_pivot = false;
     bool no_new_keyring = false;
     bool systemd_cgroup = false;
+    // A caller that runs the runtime in its own process (the engine's monitor) gives the
+    // container's stdio and the signal mask its process starts with, which the runtime
+    // program inherits from whoever started it; and such a caller cannot be re-executed
+    // from a sealed copy (exe_protection.hpp).
+    bool in_caller_process = false;
+    std::array<int, 3> stdio{-1, -1, -1};  // -1: inherited
+    std::optional<sigset_t> process_signal_mask;
+    // Called while the init sets itself up (it works on its own until it reports back).
+    std::function<void()> while_init_prepares;
+};
+
+// Thrown by create and run with in_caller_process, before anything exists, when the
+// container needs the runtime re-executed from a sealed copy: run the runtime program.
+class NeedsRuntimeProgram : public Error {
+  public:
+    using Error::Error;
 };
 
 // `create`: returns once the container is "created" (its init waits for `start`).

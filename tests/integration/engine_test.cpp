@@ -464,15 +464,27 @@ TEST_F(EngineTest, NetworkThatCannotBeSetUpLeavesNothing) {
     EXPECT_EQ(berth({"rm", "later"}).exit_code, 0);
 }
 
-// The monitor ignores SIGPIPE (and whoever started berth may ignore more): ignored
-// signals survive exec, so the runtime puts every signal back to its default.
-TEST_F(EngineTest, ContainerStartsWithDefaultSignalDispositions) {
+// The monitor ignores SIGPIPE and blocks the signals its signalfd reads (and whoever started
+// berth may ignore more): ignored signals and the mask survive exec, so the runtime puts every
+// signal back to its default and unblocks them all. Nothing of the monitor's (database, log,
+// sockets) reaches the container: its fds are its stdio. The same whether the monitor
+// creates the container itself or (--privileged keeps CAP_SYS_PTRACE: a sealed copy of
+// the runtime) runs berth-runtime.
+TEST_F(EngineTest, ContainerStartsWithDefaultSignalsAndOnlyItsStdio) {
     for (const std::string network : {"none", "bridge"}) {
-        auto r = run({"--rm", "--network", network, image_, "sh", "-c",
-                      "grep SigIgn /proc/self/status; yes | head -c 2 >/dev/null; echo $?"});
-        EXPECT_EQ(r.exit_code, 0) << r.describe();
-        EXPECT_EQ(r.out, "SigIgn:\t0000000000000000\n0\n") << network;
-        EXPECT_EQ(r.err, "") << network;  // yes is killed by SIGPIPE, not told of EPIPE
+        for (const std::string privileged : {"", "--privileged"}) {
+            std::vector<std::string> args = {"--rm", "--network", network};
+            if (!privileged.empty()) args.push_back(privileged);
+            args.insert(args.end(),
+                        {image_, "sh", "-c",
+                         "grep -E 'Sig(Blk|Ign)' /proc/self/status; yes | head -c 2 >/dev/null; "
+                         "echo $?; ls /proc/self/fd | tr '\\n' ' '"});
+            auto r = run(args);
+            EXPECT_EQ(r.exit_code, 0) << r.describe();
+            EXPECT_EQ(r.out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n0\n0 1 2 3 ")
+                << network << privileged;
+            EXPECT_EQ(r.err, "") << network << privileged;  // yes is killed by SIGPIPE
+        }
     }
 }
 

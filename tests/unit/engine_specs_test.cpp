@@ -1,6 +1,7 @@
 // The engine's parsers and formats without privileges: -p/-v/--mount/--tmpfs specs, sizes,
 // durations, signals, ulimits, restart policies, the CRI log (records, partial lines,
-// rotation), the attach framing, monitor.json round trip, start-error classification.
+// rotation), the attach framing, the monitor configuration's JSON round trip, start-error
+// classification.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
