@@ -21,6 +21,7 @@ void remove_contents(int dirfd, const std::string& what, int depth) {
         if (::unlinkat(dirfd, name.c_str(), 0) == 0 || errno == ENOENT) continue;
         if (errno != EISDIR) throw_errno("remove", what + "/" + name);
         int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT) continue;  // removed meanwhile by someone else
         if (fd < 0) {
             // Not searchable for us (mode 0000 and no CAP_DAC_OVERRIDE): make it so.
             if (errno != EACCES || ::fchmodat(dirfd, name.c_str(), 0700, 0) < 0)

@@ -244,6 +244,7 @@ ContainerRecord Engine::create(const CreateOptions& o) {
     try {
         if (::mkdir(paths_.containers.c_str(), 0711) != 0 && errno != EEXIST)
             throw_errno("mkdir", paths_.containers);
+        empty_trash(paths_.containers);
         if (::mkdir(dir.c_str(), 0700) != 0) throw_errno("mkdir", dir);
         if (::mkdir((dir + "/rootfs").c_str(), 0755) != 0) throw_errno("mkdir", dir + "/rootfs");
         rootfs = image::prepare_rootfs(images_, img, dir + "/rootfs", dir,

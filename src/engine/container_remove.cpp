@@ -92,6 +92,7 @@ std::vector<std::string> Engine::prune_containers() {
         } catch (const Error&) {  // NOLINT(bugprone-empty-catch): started meanwhile
         }
     }
+    empty_trash(paths_.containers);
     return removed;
 }
 

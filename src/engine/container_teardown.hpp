@@ -21,10 +21,22 @@ struct TeardownPlan {
 
 void remove_container_files(image::Database& db, const TeardownPlan& plan);
 
+// A --rm container's monitor, before it reports the exit: what remove_container_files does
+// that anyone can see (the rootfs mount, the volumes, the rows, the directory under its
+// name), with the directory renamed into <root>/containers/.trash instead of deleted, which
+// its monitor does right after the report (delete_trash_entry). Returns the renamed path,
+// or "" when it was deleted here (the rename failed).
+std::string unlist_container_files(image::Database& db, const TeardownPlan& plan);
+void delete_trash_entry(const std::string& path);
+// What monitors killed between the two left in the trash (create calls it; an entry another
+// monitor is deleting meanwhile is no harm).
+void empty_trash(const std::string& containers_dir);
+
 // The first part of that: the rootfs unmounted, the overlay's upper and work directories
-// removed. Needs no database, and may run while the runtime deletes the container (which
-// writes only to the directory's runtime.log).
-void release_rootfs(const std::string& container_dir);
+// removed (unless keep_layer: the directory goes to the trash whole). Needs no database,
+// and may run while the runtime deletes the container (which writes only to the
+// directory's runtime.log).
+void release_rootfs(const std::string& container_dir, bool keep_layer = false);
 
 // flock on the container directory: a cleanup and an rm never interleave. Released when
 // destroyed (or when the process dies).

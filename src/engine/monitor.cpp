@@ -719,16 +719,17 @@ void Monitor::finish() {
     // The cleanup first: until the monitor's pid leaves the row, a new start waits for it
     // (it would otherwise race this cleanup for the network namespace).
     bool local = c_.local_cleanup;
+    std::string trash;  // --rm: the container's directory, deleted once the exit is reported
     if (local) {
         ContainerLock lock(c_.bundle);
-        if (c_.autoremove) release_rootfs(c_.bundle);
+        if (c_.autoremove) release_rootfs(c_.bundle, true);
         local = release_networks();
         if (local) {
             remove_netns(c_.netns);
             wait_for_runtime_delete();
             if (c_.autoremove)
-                remove_container_files(db().database(),
-                                       {c_.id, c_.bundle, c_.volume_dirs, c_.volume_names});
+                trash = unlist_container_files(db().database(),
+                                               {c_.id, c_.bundle, c_.volume_dirs, c_.volume_names});
         }
     }
     wait_for_runtime_delete();
@@ -743,6 +744,7 @@ void Monitor::finish() {
         if (client)
             attach::send(client.get(), attach::Frame::exit_code, std::to_string(exit_code_));
     clients_.clear();
+    delete_trash_entry(trash);
 }
 
 }  // namespace

@@ -192,9 +192,10 @@ rm -rf "$work"
             EXPECT_EQ(run_directory_leftovers(), std::vector<std::string>{});
             for (const auto& p : processes_of(sub_start_, kRange))
                 ADD_FAILURE() << "container process left: " << p.first << " " << p.second;
-            std::error_code ec;
-            for (const auto& entry : fs::directory_iterator(storage() + "/containers", ec))
-                ADD_FAILURE() << "container directory left: " << entry.path();
+            EXPECT_TRUE(eventually([&] {
+                return container_dirs_in(storage() + "/containers").empty();
+            })) << "container directories left: "
+                << ::testing::PrintToString(container_dirs_in(storage() + "/containers"));
         }
         // Whatever still runs as the user or its subordinate ids is this test's (the pause
         // process among them).

@@ -176,6 +176,20 @@ std::vector<std::string> mounts_under(const std::string& path) {
     return found;
 }
 
+std::vector<std::string> container_dirs_in(const std::string& containers_dir) {
+    std::vector<std::string> found;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(containers_dir, ec)) {
+        if (entry.path().filename() != ".trash") {
+            found.push_back(entry.path());
+            continue;
+        }
+        for (const auto& trashed : fs::directory_iterator(entry.path(), ec))
+            found.push_back(trashed.path());
+    }
+    return found;
+}
+
 bool remove_cgroup_tree(const std::string& relative) {
     // cgroup v2 alone is mounted at /sys/fs/cgroup; v1 and hybrid mount one hierarchy per
     // directory below it.

@@ -99,6 +99,10 @@ class ContainerGuard {
 // Leak checks: nothing under /sys/fs/cgroup named `name`, no mount under `path`.
 std::vector<std::string> cgroup_dirs_named(const std::string& name);
 std::vector<std::string> mounts_under(const std::string& path);
+// What is in a berth root's containers/ directory, the trash's entries (a --rm container's
+// directory, deleted by its monitor once it reported the exit) included; the trash itself
+// is not listed.
+std::vector<std::string> container_dirs_in(const std::string& containers_dir);
 
 // Cleanup of what clients leave when a test fails: removes the cgroup at `relative` (e.g.
 // "/berth-test-ns") and every cgroup below it, in every hierarchy; true when none is left.
