@@ -127,6 +127,14 @@ int main(int argc, char** argv) {
     CLI::App app{"berth: containers and images (run, ps, logs, pull, push, ...)", "berth"};
     app.require_subcommand(1);
     app.set_version_flag("-v,--version", std::string("berth version ") + BERTH_VERSION);
+    // Only the requested verb's subcommand is built (cli/requested_verb.hpp); no verb or an
+    // unknown one: all of them, for the help and the error.
+    const std::string requested =
+        cli::requested_verb(argc, argv, {"--root", "--config", "--authfile"});
+    auto wants = [&requested](std::string_view name) {
+        return requested.empty() || requested == name;
+    };
+    auto parsed = [](const CLI::App* cmd) { return cmd && cmd->parsed(); };
     Globals g;
     app.add_option("--root", g.root,
                    "storage root (default /var/lib/berth; rootless: $XDG_DATA_HOME/berth)");
@@ -137,20 +145,28 @@ int main(int argc, char** argv) {
     // pull
     std::string pull_ref, platform_text;
     bool quiet = false;
-    CLI::App* pull = app.add_subcommand("pull", "pull an image from a registry");
-    pull->add_option("image", pull_ref, "image reference")->required();
-    pull->add_option("--platform", platform_text, "OS/ARCH[/VARIANT] (default: this machine's)");
-    pull->add_flag("-q,--quiet", quiet, "no progress output; print the image id");
+    CLI::App* pull = nullptr;
+    if (wants("pull")) {
+        pull = app.add_subcommand("pull", "pull an image from a registry");
+        pull->add_option("image", pull_ref, "image reference")->required();
+        pull->add_option("--platform", platform_text,
+                         "OS/ARCH[/VARIANT] (default: this machine's)");
+        pull->add_flag("-q,--quiet", quiet, "no progress output; print the image id");
+    }
 
     // push
     std::string push_source, push_dest;
     int64_t chunk_size = 64 * 1024 * 1024;
-    CLI::App* push = app.add_subcommand("push", "push an image to a registry");
-    push->add_option("image", push_source, "local image")->required();
-    push->add_option("destination", push_dest, "reference to push to (default: the image name)");
-    push->add_flag("-q,--quiet", quiet, "no progress output");
-    push->add_option("--chunk-size", chunk_size,
-                     "upload blobs larger than this in chunks of this size (0: monolithic)");
+    CLI::App* push = nullptr;
+    if (wants("push")) {
+        push = app.add_subcommand("push", "push an image to a registry");
+        push->add_option("image", push_source, "local image")->required();
+        push->add_option("destination", push_dest,
+                         "reference to push to (default: the image name)");
+        push->add_flag("-q,--quiet", quiet, "no progress output");
+        push->add_option("--chunk-size", chunk_size,
+                         "upload blobs larger than this in chunks of this size (0: monolithic)");
+    }
 
     // images
     std::string format = "table";
@@ -160,8 +176,11 @@ int main(int argc, char** argv) {
             ->check(CLI::IsMember({"table", "json"}));
         cmd->add_flag("-q,--quiet", ids_only, "image ids only");
     };
-    CLI::App* images_cmd = app.add_subcommand("images", "list images");
-    add_images(images_cmd);
+    CLI::App* images_cmd = nullptr;
+    if (wants("images")) {
+        images_cmd = app.add_subcommand("images", "list images");
+        add_images(images_cmd);
+    }
 
     // rmi
     std::vector<std::string> rmi_refs;
@@ -170,15 +189,21 @@ int main(int argc, char** argv) {
         cmd->add_option("image", rmi_refs, "images to remove")->required();
         cmd->add_flag("-f,--force", force, "remove an image with several names by id");
     };
-    CLI::App* rmi = app.add_subcommand("rmi", "remove images");
-    add_rmi(rmi);
+    CLI::App* rmi = nullptr;
+    if (wants("rmi")) {
+        rmi = app.add_subcommand("rmi", "remove images");
+        add_rmi(rmi);
+    }
 
     // tag
     std::string tag_source;
     std::vector<std::string> tag_targets;
-    CLI::App* tag = app.add_subcommand("tag", "add names to an image");
-    tag->add_option("source", tag_source, "image")->required();
-    tag->add_option("target", tag_targets, "new names")->required();
+    CLI::App* tag = nullptr;
+    if (wants("tag")) {
+        tag = app.add_subcommand("tag", "add names to an image");
+        tag->add_option("source", tag_source, "image")->required();
+        tag->add_option("target", tag_targets, "new names")->required();
+    }
 
     // inspect
     std::vector<std::string> inspect_refs;
@@ -189,67 +214,84 @@ int main(int argc, char** argv) {
     // save
     std::vector<std::string> save_refs;
     std::string output = "-", save_format = "docker-archive";
-    CLI::App* save = app.add_subcommand("save", "write images to an archive or OCI layout");
-    save->add_option("image", save_refs, "images")->required();
-    save->add_option("-o,--output", output, "file, directory (oci-dir) or - for stdout");
-    save->add_option("--format", save_format, "docker-archive, oci-archive or oci-dir")
-        ->check(CLI::IsMember({"docker-archive", "oci-archive", "oci-dir"}));
+    CLI::App* save = nullptr;
+    if (wants("save")) {
+        save = app.add_subcommand("save", "write images to an archive or OCI layout");
+        save->add_option("image", save_refs, "images")->required();
+        save->add_option("-o,--output", output, "file, directory (oci-dir) or - for stdout");
+        save->add_option("--format", save_format, "docker-archive, oci-archive or oci-dir")
+            ->check(CLI::IsMember({"docker-archive", "oci-archive", "oci-dir"}));
+    }
 
     // load
     std::string input = "-";
-    CLI::App* load = app.add_subcommand("load", "read images from an archive or OCI layout");
-    load->add_option("-i,--input", input,
-                     "docker-archive or oci-archive file, OCI layout "
-                     "directory, or - for stdin");
-    load->add_flag("-q,--quiet", quiet, "print only the names loaded");
+    CLI::App* load = nullptr;
+    if (wants("load")) {
+        load = app.add_subcommand("load", "read images from an archive or OCI layout");
+        load->add_option("-i,--input", input,
+                         "docker-archive or oci-archive file, OCI layout "
+                         "directory, or - for stdin");
+        load->add_flag("-q,--quiet", quiet, "print only the names loaded");
+    }
 
     // import
     std::string import_source, import_name, import_message;
     std::vector<std::string> import_cmd;
-    CLI::App* import = app.add_subcommand("import", "make a one-layer image from a rootfs tarball");
-    import->add_option("file", import_source, "tarball (plain, gzip or zstd) or - for stdin")
-        ->required();
-    import->add_option("reference", import_name, "name for the image");
-    import->add_option("--platform", platform_text, "OS/ARCH[/VARIANT] recorded in the config");
-    import->add_option("-m,--message", import_message, "history comment");
-    import->add_option("--cmd", import_cmd, "Cmd of the image config (repeat for each word)")
-        ->allow_extra_args(false);
+    CLI::App* import = nullptr;
+    if (wants("import")) {
+        import = app.add_subcommand("import", "make a one-layer image from a rootfs tarball");
+        import->add_option("file", import_source, "tarball (plain, gzip or zstd) or - for stdin")
+            ->required();
+        import->add_option("reference", import_name, "name for the image");
+        import->add_option("--platform", platform_text, "OS/ARCH[/VARIANT] recorded in the config");
+        import->add_option("-m,--message", import_message, "history comment");
+        import->add_option("--cmd", import_cmd, "Cmd of the image config (repeat for each word)")
+            ->allow_extra_args(false);
+    }
 
     // login / logout
     std::string login_registry, username, password;
     bool password_stdin = false;
-    CLI::App* login = app.add_subcommand("login", "store credentials for a registry");
-    login->add_option("registry", login_registry, "registry host[:port]")->required();
-    login->add_option("-u,--username", username, "user name");
-    login->add_option("-p,--password", password, "password (prefer --password-stdin)");
-    login->add_flag("--password-stdin", password_stdin, "read the password from stdin");
-    CLI::App* logout = app.add_subcommand("logout", "remove stored credentials");
-    logout->add_option("registry", login_registry, "registry host[:port]")->required();
+    CLI::App* login = nullptr;
+    if (wants("login")) {
+        login = app.add_subcommand("login", "store credentials for a registry");
+        login->add_option("registry", login_registry, "registry host[:port]")->required();
+        login->add_option("-u,--username", username, "user name");
+        login->add_option("-p,--password", password, "password (prefer --password-stdin)");
+        login->add_flag("--password-stdin", password_stdin, "read the password from stdin");
+    }
+    CLI::App* logout = nullptr;
+    if (wants("logout")) {
+        logout = app.add_subcommand("logout", "remove stored credentials");
+        logout->add_option("registry", login_registry, "registry host[:port]")->required();
+    }
 
     // image ...
-    CLI::App* image_cmd = app.add_subcommand("image", "manage images");
-    image_cmd->require_subcommand(1);
     bool prune_all = false;
-    CLI::App* prune = image_cmd->add_subcommand("prune", "remove unnamed images and unused data");
-    prune->add_flag("-a,--all", prune_all, "remove every image, not only unnamed ones");
-    prune->add_flag("-f,--force", force, "accepted for docker compatibility");
-    CLI::App* image_ls = image_cmd->add_subcommand("ls", "list images");
-    add_images(image_ls);
-    CLI::App* image_rm = image_cmd->add_subcommand("rm", "remove images");
-    add_rmi(image_rm);
-    CLI::App* image_inspect = image_cmd->add_subcommand("inspect", "show images as JSON");
-    add_inspect(image_inspect);
     std::string unpack_ref, unpack_dir;
-    CLI::App* unpack = image_cmd->add_subcommand(
-        "unpack", "write an image as a runtime bundle: DIR/rootfs and DIR/config.json");
-    unpack->add_option("image", unpack_ref, "image")->required();
-    unpack->add_option("dir", unpack_dir, "bundle directory (must not exist or be empty)")
-        ->required();
+    CLI::App *image_cmd = nullptr, *prune = nullptr, *image_ls = nullptr, *image_rm = nullptr,
+             *image_inspect = nullptr, *unpack = nullptr;
+    if (wants("image")) {
+        image_cmd = app.add_subcommand("image", "manage images");
+        image_cmd->require_subcommand(1);
+        prune = image_cmd->add_subcommand("prune", "remove unnamed images and unused data");
+        prune->add_flag("-a,--all", prune_all, "remove every image, not only unnamed ones");
+        prune->add_flag("-f,--force", force, "accepted for docker compatibility");
+        image_ls = image_cmd->add_subcommand("ls", "list images");
+        add_images(image_ls);
+        image_rm = image_cmd->add_subcommand("rm", "remove images");
+        add_rmi(image_rm);
+        image_inspect = image_cmd->add_subcommand("inspect", "show images as JSON");
+        add_inspect(image_inspect);
+        unpack = image_cmd->add_subcommand(
+            "unpack", "write an image as a runtime bundle: DIR/rootfs and DIR/config.json");
+        unpack->add_option("image", unpack_ref, "image")->required();
+        unpack->add_option("dir", unpack_dir, "bundle directory (must not exist or be empty)")
+            ->required();
+    }
 
-    cli::add_registry_commands(app);
-    auto run_engine_verb = cli::add_engine_commands(
-        app, g.root, g.config, g.authfile,
-        cli::requested_verb(argc, argv, {"--root", "--config", "--authfile"}));
+    if (wants("registry")) cli::add_registry_commands(app);
+    auto run_engine_verb = cli::add_engine_commands(app, g.root, g.config, g.authfile, requested);
 
     try {
         app.parse(argc, argv);
@@ -266,7 +308,7 @@ int main(int argc, char** argv) {
         oci::Platform platform = platform_text.empty() ? image::host_platform()
                                                        : image::parse_platform_spec(platform_text);
 
-        if (*pull) {
+        if (parsed(pull)) {
             image::Reference ref = ctx.settings().resolve(pull_ref);
             if (ref.tag.empty() && !ref.digest) ref.tag = "latest";
             auto registry = ctx.registry(ref.registry);
@@ -282,7 +324,7 @@ int main(int argc, char** argv) {
                              result.up_to_date ? "image is up to date"
                                                : ("downloaded " + result.record.id.str()).c_str());
             print(result.record.config.str());
-        } else if (*push) {
+        } else if (parsed(push)) {
             image::ImageRecord record = images.find(push_source, ctx.settings());
             std::string dest_text = push_dest;
             if (dest_text.empty()) {
@@ -302,13 +344,13 @@ int main(int argc, char** argv) {
                 distribution::push_image(images, *registry, images.load(record), dest, options);
             printer.finish();
             print(result.digest.str());
-        } else if (*images_cmd || *image_ls) {
+        } else if (parsed(images_cmd) || parsed(image_ls)) {
             auto records = images.db().list();
             if (format == "json")
                 print(cli::images_json(images, records).dump(2));
             else
                 std::fputs(cli::images_table(images, records, ids_only).c_str(), stdout);
-        } else if (*rmi || *image_rm) {
+        } else if (parsed(rmi) || parsed(image_rm)) {
             for (const auto& ref : rmi_refs) {
                 auto result = image::remove_image(images, ref, ctx.settings(), force);
                 for (const auto& name : result.untagged)
@@ -316,7 +358,7 @@ int main(int argc, char** argv) {
                 for (const auto& id : result.deleted)
                     print("Deleted: " + id.str());
             }
-        } else if (*tag) {
+        } else if (parsed(tag)) {
             image::ImageRecord record = images.find(tag_source, ctx.settings());
             for (const auto& target : tag_targets) {
                 image::Reference ref = ctx.settings().resolve(target);
@@ -324,12 +366,12 @@ int main(int argc, char** argv) {
                 if (ref.tag.empty()) ref.tag = "latest";
                 images.db().add_name(ref.str(), record.id);
             }
-        } else if (*image_inspect) {
+        } else if (parsed(image_inspect)) {
             nlohmann::ordered_json out = nlohmann::ordered_json::array();
             for (const auto& ref : inspect_refs)
                 out.push_back(cli::inspect_json(images, images.find(ref, ctx.settings())));
             print(out.dump(2));
-        } else if (*save) {
+        } else if (parsed(save)) {
             std::vector<image::SaveItem> items;
             for (const auto& ref : save_refs) {
                 image::ImageRecord record = images.find(ref, ctx.settings());
@@ -353,7 +395,7 @@ int main(int argc, char** argv) {
                 else
                     image::write_docker_archive(images, items, *sink);
             }
-        } else if (*load) {
+        } else if (parsed(load)) {
             image::LoadOptions options;
             options.platform = platform;
             options.name_hint = input == "-" ? "image" : base_without_extension(input);
@@ -370,7 +412,7 @@ int main(int argc, char** argv) {
                 for (const auto& name : r.names)
                     print("Loaded image: " + name);
             }
-        } else if (*import) {
+        } else if (parsed(import)) {
             image::ImportOptions options;
             if (!import_name.empty()) {
                 image::Reference ref = ctx.settings().resolve(import_name);
@@ -384,7 +426,7 @@ int main(int argc, char** argv) {
             auto record = image::import_rootfs(
                 images, fd.get(), import_source == "-" ? "stdin" : import_source, options);
             print(record.config.str());
-        } else if (*login) {
+        } else if (parsed(login)) {
             if (username.empty()) {
                 std::fprintf(stderr, "Username: ");
                 std::getline(std::cin, username);
@@ -399,17 +441,17 @@ int main(int argc, char** argv) {
             registry.verify_credentials();
             ctx.credentials().set(login_registry, creds);
             print("Login Succeeded");
-        } else if (*logout) {
+        } else if (parsed(logout)) {
             if (!ctx.credentials().erase(login_registry))
                 throw Error("logout " + login_registry + ": not logged in (" +
                             ctx.credentials().path() + ")");
             print("Removed login credentials for " + login_registry);
-        } else if (*prune) {
+        } else if (parsed(prune)) {
             auto result = image::prune_images(images, prune_all);
             for (const auto& id : result.images_removed)
                 print("Deleted: " + id.str());
             print("Total reclaimed space: " + cli::human_size(result.gc.bytes_freed));
-        } else if (*unpack) {
+        } else if (parsed(unpack)) {
             image::Image image = images.load(images.find(unpack_ref, ctx.settings()));
             if (::mkdir(unpack_dir.c_str(), 0755) < 0 && errno != EEXIST)
                 throw_errno("mkdir", unpack_dir);
