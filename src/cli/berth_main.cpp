@@ -300,7 +300,15 @@ int main(int argc, char** argv) {
         return code == 0 ? 0 : 1;
     }
     log::configure("", log::Format::text, g.debug);
-    if (int code = run_engine_verb(); code >= 0) return code;
+    if (int code = run_engine_verb(); code >= 0) {
+        // Whatever the verb made (database connections, locks, temp files) was released
+        // when its Session went, inside run_engine_verb. What is left is memory and the
+        // libraries' exit handlers (OpenSSL's cleanup among them), which the kernel's
+        // teardown makes redundant: ~0.7 ms of every engine command here.
+        std::fflush(stdout);
+        std::fflush(stderr);
+        ::_exit(code);
+    }
 
     try {
         Context ctx(g);
