@@ -32,7 +32,8 @@ nlohmann::json to_json(const ContainerState& s) {
             {"own_pid_namespace", s.own_pid_namespace},
             {"paused", s.paused},
             {"rootless", s.rootless},
-            {"systemd_cgroup", s.systemd_cgroup}};
+            {"systemd_cgroup", s.systemd_cgroup},
+            {"poststop_hooks", s.poststop_hooks}};
 }
 
 ContainerState container_state_from_json(const nlohmann::json& j) {
@@ -51,6 +52,7 @@ ContainerState container_state_from_json(const nlohmann::json& j) {
     s.paused = r.bool_or("paused");
     s.rootless = r.bool_or("rootless");
     s.systemd_cgroup = r.bool_or("systemd_cgroup");
+    s.poststop_hooks = r.bool_or("poststop_hooks", true);
     return s;
 }
 

@@ -31,6 +31,9 @@ struct ContainerState {
     bool paused = false;
     bool rootless = false;
     bool systemd_cgroup = false;
+    // Whether the config has poststop hooks: without them, delete need not read it again
+    // (true when a state file predates the field).
+    bool poststop_hooks = true;
 };
 
 nlohmann::json to_json(const ContainerState& state);

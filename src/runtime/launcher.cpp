@@ -418,6 +418,7 @@ void Launch::create() {
     state_.own_pid_namespace = spec_.linux.has_new_namespace(oci::NamespaceType::pid);
     state_.rootless = rootless_;
     state_.systemd_cgroup = options_.systemd_cgroup;
+    state_.poststop_hooks = !spec_.hooks.poststop.empty();
     if (!foreground_) record_state();
 }
 
@@ -488,7 +489,7 @@ int run_container(const StateRoot& root, const CreateOptions& options, bool deta
 void destroy_container(const StateRoot& root, const ContainerState& state,
                        const oci::Spec* known_spec) {
     std::optional<oci::Spec> loaded;
-    if (!known_spec) {
+    if (!known_spec && state.poststop_hooks) {
         try {
             auto path = root.config_path(state.id);
             loaded = oci::parse_spec(parse_json(read_file(path), path));
