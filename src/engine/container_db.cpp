@@ -85,7 +85,12 @@ Status parse_status(const std::string& text) {
     return Status::created;
 }
 
-ContainerDb::ContainerDb(const std::string& path) : db_(path) {
+ContainerDb::ContainerDb(const std::string& path)
+    : owned_(std::make_unique<image::Database>(path)), db_(*owned_) {
+    db_.exec(kSchema);
+}
+
+ContainerDb::ContainerDb(image::Database& shared) : db_(shared) {
     db_.exec(kSchema);
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,11 @@ class ContainerNotFound : public Error {
 class ContainerDb {
   public:
     explicit ContainerDb(const std::string& path);  // the state.db file
+    // On the image index's connection to the same file (berth: one connection to open, not
+    // two). Their transactions never nest: neither runs the other's code inside one.
+    explicit ContainerDb(image::Database& shared);
+    ContainerDb(const ContainerDb&) = delete;
+    ContainerDb& operator=(const ContainerDb&) = delete;
 
     // Throws Error "name already in use" when the name is taken.
     void insert(const ContainerRecord& record);
@@ -41,7 +47,8 @@ class ContainerDb {
     image::Database& database() { return db_; }
 
   private:
-    image::Database db_;
+    std::unique_ptr<image::Database> owned_;
+    image::Database& db_;
 };
 
 }  // namespace berth::engine

@@ -62,7 +62,7 @@ Engine::Engine(const std::string& root, image::Images& images, const image::Sett
     : paths_(root),
       images_(images),
       settings_(settings),
-      db_(paths_.root + "/state.db"),
+      db_(images.db().database()),
       networks_(paths_, db_.database()),
       volumes_(paths_, db_.database()) {}
 

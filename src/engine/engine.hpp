@@ -75,6 +75,7 @@ struct EngineDiskUsage {
 
 class Engine {
   public:
+    // images: the image store of the same root (its state database connection is shared).
     Engine(const std::string& root, image::Images& images, const image::Settings& settings);
 
     // Called when an image is missing and --pull allows fetching it.
