@@ -119,7 +119,7 @@ class Monitor {
     void start_network_release();
     bool release_networks();
     void finish();
-    std::optional<SubprocessResult> create_here(bool gated, std::array<int, 3> stdio);
+    std::optional<SubprocessResult> create_here(bool gated, bool first, std::array<int, 3> stdio);
     SubprocessResult start_in_runtime();
     void delete_in_runtime();
     void start_runtime_delete();
@@ -277,7 +277,6 @@ bool Monitor::start_container(bool first) {
     // container's init is then this subreaper's child.
     const bool gated = first && c_.network_gate;
     if (first) tell_cli("created\n");
-    if (first && !gated) accept_attach_client();
     std::vector<std::string> launch =
         gated
             ? runtime_argv({"create", "--bundle", c_.bundle, "--pid-file", c_.bundle + "/pidfile"})
@@ -289,10 +288,14 @@ bool Monitor::start_container(bool first) {
     }
     launch.push_back(c_.id);
     ::unlink("runtime.log");
+    // An attached start waits for the client's connection before the process starts, so
+    // that no output is lost: the built-in runtime creates the container meanwhile
+    // (before_start), a runtime program is run only once the client is there.
     std::optional<SubprocessResult> created;
     if (builtin_runtime_)
-        created = create_here(gated, {child_in.get(), child_out.get(), child_err.get()});
+        created = create_here(gated, first, {child_in.get(), child_out.get(), child_err.get()});
     if (!created) {
+        if (first && !gated) accept_attach_client();
         Subprocess launched(launch, options);
         // While the runtime works (~10 ms, mostly the kernel's namespaces), the database
         // connection that records `running` is opened on the other core.
@@ -653,7 +656,8 @@ bool Monitor::release_networks() {
 // The built-in runtime's create (gated) or run --detach, called here: the container's init
 // is this process's child, without a runtime process started and waited for. Empty when
 // the container needs the runtime program after all (NeedsRuntimeProgram).
-std::optional<SubprocessResult> Monitor::create_here(bool gated, std::array<int, 3> stdio) {
+std::optional<SubprocessResult> Monitor::create_here(bool gated, bool first,
+                                                     std::array<int, 3> stdio) {
     runtime::CreateOptions options;
     options.id = c_.id;
     options.bundle = c_.bundle;
@@ -667,6 +671,7 @@ std::optional<SubprocessResult> Monitor::create_here(bool gated, std::array<int,
     // While the init sets itself up (mostly the kernel's namespaces and mounts), the
     // database connection that records `running` is opened.
     options.while_init_prepares = [this] { db(); };
+    if (first && !gated) options.before_start = [this] { accept_attach_client(); };
     SubprocessResult result;
     try {
         runtime::StateRoot root(c_.runtime_root);

@@ -443,6 +443,7 @@ void Launch::start() {
 
 void Launch::start_detached() {
     try {
+        if (options_.before_start) options_.before_start();
         request_start(state_dir_.get(), init_pid_, options_.id);
     } catch (...) {
         destroy_container(root_, state_, &spec_);

@@ -34,6 +34,8 @@ struct CreateOptions {
     std::optional<sigset_t> process_signal_mask;
     // Called while the init sets itself up (it works on its own until it reports back).
     std::function<void()> while_init_prepares;
+    // run --detach: called once the container is created, before its process starts.
+    std::function<void()> before_start;
 };
 
 // Thrown by create and run with in_caller_process, before anything exists, when the
