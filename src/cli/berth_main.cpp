@@ -135,6 +135,9 @@ int main(int argc, char** argv) {
         return requested.empty() || requested == name;
     };
     auto parsed = [](const CLI::App* cmd) { return cmd && cmd->parsed(); };
+    auto subcommand = [&](const std::string& name, const std::string& help) -> CLI::App* {
+        return wants(name) ? app.add_subcommand(name, help) : nullptr;
+    };
     Globals g;
     app.add_option("--root", g.root,
                    "storage root (default /var/lib/berth; rootless: $XDG_DATA_HOME/berth)");
@@ -145,9 +148,8 @@ int main(int argc, char** argv) {
     // pull
     std::string pull_ref, platform_text;
     bool quiet = false;
-    CLI::App* pull = nullptr;
-    if (wants("pull")) {
-        pull = app.add_subcommand("pull", "pull an image from a registry");
+    CLI::App* pull = subcommand("pull", "pull an image from a registry");
+    if (pull) {
         pull->add_option("image", pull_ref, "image reference")->required();
         pull->add_option("--platform", platform_text,
                          "OS/ARCH[/VARIANT] (default: this machine's)");
@@ -157,9 +159,8 @@ int main(int argc, char** argv) {
     // push
     std::string push_source, push_dest;
     int64_t chunk_size = 64 * 1024 * 1024;
-    CLI::App* push = nullptr;
-    if (wants("push")) {
-        push = app.add_subcommand("push", "push an image to a registry");
+    CLI::App* push = subcommand("push", "push an image to a registry");
+    if (push) {
         push->add_option("image", push_source, "local image")->required();
         push->add_option("destination", push_dest,
                          "reference to push to (default: the image name)");
@@ -176,9 +177,8 @@ int main(int argc, char** argv) {
             ->check(CLI::IsMember({"table", "json"}));
         cmd->add_flag("-q,--quiet", ids_only, "image ids only");
     };
-    CLI::App* images_cmd = nullptr;
-    if (wants("images")) {
-        images_cmd = app.add_subcommand("images", "list images");
+    CLI::App* images_cmd = subcommand("images", "list images");
+    if (images_cmd) {
         add_images(images_cmd);
     }
 
@@ -189,18 +189,16 @@ int main(int argc, char** argv) {
         cmd->add_option("image", rmi_refs, "images to remove")->required();
         cmd->add_flag("-f,--force", force, "remove an image with several names by id");
     };
-    CLI::App* rmi = nullptr;
-    if (wants("rmi")) {
-        rmi = app.add_subcommand("rmi", "remove images");
+    CLI::App* rmi = subcommand("rmi", "remove images");
+    if (rmi) {
         add_rmi(rmi);
     }
 
     // tag
     std::string tag_source;
     std::vector<std::string> tag_targets;
-    CLI::App* tag = nullptr;
-    if (wants("tag")) {
-        tag = app.add_subcommand("tag", "add names to an image");
+    CLI::App* tag = subcommand("tag", "add names to an image");
+    if (tag) {
         tag->add_option("source", tag_source, "image")->required();
         tag->add_option("target", tag_targets, "new names")->required();
     }
@@ -214,9 +212,8 @@ int main(int argc, char** argv) {
     // save
     std::vector<std::string> save_refs;
     std::string output = "-", save_format = "docker-archive";
-    CLI::App* save = nullptr;
-    if (wants("save")) {
-        save = app.add_subcommand("save", "write images to an archive or OCI layout");
+    CLI::App* save = subcommand("save", "write images to an archive or OCI layout");
+    if (save) {
         save->add_option("image", save_refs, "images")->required();
         save->add_option("-o,--output", output, "file, directory (oci-dir) or - for stdout");
         save->add_option("--format", save_format, "docker-archive, oci-archive or oci-dir")
@@ -225,9 +222,8 @@ int main(int argc, char** argv) {
 
     // load
     std::string input = "-";
-    CLI::App* load = nullptr;
-    if (wants("load")) {
-        load = app.add_subcommand("load", "read images from an archive or OCI layout");
+    CLI::App* load = subcommand("load", "read images from an archive or OCI layout");
+    if (load) {
         load->add_option("-i,--input", input,
                          "docker-archive or oci-archive file, OCI layout "
                          "directory, or - for stdin");
@@ -237,9 +233,8 @@ int main(int argc, char** argv) {
     // import
     std::string import_source, import_name, import_message;
     std::vector<std::string> import_cmd;
-    CLI::App* import = nullptr;
-    if (wants("import")) {
-        import = app.add_subcommand("import", "make a one-layer image from a rootfs tarball");
+    CLI::App* import = subcommand("import", "make a one-layer image from a rootfs tarball");
+    if (import) {
         import->add_option("file", import_source, "tarball (plain, gzip or zstd) or - for stdin")
             ->required();
         import->add_option("reference", import_name, "name for the image");
@@ -252,17 +247,15 @@ int main(int argc, char** argv) {
     // login / logout
     std::string login_registry, username, password;
     bool password_stdin = false;
-    CLI::App* login = nullptr;
-    if (wants("login")) {
-        login = app.add_subcommand("login", "store credentials for a registry");
+    CLI::App* login = subcommand("login", "store credentials for a registry");
+    if (login) {
         login->add_option("registry", login_registry, "registry host[:port]")->required();
         login->add_option("-u,--username", username, "user name");
         login->add_option("-p,--password", password, "password (prefer --password-stdin)");
         login->add_flag("--password-stdin", password_stdin, "read the password from stdin");
     }
-    CLI::App* logout = nullptr;
-    if (wants("logout")) {
-        logout = app.add_subcommand("logout", "remove stored credentials");
+    CLI::App* logout = subcommand("logout", "remove stored credentials");
+    if (logout) {
         logout->add_option("registry", login_registry, "registry host[:port]")->required();
     }
 
