@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Set-up command 1: install dependencies, build, load the bundled busybox image (made from
-# Debian's busybox-static, nothing is pulled) and run a container from it through the engine.
+# Set-up command 1: install dependencies, build the programs it runs (not the tests), load the
+# bundled busybox image (made from Debian's busybox-static, nothing is pulled) and run a
+# container from it through the engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/build.sh
+./scripts/build.sh --demo
 root=build/demo-root
 ./scripts/make-busybox-image.sh build/fixtures/busybox-rootfs build/demo-busybox.tar
 build/src/cli/berth --root "$root" load -i build/demo-busybox.tar

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "cli/requested_verb.hpp"
+#include "cli/text_table.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/json_reader.hpp"
@@ -62,19 +63,7 @@ std::string list_table(const std::vector<nlohmann::ordered_json>& rows) {
         cells.push_back({r["id"].get<std::string>(), std::to_string(r["pid"].get<int>()),
                          r["status"].get<std::string>(), r["bundle"].get<std::string>(),
                          r["created"].get<std::string>(), r["owner"].get<std::string>()});
-    std::vector<size_t> widths(6, 0);
-    for (const auto& row : cells)
-        for (size_t i = 0; i < row.size(); ++i)
-            widths[i] = std::max(widths[i], row[i].size());
-    std::string out;
-    for (const auto& row : cells) {
-        for (size_t i = 0; i < row.size(); ++i) {
-            out += row[i];
-            if (i + 1 < row.size()) out += std::string(widths[i] - row[i].size() + 3, ' ');
-        }
-        out += '\n';
-    }
-    return out;
+    return cli::aligned_columns(cells);
 }
 
 }  // namespace

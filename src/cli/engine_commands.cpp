@@ -12,6 +12,7 @@
 
 #include "cli/image_views.hpp"
 #include "cli/progress_printer.hpp"
+#include "cli/text_table.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
@@ -40,11 +41,6 @@ void print_line(const std::string& text) {
 
 std::string short_id(const std::string& id) {
     return id.substr(0, 12);
-}
-
-std::string pad(std::string text, size_t width) {
-    if (text.size() < width) text.resize(width, ' ');
-    return text;
 }
 
 std::string command_text(const ContainerRecord& r) {

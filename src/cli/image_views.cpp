@@ -3,30 +3,11 @@
 #include <ctime>
 
 #include "cli/progress_printer.hpp"
+#include "cli/text_table.hpp"
 #include "image/reference.hpp"
 
 namespace berth::cli {
 namespace {
-
-std::string pad(const std::string& text, size_t width) {
-    return text.size() >= width ? text : text + std::string(width - text.size(), ' ');
-}
-
-std::string table(const std::vector<std::vector<std::string>>& rows) {
-    std::vector<size_t> widths;
-    for (const auto& row : rows)
-        for (size_t i = 0; i < row.size(); ++i) {
-            if (widths.size() <= i) widths.push_back(0);
-            widths[i] = std::max(widths[i], row[i].size());
-        }
-    std::string out;
-    for (const auto& row : rows) {
-        for (size_t i = 0; i < row.size(); ++i)
-            out += i + 1 < row.size() ? pad(row[i], widths[i] + 3) : row[i];
-        out += '\n';
-    }
-    return out;
-}
 
 struct NameParts {
     std::string repository;
@@ -85,7 +66,7 @@ std::string images_table(image::Images& images, const std::vector<image::ImageRe
                 {parts.repository, parts.tag, r.config.short_hex(), created, human_size(r.size)});
         }
     }
-    return table(rows);
+    return aligned_columns(rows);
 }
 
 nlohmann::ordered_json images_json(image::Images& images,
@@ -154,7 +135,7 @@ std::string disk_usage_table(const engine::EngineDiskUsage& u) {
         return human_size(l.reclaimable) + " (" + std::to_string(pct) + "%)";
     };
     const image::DiskUsage& s = u.store;
-    return table(
+    return aligned_columns(
         {{"TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"},
          {"Images", std::to_string(s.images.count), std::to_string(u.images_in_use),
           human_size(s.images.size), "-"},

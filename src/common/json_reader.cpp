@@ -2,6 +2,10 @@
 
 namespace berth {
 
+void invalid_document(std::string_view what, const std::string& why) {
+    throw InvalidDocument(std::string(what) + ": " + why);
+}
+
 nlohmann::json parse_json(const std::string& text, const std::string& what) {
     try {
         return nlohmann::json::parse(text);

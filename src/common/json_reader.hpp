@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.hpp"
@@ -19,6 +20,9 @@ class InvalidDocument : public Error {
   public:
     using Error::Error;
 };
+
+// Throws InvalidDocument "WHAT: WHY".
+[[noreturn]] void invalid_document(std::string_view what, const std::string& why);
 
 // Parses text as JSON; the error names `what` (a file or a description) on a syntax error.
 nlohmann::json parse_json(const std::string& text, const std::string& what);

@@ -4,33 +4,21 @@
 #include "oci/media_types.hpp"
 
 namespace berth::oci {
-namespace {
-
-[[noreturn]] void invalid(std::string_view what, const std::string& why) {
-    throw InvalidDocument(std::string(what) + ": " + why);
-}
-
-// Inside the parsers: the caller's catch adds what is being parsed.
-[[noreturn]] void fail(const std::string& why) {
-    throw InvalidDocument(why);
-}
-
-}  // namespace
-
 Index parse_index(std::string_view bytes, std::string_view what) {
     nlohmann::json doc = parse_json(std::string(bytes), std::string(what));
     try {
         JsonReader root(doc, "");
         root.require_object();
-        if (!root.has("schemaVersion")) fail("schemaVersion: required field is missing");
+        if (!root.has("schemaVersion"))
+            throw InvalidDocument("schemaVersion: required field is missing");
         if (int64_t v = root.at("schemaVersion").as_int(); v != 2)
-            fail("schemaVersion: unsupported version " + std::to_string(v));
+            throw InvalidDocument("schemaVersion: unsupported version " + std::to_string(v));
         Index index;
         index.media_type = root.string_or("mediaType");
         if (!index.media_type.empty() && !is_index_media_type(index.media_type)) {
             if (is_manifest_media_type(index.media_type))
-                fail("is a manifest (" + index.media_type + "), not an index");
-            fail("mediaType: unsupported media type " + index.media_type);
+                throw InvalidDocument("is a manifest (" + index.media_type + "), not an index");
+            throw InvalidDocument("mediaType: unsupported media type " + index.media_type);
         }
         index.artifact_type = root.string_or("artifactType");
         for (const auto& item : root.at("manifests").as_array())
@@ -39,7 +27,7 @@ Index parse_index(std::string_view bytes, std::string_view what) {
         if (auto a = root.find("annotations")) index.annotations = a->as_string_map();
         return index;
     } catch (const InvalidDocument& e) {
-        invalid(what, e.what());
+        invalid_document(what, e.what());
     }
 }
 

@@ -6,20 +6,13 @@
 namespace berth::oci {
 namespace {
 
-[[noreturn]] void invalid(std::string_view what, const std::string& why) {
-    throw InvalidDocument(std::string(what) + ": " + why);
-}
-
-// Inside the parsers: the caller's catch adds what is being parsed.
-[[noreturn]] void fail(const std::string& why) {
-    throw InvalidDocument(why);
-}
-
 void check_schema_version(const JsonReader& root) {
-    if (!root.has("schemaVersion")) fail("schemaVersion: required field is missing");
+    if (!root.has("schemaVersion"))
+        throw InvalidDocument("schemaVersion: required field is missing");
     int64_t version = root.at("schemaVersion").as_int();
-    if (version == 1) fail("Docker schema1 manifests are not supported");
-    if (version != 2) fail("schemaVersion: unsupported version " + std::to_string(version));
+    if (version == 1) throw InvalidDocument("Docker schema1 manifests are not supported");
+    if (version != 2)
+        throw InvalidDocument("schemaVersion: unsupported version " + std::to_string(version));
 }
 
 }  // namespace
@@ -31,7 +24,7 @@ bool Manifest::is_docker() const {
 ManifestKind detect_manifest_kind(std::string_view bytes, std::string_view content_type,
                                   std::string_view what) {
     nlohmann::json doc = parse_json(std::string(bytes), std::string(what));
-    if (!doc.is_object()) invalid(what, "expected a JSON object");
+    if (!doc.is_object()) invalid_document(what, "expected a JSON object");
     std::string type;
     if (auto it = doc.find("mediaType"); it != doc.end() && it->is_string())
         type = it->get<std::string>();
@@ -42,16 +35,17 @@ ManifestKind detect_manifest_kind(std::string_view bytes, std::string_view conte
     }
     if (type.empty()) {
         if (auto it = doc.find("schemaVersion"); it != doc.end() && *it == 1)
-            invalid(what, "Docker schema1 manifests are not supported");
+            invalid_document(what, "Docker schema1 manifests are not supported");
         if (doc.contains("manifests")) return ManifestKind::index;
         if (doc.contains("config")) return ManifestKind::manifest;
-        invalid(what, "neither an image manifest nor an index (no mediaType, config or manifests)");
+        invalid_document(
+            what, "neither an image manifest nor an index (no mediaType, config or manifests)");
     }
     if (is_manifest_media_type(type)) return ManifestKind::manifest;
     if (is_index_media_type(type)) return ManifestKind::index;
     if (type == media_type::kDockerSchema1 || type == media_type::kDockerSchema1Signed)
-        invalid(what, "Docker schema1 manifests are not supported");
-    invalid(what, "unsupported media type " + type);
+        invalid_document(what, "Docker schema1 manifests are not supported");
+    invalid_document(what, "unsupported media type " + type);
 }
 
 Manifest parse_manifest(std::string_view bytes, std::string_view what) {
@@ -64,10 +58,11 @@ Manifest parse_manifest(std::string_view bytes, std::string_view what) {
         m.media_type = root.string_or("mediaType");
         if (!m.media_type.empty() && !is_manifest_media_type(m.media_type)) {
             if (is_index_media_type(m.media_type))
-                fail("is an index (" + m.media_type + "), not a manifest");
-            fail("mediaType: unsupported media type " + m.media_type);
+                throw InvalidDocument("is an index (" + m.media_type + "), not a manifest");
+            throw InvalidDocument("mediaType: unsupported media type " + m.media_type);
         }
-        if (root.has("manifests")) fail("has \"manifests\": an index, not a manifest");
+        if (root.has("manifests"))
+            throw InvalidDocument("has \"manifests\": an index, not a manifest");
         m.artifact_type = root.string_or("artifactType");
         m.config = parse_descriptor(root.at("config"));
         for (const auto& layer : root.at("layers").as_array())
@@ -75,11 +70,12 @@ Manifest parse_manifest(std::string_view bytes, std::string_view what) {
         if (auto subject = root.find("subject")) m.subject = parse_descriptor(*subject);
         if (auto a = root.find("annotations")) m.annotations = a->as_string_map();
         if (m.is_docker() && m.config.media_type != media_type::kDockerConfig)
-            fail("config.mediaType: a Docker schema2 manifest needs " +
-                 std::string(media_type::kDockerConfig) + ", got " + m.config.media_type);
+            throw InvalidDocument("config.mediaType: a Docker schema2 manifest needs " +
+                                  std::string(media_type::kDockerConfig) + ", got " +
+                                  m.config.media_type);
         return m;
     } catch (const InvalidDocument& e) {
-        invalid(what, e.what());
+        invalid_document(what, e.what());
     }
 }
 

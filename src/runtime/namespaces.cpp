@@ -120,8 +120,8 @@ void run_map_helper(const char* helper, const char* field, pid_t pid,
             why += text;
         }
         if (why.empty()) why = "failed";
-        why += std::string(" (this user's ranges are in ") +
-               (std::string(helper) == "newuidmap" ? "/etc/subuid)" : "/etc/subgid)");
+        why += " (this user's ranges are in ";
+        why += std::string_view(helper) == "newuidmap" ? "/etc/subuid)" : "/etc/subgid)";
     }
     throw Error(std::string(field) + ": " + join(args, " ") + ": " + why);
 }

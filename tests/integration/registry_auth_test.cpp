@@ -11,25 +11,12 @@
 #include "distribution/server/jwt.hpp"
 #include "support/berth_registry.hpp"
 #include "support/images.hpp"
+#include "support/registry_http.hpp"
 
 using namespace berth::test;
-using berth::distribution::HttpClient;
-using berth::distribution::HttpRequest;
 using berth::distribution::HttpResponse;
 
 namespace {
-
-HttpResponse call(const std::string& method, const std::string& url,
-                  const std::vector<std::string>& headers = {}, const std::string& body = {}) {
-    static HttpClient http;
-    HttpRequest request;
-    request.method = method;
-    request.url = url;
-    request.headers = headers;
-    request.body = body;
-    request.verify_tls = false;
-    return http.perform(request);
-}
 
 std::string basic(const std::string& user, const std::string& password) {
     return "Authorization: Basic " + berth::distribution::base64_encode(user + ":" + password);
@@ -52,13 +39,13 @@ TEST(RegistryAuthTest, HtpasswdBasicAuthForSkopeoAndRawRequests) {
     TempDir work("berth-rega");
     BerthRegistry registry({"--htpasswd", write_htpasswd(work)});
     const std::string base = registry.url();
-    auto anonymous = call("GET", base + "/v2/");
+    auto anonymous = registry_call("GET", base + "/v2/");
     EXPECT_EQ(anonymous.status, 401);
     EXPECT_EQ(anonymous.header("www-authenticate").value_or(""), "Basic realm=\"berth-registry\"");
     EXPECT_NE(anonymous.body.find("UNAUTHORIZED"), std::string::npos);
-    EXPECT_EQ(call("GET", base + "/v2/", {basic("alice", "wrong")}).status, 401);
-    EXPECT_EQ(call("GET", base + "/v2/", {basic("nobody", "wonderland")}).status, 401);
-    EXPECT_EQ(call("GET", base + "/v2/", {basic("alice", "wonderland")}).status, 200);
+    EXPECT_EQ(registry_call("GET", base + "/v2/", {basic("alice", "wrong")}).status, 401);
+    EXPECT_EQ(registry_call("GET", base + "/v2/", {basic("nobody", "wonderland")}).status, 401);
+    EXPECT_EQ(registry_call("GET", base + "/v2/", {basic("alice", "wonderland")}).status, 200);
 
     const std::string layout = make_busybox_layout(work.path());
     const std::string dest = "docker://" + registry.host() + "/private/bb:1";
@@ -69,7 +56,7 @@ TEST(RegistryAuthTest, HtpasswdBasicAuthForSkopeoAndRawRequests) {
     auto pulled =
         skopeo_copy(dest, "oci:" + work.path() + "/out:1", {"--src-creds", "bob:builder"});
     EXPECT_EQ(pulled.exit_code, 0) << pulled.describe();
-    EXPECT_EQ(call("GET", base + "/v2/private/bb/tags/list").status, 401);
+    EXPECT_EQ(registry_call("GET", base + "/v2/private/bb/tags/list").status, 401);
 }
 
 TEST(RegistryAuthTest, AnonymousReadsButAuthenticatedWrites) {
@@ -82,11 +69,12 @@ TEST(RegistryAuthTest, AnonymousReadsButAuthenticatedWrites) {
               0);
     auto pulled = skopeo_copy(dest, "oci:" + work.path() + "/out:1");
     EXPECT_EQ(pulled.exit_code, 0) << pulled.describe();
-    EXPECT_EQ(call("GET", registry.url() + "/v2/pub/bb/tags/list").status, 200);
-    EXPECT_EQ(call("GET", registry.url() + "/v2/pub/bb/tags/list", {basic("", "")}).status, 200);
-    EXPECT_EQ(call("GET", registry.url() + "/v2/").status,
+    EXPECT_EQ(registry_call("GET", registry.url() + "/v2/pub/bb/tags/list").status, 200);
+    EXPECT_EQ(registry_call("GET", registry.url() + "/v2/pub/bb/tags/list", {basic("", "")}).status,
+              200);
+    EXPECT_EQ(registry_call("GET", registry.url() + "/v2/").status,
               401);  // the challenge clients learn from
-    auto push = call("POST", registry.url() + "/v2/pub/bb/blobs/uploads/");
+    auto push = registry_call("POST", registry.url() + "/v2/pub/bb/blobs/uploads/");
     EXPECT_EQ(push.status, 401);
     EXPECT_NE(push.body.find("UNAUTHORIZED"), std::string::npos);
 }
@@ -101,11 +89,12 @@ TEST(RegistryAuthTest, BasicAuthWithAccessRulesDeniesWhatARuleDoesNotGrant) {
                           << "actions = [\"push\", \"delete\"]\n";
     BerthRegistry registry({"--config", config});
     const std::string url = registry.url() + "/v2/shared/app/blobs/uploads/";
-    EXPECT_EQ(call("POST", url, {basic("alice", "wonderland")}).status, 202);
-    auto denied = call("POST", url, {basic("bob", "builder")});
+    EXPECT_EQ(registry_call("POST", url, {basic("alice", "wonderland")}).status, 202);
+    auto denied = registry_call("POST", url, {basic("bob", "builder")});
     EXPECT_EQ(denied.status, 403);
     EXPECT_NE(denied.body.find("DENIED"), std::string::npos);
-    EXPECT_EQ(call("GET", registry.url() + "/v2/private/tags/list", {basic("alice", "wonderland")})
+    EXPECT_EQ(registry_call("GET", registry.url() + "/v2/private/tags/list",
+                            {basic("alice", "wonderland")})
                   .status,
               403);
 }
@@ -120,7 +109,7 @@ TEST(RegistryAuthTest, BuiltinTokenIssuerWithScopesAndAccessRules) {
         << "[[auth.access]]\nuser = \"bob\"\nrepository = \"shared/*\"\nactions = [\"pull\"]\n";
     BerthRegistry registry({"--config", config});
     const std::string base = registry.url();
-    auto challenge = call("GET", base + "/v2/shared/bb/tags/list");
+    auto challenge = registry_call("GET", base + "/v2/shared/bb/tags/list");
     EXPECT_EQ(challenge.status, 401);
     EXPECT_EQ(challenge.header("www-authenticate").value_or(""),
               "Bearer realm=\"" + base +
@@ -128,13 +117,14 @@ TEST(RegistryAuthTest, BuiltinTokenIssuerWithScopesAndAccessRules) {
 
     auto token_for = [&](const std::string& user, const std::string& password,
                          const std::string& scope) {
-        auto r = call("GET", base + "/token?service=berth-registry&scope=" + scope,
-                      {basic(user, password)});
+        auto r = registry_call("GET", base + "/token?service=berth-registry&scope=" + scope,
+                               {basic(user, password)});
         EXPECT_EQ(r.status, 200) << r.body;
         return r.status == 200 ? nlohmann::json::parse(r.body)["token"].get<std::string>()
                                : std::string();
     };
-    EXPECT_EQ(call("GET", base + "/token?scope=repository:shared/bb:pull", {basic("bob", "wrong")})
+    EXPECT_EQ(registry_call("GET", base + "/token?scope=repository:shared/bb:pull",
+                            {basic("bob", "wrong")})
                   .status,
               401);
     // bob asks for push as well and gets only pull.
@@ -144,19 +134,21 @@ TEST(RegistryAuthTest, BuiltinTokenIssuerWithScopesAndAccessRules) {
     EXPECT_EQ(claims["access"][0]["actions"], nlohmann::json({"pull"}));
     EXPECT_EQ(claims["sub"], "bob");
     EXPECT_EQ(
-        call("GET", base + "/v2/shared/bb/tags/list", {"Authorization: Bearer " + bob}).status,
+        registry_call("GET", base + "/v2/shared/bb/tags/list", {"Authorization: Bearer " + bob})
+            .status,
         404);  // allowed; no such repo yet
-    auto denied =
-        call("POST", base + "/v2/shared/bb/blobs/uploads/", {"Authorization: Bearer " + bob});
+    auto denied = registry_call("POST", base + "/v2/shared/bb/blobs/uploads/",
+                                {"Authorization: Bearer " + bob});
     EXPECT_EQ(denied.status, 401);
     EXPECT_NE(denied.header("www-authenticate").value_or("").find("insufficient_scope"),
               std::string::npos);
-    EXPECT_EQ(call("GET", base + "/v2/other/tags/list", {"Authorization: Bearer " + bob}).status,
-              401);
+    EXPECT_EQ(
+        registry_call("GET", base + "/v2/other/tags/list", {"Authorization: Bearer " + bob}).status,
+        401);
     // A token whose signature was tampered with.
     std::string forged = bob;
     forged[forged.size() - 5] = forged[forged.size() - 5] == 'A' ? 'B' : 'A';
-    EXPECT_EQ(call("GET", base + "/v2/", {"Authorization: Bearer " + forged}).status, 401);
+    EXPECT_EQ(registry_call("GET", base + "/v2/", {"Authorization: Bearer " + forged}).status, 401);
 
     // Clients follow the challenge themselves.
     const std::string layout = make_busybox_layout(work.path());
@@ -201,32 +193,37 @@ TEST(RegistryAuthTest, TokensOfAnExternalIssuerAreVerifiedByItsKey) {
              {{{"type", "repository"}, {"name", "ci/app"}, {"actions", {"pull", "push"}}}}}};
     };
     const std::string url = registry.url() + "/v2/ci/app/blobs/uploads/";
-    auto challenge = call("POST", url);
+    auto challenge = registry_call("POST", url);
     EXPECT_EQ(challenge.status, 401);
     EXPECT_NE(challenge.header("www-authenticate")
                   .value_or("")
                   .find("realm=\"https://auth.example/token\""),
               std::string::npos);
-    EXPECT_EQ(call("POST", url,
-                   {"Authorization: Bearer " + issuer.sign(claims("auth.example", now + 300))})
-                  .status,
-              202);
-    EXPECT_EQ(call("POST", url,
-                   {"Authorization: Bearer " + stranger.sign(claims("auth.example", now + 300))})
-                  .status,
-              401);
-    EXPECT_EQ(call("POST", url,
-                   {"Authorization: Bearer " + issuer.sign(claims("auth.example", now - 10))})
-                  .status,
-              401);
-    EXPECT_EQ(call("POST", url,
-                   {"Authorization: Bearer " + issuer.sign(claims("someone.else", now + 300))})
-                  .status,
-              401);
-    EXPECT_EQ(call("POST", registry.url() + "/v2/ci/other/blobs/uploads/",
-                   {"Authorization: Bearer " + issuer.sign(claims("auth.example", now + 300))})
-                  .status,
-              401);
+    EXPECT_EQ(
+        registry_call("POST", url,
+                      {"Authorization: Bearer " + issuer.sign(claims("auth.example", now + 300))})
+            .status,
+        202);
+    EXPECT_EQ(
+        registry_call("POST", url,
+                      {"Authorization: Bearer " + stranger.sign(claims("auth.example", now + 300))})
+            .status,
+        401);
+    EXPECT_EQ(
+        registry_call("POST", url,
+                      {"Authorization: Bearer " + issuer.sign(claims("auth.example", now - 10))})
+            .status,
+        401);
+    EXPECT_EQ(
+        registry_call("POST", url,
+                      {"Authorization: Bearer " + issuer.sign(claims("someone.else", now + 300))})
+            .status,
+        401);
+    EXPECT_EQ(
+        registry_call("POST", registry.url() + "/v2/ci/other/blobs/uploads/",
+                      {"Authorization: Bearer " + issuer.sign(claims("auth.example", now + 300))})
+            .status,
+        401);
 }
 
 TEST(RegistryAuthTest, TlsWithACertificateAndPlainHttpOnlyWhenAskedFor) {

@@ -14,23 +14,13 @@
 #include "support/images.hpp"
 #include "support/raw_http.hpp"
 #include "support/registry.hpp"
+#include "support/registry_http.hpp"
 
 namespace fs = std::filesystem;
 using namespace berth::test;
-using berth::distribution::HttpClient;
-using berth::distribution::HttpRequest;
 using berth::distribution::HttpResponse;
 
 namespace {
-
-HttpResponse call(const std::string& method, const std::string& url, const std::string& body = {}) {
-    static HttpClient http;
-    HttpRequest request;
-    request.method = method;
-    request.url = url;
-    request.body = body;
-    return http.perform(request);
-}
 
 std::string metric(const std::string& text, const std::string& name) {
     const size_t at = text.find("\n" + name + " ");
@@ -57,7 +47,7 @@ TEST(RegistryOperationsTest, PullThroughCacheServesCachedContentWhenUpstreamIsDo
 
     auto first = skopeo_copy(source, "oci:" + work.path() + "/first:1");
     ASSERT_EQ(first.exit_code, 0) << first.describe() << cache.log();
-    auto metrics = call("GET", cache.url() + "/metrics").body;
+    auto metrics = registry_call("GET", cache.url() + "/metrics").body;
     EXPECT_NE(metric(metrics, "berth_registry_cache_misses_total"), "0") << metrics;
     // Stored like a push: the manifest is linked and the blobs (streamed to skopeo while they
     // were fetched) land in the store once verified.
@@ -68,17 +58,18 @@ TEST(RegistryOperationsTest, PullThroughCacheServesCachedContentWhenUpstreamIsDo
                std::distance(fs::directory_iterator(links), fs::directory_iterator()) == 2;
     }));
     EXPECT_EQ(
-        call("HEAD", cache.url() + "/v2/library/bb/blobs/" + sha256_digest("not there")).status,
+        registry_call("HEAD", cache.url() + "/v2/library/bb/blobs/" + sha256_digest("not there"))
+            .status,
         404);
 
     // A push to the cache is refused: it mirrors, it does not accept.
-    auto push = call("POST", cache.url() + "/v2/library/bb/blobs/uploads/");
+    auto push = registry_call("POST", cache.url() + "/v2/library/bb/blobs/uploads/");
     EXPECT_EQ(push.status, 405);
     EXPECT_NE(push.body.find("UNSUPPORTED"), std::string::npos);
 
     // The tag moves upstream (the same image in Docker's format has another digest); with the
     // TTL expired the cache asks again and follows it.
-    const std::string before = call("HEAD", cache.url() + "/v2/library/bb/manifests/1")
+    const std::string before = registry_call("HEAD", cache.url() + "/v2/library/bb/manifests/1")
                                    .header("docker-content-digest")
                                    .value_or("");
     ASSERT_EQ(
@@ -86,7 +77,7 @@ TEST(RegistryOperationsTest, PullThroughCacheServesCachedContentWhenUpstreamIsDo
                     {"--dest-creds", "mirror:upstream-secret", "--format", "v2s2"})
             .exit_code,
         0);
-    const std::string after = call("HEAD", cache.url() + "/v2/library/bb/manifests/1")
+    const std::string after = registry_call("HEAD", cache.url() + "/v2/library/bb/manifests/1")
                                   .header("docker-content-digest")
                                   .value_or("");
     EXPECT_FALSE(after.empty());
@@ -98,10 +89,10 @@ TEST(RegistryOperationsTest, PullThroughCacheServesCachedContentWhenUpstreamIsDo
     auto a = run_command({"skopeo", "inspect", "oci:" + work.path() + "/first:1"});
     auto b = run_command({"skopeo", "inspect", "oci:" + work.path() + "/second:1"});
     EXPECT_EQ(nlohmann::json::parse(a.out)["Digest"], nlohmann::json::parse(b.out)["Digest"]);
-    metrics = call("GET", cache.url() + "/metrics").body;
+    metrics = registry_call("GET", cache.url() + "/metrics").body;
     EXPECT_NE(metric(metrics, "berth_registry_cache_hits_total"), "0");
     // What was never cached is unknown, not an error page.
-    auto missing = call("GET", cache.url() + "/v2/library/other/manifests/latest");
+    auto missing = registry_call("GET", cache.url() + "/v2/library/other/manifests/latest");
     EXPECT_EQ(missing.status, 404);
 }
 
@@ -119,14 +110,15 @@ TEST(RegistryOperationsTest, GarbageCollectionSweepsOnlyWhatNothingReferences) {
     // An orphan blob (uploaded, never referenced) and an untagged manifest.
     const std::string orphan = "orphan blob";
     ASSERT_EQ(
-        call("POST", registry.url() + "/v2/keep/bb/blobs/uploads/?digest=" + sha256_digest(orphan),
-             orphan)
+        registry_call("POST",
+                      registry.url() + "/v2/keep/bb/blobs/uploads/?digest=" + sha256_digest(orphan),
+                      {}, orphan)
             .status,
         201);
-    auto untagged_digest = call("HEAD", registry.url() + "/v2/drop/bb/manifests/1")
+    auto untagged_digest = registry_call("HEAD", registry.url() + "/v2/drop/bb/manifests/1")
                                .header("docker-content-digest")
                                .value_or("");
-    ASSERT_EQ(call("DELETE", registry.url() + "/v2/drop/bb/manifests/1").status,
+    ASSERT_EQ(registry_call("DELETE", registry.url() + "/v2/drop/bb/manifests/1").status,
               202);  // the tag only
 
     auto gc = [&](std::vector<std::string> flags) {
@@ -141,19 +133,25 @@ TEST(RegistryOperationsTest, GarbageCollectionSweepsOnlyWhatNothingReferences) {
         << dry.out;
     EXPECT_NE(dry.out.find("would remove manifest drop/bb@" + untagged_digest), std::string::npos)
         << dry.out;
-    EXPECT_EQ(call("GET", registry.url() + "/v2/keep/bb/blobs/" + sha256_digest(orphan)).status,
-              200);
+    EXPECT_EQ(
+        registry_call("GET", registry.url() + "/v2/keep/bb/blobs/" + sha256_digest(orphan)).status,
+        200);
 
     // Without --delete-untagged the untagged manifest (and its blobs) stay.
     auto plain = gc({});
     ASSERT_EQ(plain.exit_code, 0) << plain.describe();
-    EXPECT_EQ(call("GET", registry.url() + "/v2/keep/bb/blobs/" + sha256_digest(orphan)).status,
-              404);
-    EXPECT_EQ(call("GET", registry.url() + "/v2/drop/bb/manifests/" + untagged_digest).status, 200);
+    EXPECT_EQ(
+        registry_call("GET", registry.url() + "/v2/keep/bb/blobs/" + sha256_digest(orphan)).status,
+        404);
+    EXPECT_EQ(
+        registry_call("GET", registry.url() + "/v2/drop/bb/manifests/" + untagged_digest).status,
+        200);
 
     auto full = gc({"--delete-untagged"});
     ASSERT_EQ(full.exit_code, 0) << full.describe();
-    EXPECT_EQ(call("GET", registry.url() + "/v2/drop/bb/manifests/" + untagged_digest).status, 404);
+    EXPECT_EQ(
+        registry_call("GET", registry.url() + "/v2/drop/bb/manifests/" + untagged_digest).status,
+        404);
     // The tagged image is whole: a pull gets every blob.
     auto pulled =
         skopeo_copy("docker://" + registry.host() + "/keep/bb:1", "oci:" + work.path() + "/out:1");
@@ -161,25 +159,29 @@ TEST(RegistryOperationsTest, GarbageCollectionSweepsOnlyWhatNothingReferences) {
     // A blob within the grace period is never swept (an upload whose manifest is still coming).
     const std::string fresh = "fresh blob";
     ASSERT_EQ(
-        call("POST", registry.url() + "/v2/keep/bb/blobs/uploads/?digest=" + sha256_digest(fresh),
-             fresh)
+        registry_call("POST",
+                      registry.url() + "/v2/keep/bb/blobs/uploads/?digest=" + sha256_digest(fresh),
+                      {}, fresh)
             .status,
         201);
     auto graced = run_command({berth_binary(), "registry", "gc", "--root", registry.root()});
     ASSERT_EQ(graced.exit_code, 0);
-    EXPECT_EQ(call("GET", registry.url() + "/v2/keep/bb/blobs/" + sha256_digest(fresh)).status,
-              200);
-    // An upload in flight while gc runs (even with no grace at all) finishes intact.
-    auto session = call("POST", registry.url() + "/v2/keep/bb/blobs/uploads/");
-    const std::string location = session.header("location").value_or("");
-    ASSERT_EQ(call("PATCH", registry.url() + location, "in flight ").status, 202);
-    ASSERT_EQ(gc({"--delete-untagged"}).exit_code, 0);
-    auto finished = call(
-        "PUT", registry.url() + location + "?digest=" + sha256_digest("in flight data"), "data");
-    EXPECT_EQ(finished.status, 201) << finished.body;
     EXPECT_EQ(
-        call("GET", registry.url() + "/v2/keep/bb/blobs/" + sha256_digest("in flight data")).body,
-        "in flight data");
+        registry_call("GET", registry.url() + "/v2/keep/bb/blobs/" + sha256_digest(fresh)).status,
+        200);
+    // An upload in flight while gc runs (even with no grace at all) finishes intact.
+    auto session = registry_call("POST", registry.url() + "/v2/keep/bb/blobs/uploads/");
+    const std::string location = session.header("location").value_or("");
+    ASSERT_EQ(registry_call("PATCH", registry.url() + location, {}, "in flight ").status, 202);
+    ASSERT_EQ(gc({"--delete-untagged"}).exit_code, 0);
+    auto finished = registry_call(
+        "PUT", registry.url() + location + "?digest=" + sha256_digest("in flight data"), {},
+        "data");
+    EXPECT_EQ(finished.status, 201) << finished.body;
+    EXPECT_EQ(registry_call("GET",
+                            registry.url() + "/v2/keep/bb/blobs/" + sha256_digest("in flight data"))
+                  .body,
+              "in flight data");
 }
 
 TEST(RegistryOperationsTest, KillNineLeavesARegistryThatServesWhatItAcknowledged) {
@@ -190,9 +192,10 @@ TEST(RegistryOperationsTest, KillNineLeavesARegistryThatServesWhatItAcknowledged
                   .exit_code,
               0);
     // An upload in flight when the server dies: half a chunk on the wire.
-    auto start = call("POST", registry.url() + "/v2/app/bb/blobs/uploads/");
+    auto start = registry_call("POST", registry.url() + "/v2/app/bb/blobs/uploads/");
     const std::string location = start.header("location").value_or("");
-    ASSERT_EQ(call("PATCH", registry.url() + location, std::string(5000, 'a')).status, 202);
+    ASSERT_EQ(registry_call("PATCH", registry.url() + location, {}, std::string(5000, 'a')).status,
+              202);
     RawConnection in_flight(registry.port());
     in_flight.send("PATCH " + location + " HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" +
                    std::string(1000, 'b'));
@@ -206,7 +209,7 @@ TEST(RegistryOperationsTest, KillNineLeavesARegistryThatServesWhatItAcknowledged
     EXPECT_EQ(pulled.exit_code, 0) << pulled.describe();
     // The stale session was cleaned up at start.
     EXPECT_TRUE(fs::is_empty(registry.root() + "/uploads")) << registry.log();
-    EXPECT_EQ(call("GET", registry.url() + location).status, 404);
+    EXPECT_EQ(registry_call("GET", registry.url() + location).status, 404);
 }
 
 TEST(RegistryOperationsTest, SigtermLetsTheRequestInFlightFinish) {

@@ -15,16 +15,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string run_output(Bundle& bundle, int expected_exit = 0) {
-    Runtime runtime;
-    std::string id = unique_id("ns");
-    ContainerGuard guard(runtime, id);
-    bundle.write();
-    auto r = runtime({"run", "--bundle", bundle.path(), id});
-    EXPECT_EQ(r.exit_code, expected_exit) << r.describe();
-    return r.out;
-}
-
 ino_t ns_inode(const std::string& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;

@@ -15,17 +15,6 @@ using nlohmann::json;
 
 namespace {
 
-// Runs the bundle and returns stdout, failing the test on a non-zero exit.
-std::string run_output(Bundle& bundle) {
-    Runtime runtime;
-    std::string id = unique_id("sec");
-    ContainerGuard guard(runtime, id);
-    bundle.write();
-    auto r = runtime({"run", "--bundle", bundle.path(), id});
-    EXPECT_EQ(r.exit_code, 0) << r.describe();
-    return r.out;
-}
-
 std::string status_field(const std::string& status, const std::string& field) {
     auto pos = status.find(field + ":");
     if (pos == std::string::npos) return "";

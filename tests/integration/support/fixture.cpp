@@ -1,5 +1,6 @@
 #include "support/fixture.hpp"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -17,11 +18,12 @@ namespace fs = std::filesystem;
 
 namespace berth::test {
 
-// The environment variable, else the build's own path (tests/integration/CMakeLists.txt).
-static std::string env_or(const char* name, const char* build_default) {
+std::string env_or(const char* name, const char* fallback) {
     const char* v = std::getenv(name);
-    return v && *v ? v : build_default;
+    return v && *v ? v : fallback;
 }
+
+// The paths default to the build's own (tests/integration/CMakeLists.txt).
 
 std::string runtime_binary() {
     return env_or("BERTH_RUNTIME", BERTH_RUNTIME_DEFAULT);
@@ -141,6 +143,16 @@ nlohmann::json Runtime::state(const std::string& id) const {
 
 ContainerGuard::~ContainerGuard() {
     runtime_({"delete", "--force", id_});
+}
+
+std::string run_output(Bundle& bundle, int expected_exit) {
+    Runtime runtime;
+    std::string id = unique_id("run");
+    ContainerGuard guard(runtime, id);
+    bundle.write();
+    auto r = runtime({"run", "--bundle", bundle.path(), id});
+    EXPECT_EQ(r.exit_code, expected_exit) << r.describe();
+    return r.out;
 }
 
 std::vector<std::string> cgroup_dirs_named(const std::string& name) {

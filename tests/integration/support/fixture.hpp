@@ -57,6 +57,9 @@ class Bundle {
 
 std::string unique_id(const std::string& prefix);
 
+// The environment variable `name` when it is set and not empty, else `fallback`.
+std::string env_or(const char* name, const char* fallback);
+
 // text with every `from` replaced by `to` (filling in config templates).
 std::string replace_all(std::string text, const std::string& from, const std::string& to);
 
@@ -95,6 +98,10 @@ class ContainerGuard {
     const Runtime& runtime_;
     std::string id_;
 };
+
+// `berth-runtime run` of the bundle in a private state directory; its stdout. The test fails
+// (without stopping) when the exit code is not `expected_exit`.
+std::string run_output(Bundle& bundle, int expected_exit = 0);
 
 // Leak checks: nothing under /sys/fs/cgroup named `name`, no mount under `path`.
 std::vector<std::string> cgroup_dirs_named(const std::string& name);

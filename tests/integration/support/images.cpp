@@ -17,11 +17,6 @@ namespace fs = std::filesystem;
 namespace berth::test {
 namespace {
 
-std::string env_or(const char* name, const char* fallback) {
-    const char* v = std::getenv(name);
-    return v && *v ? v : fallback;
-}
-
 std::string file_sha256(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();

@@ -1,0 +1,1 @@
+// The translation unit that the precompiled header is made for (cmake/compile_speed.cmake).
