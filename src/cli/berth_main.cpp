@@ -24,7 +24,7 @@
 #include "distribution/client/pull.hpp"
 #include "distribution/client/push.hpp"
 #include "distribution/client/registry.hpp"
-#include "engine/rootless_namespace.hpp"
+#include "engine/rootless/namespace.hpp"
 #include "image/archive_load.hpp"
 #include "image/docker_archive.hpp"
 #include "image/gc.hpp"

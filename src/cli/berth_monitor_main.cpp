@@ -1,5 +1,5 @@
-// berth-monitor --detach ROOT: a container's monitor (see engine/monitor.hpp), spawned by
-// berth (engine/monitor_launch.hpp) with the sync pipe on fd 3, the network gate on fd 4 and
+// berth-monitor --detach ROOT: a container's monitor (see engine/monitor/monitor.hpp), spawned by
+// berth (engine/monitor/launch.hpp) with the sync pipe on fd 3, the network gate on fd 4 and
 // its configuration on fd 5, which it reads to the end first (nothing: berth gave up before
 // the start, and the monitor exits). ROOT only tells ps whose monitor it is.
 // `berth-monitor --init -- COMMAND...` is the minimal init that `run --init` puts at
@@ -11,8 +11,8 @@
 #include <exception>
 
 #include "common/file.hpp"
-#include "engine/mini_init.hpp"
-#include "engine/monitor.hpp"
+#include "engine/monitor/mini_init.hpp"
+#include "engine/monitor/monitor.hpp"
 
 namespace {
 constexpr int kNetworkGateFd = 4;

@@ -20,11 +20,11 @@
 #include "distribution/client/credentials.hpp"
 #include "distribution/client/pull.hpp"
 #include "distribution/client/registry.hpp"
-#include "engine/attach_client.hpp"
+#include "engine/container/names.hpp"
+#include "engine/container/specs.hpp"
 #include "engine/engine.hpp"
-#include "engine/names.hpp"
-#include "engine/rootless_namespace.hpp"
-#include "engine/specs.hpp"
+#include "engine/monitor/attach_client.hpp"
+#include "engine/rootless/namespace.hpp"
 #include "image/platform.hpp"
 
 namespace berth::cli {

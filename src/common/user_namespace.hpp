@@ -1,5 +1,5 @@
 // Which user namespace this process is in. An unprivileged user's berth works as uid 0 of a
-// user namespace of its own (engine/rootless_namespace.hpp); there the engine, the image
+// user namespace of its own (engine/rootless/namespace.hpp); there the engine, the image
 // store and the runtime are root-like but cannot do what needs the host's root: cgroups,
 // device nodes, trusted.* xattrs.
 #pragma once

@@ -8,8 +8,8 @@
 #include "common/error.hpp"
 #include "common/path.hpp"
 #include "common/time.hpp"
+#include "engine/container/specs.hpp"
 #include "engine/process_identity.hpp"
-#include "engine/specs.hpp"
 
 namespace berth::engine {
 namespace {

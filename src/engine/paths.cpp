@@ -7,7 +7,7 @@
 #include <cstdio>
 
 #include "common/path.hpp"
-#include "engine/rootless_namespace.hpp"
+#include "engine/rootless/namespace.hpp"
 
 namespace berth::engine {
 

@@ -2,7 +2,7 @@
 // the named volumes beside the image store, and the runtime's state, the network namespaces'
 // mount points and CNI's IPAM leases on tmpfs under /run, in a directory named after the root
 // so that two roots (tests, benchmarks) never share containers. An unprivileged user's run
-// directory is $XDG_RUNTIME_DIR/berth (rootless_namespace.hpp).
+// directory is $XDG_RUNTIME_DIR/berth (rootless/namespace.hpp).
 #pragma once
 
 #include <string>

@@ -10,11 +10,11 @@
 #include <fstream>
 
 #include "common/error.hpp"
-#include "engine/attach_protocol.hpp"
-#include "engine/cri_log.hpp"
-#include "engine/monitor.hpp"
-#include "engine/monitor_config.hpp"
-#include "engine/specs.hpp"
+#include "engine/container/specs.hpp"
+#include "engine/monitor/attach_protocol.hpp"
+#include "engine/monitor/config.hpp"
+#include "engine/monitor/cri_log.hpp"
+#include "engine/monitor/monitor.hpp"
 
 using namespace berth;
 using namespace berth::engine;
