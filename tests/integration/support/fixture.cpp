@@ -67,8 +67,13 @@ TempDir::~TempDir() {
     // A failed test may leave a mount here; never let remove_all walk into the host.
     for (const auto& m : mounts_under(path_))
         ::umount2(m.c_str(), MNT_DETACH);
+    // remove_all gives up at the first entry that vanishes under it: a pull's detached flush
+    // (image/durability.hpp) may delete its snapshot's pending-sync marker meanwhile.
     std::error_code ec;
-    fs::remove_all(path_, ec);
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        fs::remove_all(path_, ec);
+        if (!ec || !fs::exists(path_)) break;
+    }
 }
 
 Bundle::Bundle(const std::vector<std::string>& args) : dir_("berth-bundle") {
