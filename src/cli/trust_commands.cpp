@@ -117,7 +117,13 @@ void write_output(const std::string& path, const std::string& text) {
         std::fwrite(text.data(), 1, text.size(), stdout);
         return;
     }
-    write_file_atomic(path, text, 0644);
+    // A regular file is replaced atomically; a device or pipe (/dev/null, /dev/stdout) is
+    // written to, never renamed over.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        write_file(path, text);
+    else
+        write_file_atomic(path, text, 0644);
 }
 
 // The manifest whose referrers hold an SBOM: the platform's manifest when ref names an index.

@@ -5,6 +5,7 @@
 // signatures of another repository refused by both, the bad-input cases, and SBOMs of the
 // Debian test image checked against dpkg-query and the published schemas.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -494,6 +495,11 @@ TEST_F(TrustTest, SbomOfTheDebianImage) {
     auto spdx = berth({"sbom", "--format", "spdx-json", "-o", path("debian.spdx.json"),
                        ref("library/debian:12")});
     ASSERT_EQ(spdx.exit_code, 0) << spdx.describe();
+    // A device as -o is written to, not replaced.
+    ASSERT_EQ(berth({"sbom", "-o", "/dev/null", ref("library/debian:12")}).exit_code, 0);
+    struct stat null_stat {};
+    ASSERT_EQ(::stat("/dev/null", &null_stat), 0);
+    EXPECT_TRUE(S_ISCHR(null_stat.st_mode));
     auto cdx = berth({"sbom", "--format", "cyclonedx-json", ref("library/debian:12")});
     ASSERT_EQ(cdx.exit_code, 0) << cdx.describe();
     write_text(path("debian.cdx.json"), cdx.out);

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -88,7 +89,13 @@ void write_profile_file(const Recording& r, const std::string& output) {
                          {{{"names", std::vector<std::string>(names.begin(), names.end())},
                            {"action", "SCMP_ACT_ALLOW"}}})}};
     try {
-        write_file_atomic(output, profile.dump(2) + "\n", 0644);
+        // A regular file is replaced atomically; a device or pipe is written to, never
+        // renamed over.
+        struct stat st {};
+        if (::stat(output.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+            write_file(output, profile.dump(2) + "\n");
+        else
+            write_file_atomic(output, profile.dump(2) + "\n", 0644);
     } catch (const std::exception& e) {
         log::error(std::string("seccomp=record: ") + e.what());
     }
