@@ -231,3 +231,24 @@ TEST(TrustVerify, EachWayASignatureFails) {
               std::string::npos);
     EXPECT_EQ(verify_signatures({}, pub, image, {manifest}, def).why_rejected(), "no signature");
 }
+
+TEST(TrustPolicy, ConfigKeyNamesThePolicyAndKeyPathsAreAllAccepted) {
+    image::Settings settings = image::parse_settings(
+        "[trust]\nsignature-policy = \"/nonexistent/policy.json\"\nregistries-d = "
+        "\"/nonexistent/d\"\n",
+        "berth.toml");
+    EXPECT_EQ(settings.signature_policy, "/nonexistent/policy.json");
+    EXPECT_EQ(settings.registries_d, "/nonexistent/d");
+    EXPECT_NE(policy_error_of([&] {
+                  PolicyEnforcer::load(settings);
+              }).find("/nonexistent/policy.json: No such file or directory"),
+              std::string::npos);
+    EXPECT_NE(policy_error_of([] {
+                  image::parse_settings("[trust]\npolicy = \"x\"\n", "berth.toml");
+              }).find("trust.policy"),
+              std::string::npos);
+    Policy p = Policy::parse(
+        R"({"default":[{"type":"sigstoreSigned","keyPaths":["/a.pub","b.pub"]}]})", "/etc/p.json");
+    EXPECT_EQ((*p.scope_for(policy_ref("x.io/a:1")).requirements)[0].key_paths,
+              (std::vector<std::string>{"/a.pub", "/etc/b.pub"}));
+}
