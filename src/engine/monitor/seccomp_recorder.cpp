@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <vector>
@@ -59,6 +60,13 @@ int receive_listener(int connection) {
     return fd;
 }
 
+struct FreeDeleter {
+    void operator()(char* p) const noexcept {
+        // NOLINTNEXTLINE(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory): libseccomp's
+        std::free(p);
+    }
+};
+
 struct Recording {
     std::bitset<kMaxNr> seen[3];
     bool arch_seen[3] = {false, false, false};
@@ -73,11 +81,10 @@ void write_profile_file(const Recording& r, const std::string& output) {
         for (uint32_t nr = 0; nr < kMaxNr; ++nr) {
             if (!r.seen[a].test(nr)) continue;
             int number = static_cast<int>(a == 2 ? (nr | kX32Bit) : nr);
-            char* name = seccomp_syscall_resolve_num_arch(kArchInfo[a].token, number);
-            if (name) {
-                names.insert(name);
-                std::free(name);
-            }
+            // libseccomp returns a malloc'd name.
+            std::unique_ptr<char, FreeDeleter> name(
+                seccomp_syscall_resolve_num_arch(kArchInfo[a].token, number));
+            if (name) names.insert(name.get());
         }
     }
     if (archs.empty()) archs.push_back("SCMP_ARCH_X86_64");
@@ -190,7 +197,7 @@ void write_profile_file(const Recording& r, const std::string& output) {
 
 }  // namespace
 
-SeccompRecorder::SeccompRecorder(std::string socket_path, std::string output)
+SeccompRecorder::SeccompRecorder(std::string socket_path, const std::string& output)
     : socket_path_(std::move(socket_path)) {
     ::unlink(socket_path_.c_str());
     UniqueFd listening(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));

@@ -29,7 +29,7 @@ class SeccompRecorder {
   public:
     // Listens on socket_path (in the monitor, so that it exists before the runtime runs) and
     // forks the recorder; the profile goes to output.
-    SeccompRecorder(std::string socket_path, std::string output);
+    SeccompRecorder(std::string socket_path, const std::string& output);
     ~SeccompRecorder();  // the recorder exits with the monitor's end of its pipe
     SeccompRecorder(const SeccompRecorder&) = delete;
     SeccompRecorder& operator=(const SeccompRecorder&) = delete;

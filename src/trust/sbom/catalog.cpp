@@ -36,12 +36,9 @@ void read_layered_database(const ReaderContext& ctx, const std::string& path,
         }
         live = std::move(next);
     }
-    std::vector<std::pair<Package, size_t>> ordered;
-    for (auto& [key, value] : live)
-        ordered.push_back(std::move(value));
-    for (auto& [p, first] : ordered) {
-        p.layer_index = first;
-        ctx.add(std::move(p));
+    for (auto& [key, value] : live) {
+        value.first.layer_index = value.second;
+        ctx.add(std::move(value.first));
     }
 }
 
