@@ -8,6 +8,8 @@ build_packages=(
   libgtest-dev libgmock-dev clang-format clang-tidy
   libarchive-dev libcurl4-openssl-dev libisal-dev libsqlite3-dev libtomlplusplus-dev libzstd-dev
   libboost-dev libcrypt-dev
+  # Trust: NaCl secretbox for cosign's encrypted keys; Berkeley DB for older rpm databases.
+  libsodium-dev libdb5.3-dev
   # The static archives of libarchive's compressors (berth links them statically).
   zlib1g-dev libbz2-dev liblzma-dev
 )
@@ -21,6 +23,8 @@ test_packages=(
   runc crun containerd podman conmon
   apache2-utils debootstrap docker-registry isal skopeo umoci
   wrk nginx
+  # The SBOM tests validate against the published schemas with jsonschema.
+  python3-jsonschema
 )
 
 missing=()
@@ -31,6 +35,11 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The SBOM tests fetch CycloneDX's published schemas with npm (scripts/sbom-schemas.sh).
+if ! command -v npm >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm
 fi
 
 # slirp4netns opens /dev/net/tun as the user: udev's default rule makes it 0666, a host

@@ -15,6 +15,7 @@
 #include "cli/progress_printer.hpp"
 #include "cli/registry_commands.hpp"
 #include "cli/requested_verb.hpp"
+#include "cli/trust_commands.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/log.hpp"
@@ -32,6 +33,7 @@
 #include "image/oci_layout.hpp"
 #include "image/platform.hpp"
 #include "image/runtime_config.hpp"
+#include "trust/policy_pull.hpp"
 
 using namespace berth;
 
@@ -88,6 +90,7 @@ struct Globals {
     std::string root = default_root();
     std::string config;
     std::string authfile;
+    std::string signature_policy;
     bool debug = false;
 };
 
@@ -130,7 +133,7 @@ int main(int argc, char** argv) {
     // Only the requested verb's subcommand is built (cli/requested_verb.hpp); no verb or an
     // unknown one: all of them, for the help and the error.
     const std::string requested =
-        cli::requested_verb(argc, argv, {"--root", "--config", "--authfile"});
+        cli::requested_verb(argc, argv, {"--root", "--config", "--authfile", "--signature-policy"});
     auto wants = [&requested](std::string_view name) {
         return requested.empty() || requested == name;
     };
@@ -143,6 +146,9 @@ int main(int argc, char** argv) {
                    "storage root (default /var/lib/berth; rootless: $XDG_DATA_HOME/berth)");
     app.add_option("--config", g.config, "configuration file (TOML)");
     app.add_option("--authfile", g.authfile, "credentials file (docker config.json format)");
+    app.add_option("--signature-policy", g.signature_policy,
+                   "containers-policy.json for pulls (default: [trust] signature-policy, "
+                   "~/.config/containers/policy.json, /etc/containers/policy.json)");
     app.add_flag("--debug", g.debug, "debug logging");
 
     // pull
@@ -154,6 +160,8 @@ int main(int argc, char** argv) {
         pull->add_option("--platform", platform_text,
                          "OS/ARCH[/VARIANT] (default: this machine's)");
         pull->add_flag("-q,--quiet", quiet, "no progress output; print the image id");
+        pull->add_option("--signature-policy", g.signature_policy,
+                         "containers-policy.json that decides which images may be pulled");
     }
 
     // push
@@ -284,7 +292,10 @@ int main(int argc, char** argv) {
     }
 
     if (wants("registry")) cli::add_registry_commands(app);
-    auto run_engine_verb = cli::add_engine_commands(app, g.root, g.config, g.authfile, requested);
+    auto run_engine_verb =
+        cli::add_engine_commands(app, g.root, g.config, g.authfile, g.signature_policy, requested);
+    auto run_trust_verb =
+        cli::add_trust_commands(app, {g.root, g.config, g.authfile, g.signature_policy}, requested);
 
     try {
         app.parse(argc, argv);
@@ -302,6 +313,7 @@ int main(int argc, char** argv) {
         std::fflush(stderr);
         ::_exit(code);
     }
+    if (int code = run_trust_verb(); code >= 0) return code;
 
     try {
         Context ctx(g);
@@ -318,7 +330,8 @@ int main(int argc, char** argv) {
             options.platform = platform;
             options.max_concurrent = ctx.settings().max_concurrent_downloads;
             options.observer = &printer;
-            auto result = distribution::pull_image(images, *registry, ref, options);
+            auto enforcer = trust::PolicyEnforcer::load(ctx.settings(), {g.signature_policy, {}});
+            auto result = trust::pull_with_policy(images, *registry, ref, options, enforcer);
             printer.finish();
             if (!quiet)
                 std::fprintf(stderr, "%s: %s\n", result.name.c_str(),

@@ -26,6 +26,7 @@
 #include "engine/monitor/attach_client.hpp"
 #include "engine/rootless/namespace.hpp"
 #include "image/platform.hpp"
+#include "trust/policy_pull.hpp"
 
 namespace berth::cli {
 namespace {
@@ -94,11 +95,14 @@ bool matches_filters(const engine::ContainerView& v, const std::vector<std::stri
 
 // Everything a verb needs, made once it runs (not for --help).
 struct Session {
-    Session(const std::string& root, const std::string& config, const std::string& authfile)
+    Session(const std::string& root, const std::string& config, const std::string& authfile,
+            const std::string& signature_policy)
         : settings(image::load_settings(config)), images(root), engine(root, images, settings) {
         // The registry client only when a pull is needed: libcurl's set-up is not free.
-        engine.pull_image = [this, authfile](const std::string& name,
-                                             const std::string& platform_text) {
+        engine.pull_image = [this, authfile, signature_policy](const std::string& name,
+                                                               const std::string& platform_text) {
+            trust::PolicyEnforcer enforcer =
+                trust::PolicyEnforcer::load(settings, {signature_policy, {}});
             distribution::CredentialStore credentials(authfile.empty() ? settings.auth_file
                                                                        : authfile);
             distribution::HttpClient http;
@@ -111,7 +115,7 @@ struct Session {
                                                      : image::parse_platform_spec(platform_text);
             options.max_concurrent = settings.max_concurrent_downloads;
             options.observer = &printer;
-            distribution::pull_image(images, *registry, ref, options);
+            trust::pull_with_policy(images, *registry, ref, options, enforcer);
             printer.finish();
         };
     }
@@ -214,6 +218,7 @@ int start_attached(Engine& engine, const ContainerRecord& r) {
 
 std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
                                          const std::string& config, const std::string& authfile,
+                                         const std::string& signature_policy,
                                          const std::string& requested) {
     // Parsed values live as long as the returned function.
     struct State {
@@ -767,11 +772,11 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
         });
     }
 
-    return [verbs, s, &root, &config, &authfile]() -> int {
+    return [verbs, s, &root, &config, &authfile, &signature_policy]() -> int {
         for (const auto& [cmd, action] : verbs) {
             if (!cmd->parsed()) continue;
             try {
-                Session session(root, config, authfile);
+                Session session(root, config, authfile, signature_policy);
                 return action(session);
             } catch (const std::exception& e) {
                 log::error(e.what());

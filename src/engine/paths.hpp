@@ -27,6 +27,11 @@ struct EnginePaths {
     [[nodiscard]] std::string slirp4netns_socket(const std::string& id) const {
         return run + "/slirp4netns/" + id.substr(0, 16);
     }
+    // --security-opt seccomp=record: where the runtime sends the seccomp listener (short,
+    // as slirp4netns').
+    [[nodiscard]] std::string seccomp_listener(const std::string& id) const {
+        return run + "/seccomp/" + id.substr(0, 16) + ".sock";
+    }
     [[nodiscard]] std::string volume_dir(const std::string& name) const {
         return volumes + "/" + name;
     }

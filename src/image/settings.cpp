@@ -155,6 +155,16 @@ Settings parse_settings(const std::string& text, const std::string& source) {
                 if (k != "file") bad(source, name, "unknown key");
                 s.auth_file = string_value(v, source, name);
             }
+        } else if (section == "trust") {
+            for (const auto& [k, v] : table_of(node, source, section)) {
+                std::string name = section + "." + std::string(k.str());
+                if (k == "signature-policy")
+                    s.signature_policy = string_value(v, source, name);
+                else if (k == "registries-d")
+                    s.registries_d = string_value(v, source, name);
+                else
+                    bad(source, name, "unknown key");
+            }
         } else {
             bad(source, section, "unknown section");
         }

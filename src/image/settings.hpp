@@ -12,6 +12,9 @@
 //   max-concurrent-downloads = 4
 //   [auth]
 //   file = "/root/.config/berth/auth.json"
+//   [trust]
+//   signature-policy = "/etc/berth/policy.json"   # containers-policy.json(5) format
+//   registries-d = "/etc/berth/registries.d"      # containers-registries.d(5)
 #pragma once
 
 #include <map>
@@ -32,8 +35,10 @@ struct Settings {
     std::map<std::string, std::string> aliases;
     std::vector<std::string> insecure_registries;
     int max_concurrent_downloads = 4;
-    std::string auth_file;  // empty: the default (see distribution/client/credentials.hpp)
-    std::string source;     // the file these came from; empty for built-in defaults
+    std::string auth_file;         // empty: the default (see distribution/client/credentials.hpp)
+    std::string signature_policy;  // empty: containers' usual places (trust/policy_check.hpp)
+    std::string registries_d;
+    std::string source;  // the file these came from; empty for built-in defaults
 
     // Plain HTTP allowed: loopback, or listed as insecure.
     [[nodiscard]] bool is_insecure(std::string_view registry) const;

@@ -322,9 +322,6 @@ const std::set<std::string> kSeccompFlags = {"SECCOMP_FILTER_FLAG_TSYNC", "SECCO
 std::string parse_seccomp_action(const JsonReader& field) {
     std::string action = field.as_string();
     if (!kSeccompActions.count(action)) field.fail("unknown seccomp action \"" + action + "\"");
-    if (action == "SCMP_ACT_NOTIFY")
-        field.fail(
-            "SCMP_ACT_NOTIFY needs a seccomp listener, which berth-runtime does not support yet");
     return action;
 }
 
@@ -347,9 +344,10 @@ Seccomp parse_seccomp(const JsonReader& r) {
             s.flags.push_back(flag);
         }
     }
-    if (!r.string_or("listenerPath").empty())
-        r.at("listenerPath")
-            .fail("seccomp notification listeners are not supported by berth-runtime yet");
+    s.listener_path = r.string_or("listenerPath");
+    s.listener_metadata = r.string_or("listenerMetadata");
+    if (!s.listener_path.empty() && !s.listener_path.starts_with('/'))
+        r.at("listenerPath").fail("must be an absolute path");
     if (auto list = r.find("syscalls")) {
         for (const auto& item : list->as_array()) {
             SeccompRule rule;

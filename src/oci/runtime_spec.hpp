@@ -215,6 +215,8 @@ struct Seccomp {
     std::vector<std::string> architectures;  // SCMP_ARCH_*
     std::vector<std::string> flags;          // SECCOMP_FILTER_FLAG_*
     std::vector<SeccompRule> syscalls;
+    std::string listener_path;      // SCMP_ACT_NOTIFY: where the runtime sends the listener
+    std::string listener_metadata;  // passed on with it
 };
 
 struct Personality {

@@ -25,6 +25,7 @@
 #include "runtime/foreground.hpp"
 #include "runtime/lsm.hpp"
 #include "runtime/process_attributes.hpp"
+#include "runtime/seccomp/listener.hpp"
 #include "runtime/seccomp/seccomp.hpp"
 #include "runtime/sync_socket.hpp"
 #include "runtime/terminal.hpp"
@@ -120,6 +121,7 @@ struct ExecPlan {
     bool has_capabilities = false;
     CapabilitySets capabilities;
     std::function<void()> load_seccomp;
+    std::function<int()> load_seccomp_listener;  // SCMP_ACT_NOTIFY: see container_init
     sigset_t original_mask{};
     // The container has its own user and pid namespaces: only a process inside the user
     // namespace may enter the pid namespace (unless we are root), so the child joins them all
@@ -180,6 +182,10 @@ void exec_child_main(const ExecPlan& p) {
         throw_errno("close_range");
     if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         throw_errno("noNewPrivileges: prctl");
+    if (p.load_seccomp_listener) {
+        p.sync->send(SyncType::seccomp_listener, seccomp::next_descriptor());
+        p.load_seccomp_listener();
+    }
     assume_process_identity(process, p.has_capabilities ? &p.capabilities : nullptr,
                             p.load_seccomp);
     exec_process(process, executable, std::move(env), p.original_mask, p.load_seccomp);
@@ -215,7 +221,10 @@ int exec_in_container(const StateRoot& root, const ExecOptions& o) {
     if (spec.linux.seccomp) {
         filter = std::make_shared<seccomp::Filter>(
             seccomp::compile(*spec.linux.seccomp, root.seccomp_cache()));
-        plan.load_seccomp = [filter] { filter->load(); };
+        if (filter->has_listener())
+            plan.load_seccomp_listener = [filter] { return filter->load(); };
+        else
+            plan.load_seccomp = [filter] { filter->load(); };
     }
     if (process.terminal && o.console_socket.empty() && o.detach)
         throw Error("--tty: a detached exec with a terminal needs --console-socket");
@@ -289,7 +298,12 @@ int exec_in_container(const StateRoot& root, const ExecOptions& o) {
                                 std::to_string(*process.oom_score_adj));
         parent_sync.send(SyncType::setup_done);
         bool eof = false;
-        parent_sync.receive(&eof);  // EOF once exec'd; an error is thrown
+        // EOF once exec'd; an error is thrown
+        for (SyncMessage m = parent_sync.receive(&eof);
+             !eof && m.type == SyncType::seccomp_listener; m = parent_sync.receive(&eof))
+            seccomp::forward_listener(
+                child, static_cast<int>(m.value), *spec.linux.seccomp,
+                {o.id, oci::Status::running, child, state.bundle, spec.annotations});
         if (!o.pid_file.empty()) replace_file(o.pid_file, std::to_string(child), 0644);
     } catch (...) {
         // child is the intermediate until it has told us the process's pid. A grandchild is

@@ -17,6 +17,7 @@
 #include "runtime/lsm.hpp"
 #include "runtime/process_attributes.hpp"
 #include "runtime/rootfs.hpp"
+#include "runtime/seccomp/listener.hpp"
 #include "runtime/start_socket.hpp"
 #include "runtime/terminal.hpp"
 
@@ -205,6 +206,14 @@ void init_main(const InitPlan& p) {
 
     // Checked before `ready`, so that `create` (not `start`) says what is wrong.
     if (p.has_capabilities) check_capabilities_held(p.capabilities);
+    if (p.load_seccomp_listener) {
+        // A notifying filter goes in now, while the runtime listens: it takes the listener
+        // (which every later system call of ours waits on) and hands it on. The filter so
+        // also sees the rest of our set-up, which a profile must allow anyway when it is
+        // installed before the identity switch (no noNewPrivileges).
+        p.sync->send(SyncType::seccomp_listener, seccomp::next_descriptor());
+        p.load_seccomp_listener();
+    }
     p.sync->send(SyncType::ready);
     g_runtime_listening = p.foreground;
 

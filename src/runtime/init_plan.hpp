@@ -53,8 +53,11 @@ struct InitPlan {
 
     bool has_capabilities = false;
     CapabilitySets capabilities;
-    std::vector<std::string> env;           // process.env plus LISTEN_FDS and friends
-    std::function<void()> load_seccomp;     // empty without linux.seccomp
+    std::vector<std::string> env;        // process.env plus LISTEN_FDS and friends
+    std::function<void()> load_seccomp;  // empty without linux.seccomp
+    // Instead of load_seccomp for a filter with SCMP_ACT_NOTIFY: installed before `ready`
+    // (its listener travels to the runtime then); returns the listener's fd.
+    std::function<int()> load_seccomp_listener;
     bool has_create_runtime_hooks = false;  // prestart or createRuntime: ask the parent
     sigset_t original_signal_mask{};
     bool foreground = false;  // run mode: the parent sends `start` over the socket

@@ -31,6 +31,7 @@
 #include "runtime/hooks.hpp"
 #include "runtime/init_plan.hpp"
 #include "runtime/namespaces.hpp"
+#include "runtime/seccomp/listener.hpp"
 #include "runtime/seccomp/seccomp.hpp"
 #include "runtime/start_socket.hpp"
 #include "runtime/terminal.hpp"
@@ -308,7 +309,10 @@ void Launch::spawn() {
     plan_.has_capabilities = has_caps_;
     plan_.capabilities = caps_;
     plan_.env = process_env(process, listen_fds_for_us());
-    if (seccomp_) {
+    if (seccomp_ && seccomp_->has_listener()) {
+        auto filter = seccomp_;
+        plan_.load_seccomp_listener = [filter] { return filter->load(); };
+    } else if (seccomp_) {
         auto filter = seccomp_;
         plan_.load_seccomp = [filter] { filter->load(); };
     }
@@ -390,6 +394,10 @@ void Launch::handle_messages() {
                 run_hooks(spec_.hooks.prestart, hook_state(), "prestart");
                 run_hooks(spec_.hooks.create_runtime, hook_state(), "createRuntime");
                 sync_.send(SyncType::hooks_done, init_pid_);
+                break;
+            case SyncType::seccomp_listener:
+                seccomp::forward_listener(init_pid_, static_cast<int>(msg.value),
+                                          *spec_.linux.seccomp, hook_state());
                 break;
             case SyncType::ready:
                 return;

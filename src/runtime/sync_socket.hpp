@@ -20,6 +20,8 @@ enum class SyncType : uint32_t {
     ready,           // child -> parent: about to wait for `start`
     start,           // parent -> child (run, exec): exec the process now
     error,           // either way: text is the message
+    // child -> parent: the seccomp notification listener will be fd `value` (seccomp/listener.hpp)
+    seccomp_listener,
 };
 
 struct SyncMessage {

@@ -105,13 +105,17 @@ TEST(BadConfig, LsmAskedForButNotEnabled) {
     expect_rejected(selinux, "process.selinuxLabel: SELinux is not enabled on this host");
 }
 
-TEST(BadConfig, SeccompListenerIsUnsupportedNotIgnored) {
+TEST(BadConfig, SeccompNotifyNeedsAListener) {
     Bundle bundle;
-    bundle.config()["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
-                                           {"listenerPath", "/run/listener.sock"}};
+    bundle.config()["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_NOTIFY"}};
     bundle.write();
-    expect_rejected(bundle,
-                    "linux.seccomp.listenerPath: seccomp notification listeners are not supported");
+    expect_rejected(
+        bundle, "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
+    Bundle unreachable;
+    unreachable.config()["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_NOTIFY"},
+                                                {"listenerPath", "/nonexistent/listener.sock"}};
+    unreachable.write();
+    expect_rejected(unreachable, "linux.seccomp.listenerPath: connect /nonexistent/listener.sock");
 }
 
 // Failures after the cgroup, state directory and init already exist.

@@ -143,10 +143,9 @@ TEST(RuntimeSpec, RejectsUnknownSeccompActionAndListener) {
     expect_rejected(doc,
                     "linux.seccomp.defaultAction: unknown seccomp action \"SCMP_ACT_EXPLODE\"");
     doc = base_spec();
-    doc["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
-                               {"listenerPath", "/run/l.sock"}};
-    expect_rejected(doc,
-                    "linux.seccomp.listenerPath: seccomp notification listeners are not supported");
+    doc["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_NOTIFY"},
+                               {"listenerPath", "run/l.sock"}};
+    expect_rejected(doc, "linux.seccomp.listenerPath: must be an absolute path");
     doc = base_spec();
     doc["linux"]["seccomp"] = {
         {"defaultAction", "SCMP_ACT_ALLOW"},

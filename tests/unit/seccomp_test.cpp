@@ -237,7 +237,7 @@ TEST(SeccompValidate, NamesAndArguments) {
     expect_invalid(config, "linux.seccomp.syscalls[1].args[1].op", "unknown comparison operator");
     config.syscalls[1].args.clear();
     config.syscalls[1].action = "SCMP_ACT_NOTIFY";
-    expect_invalid(config, "linux.seccomp.syscalls[1].action", "listener");
+    expect_invalid(config, "linux.seccomp.syscalls[1].action", "needs linux.seccomp.listenerPath");
     config.syscalls[1].action = "SCMP_ACT_BOGUS";
     expect_invalid(config, "linux.seccomp.syscalls[1].action", "unknown seccomp action");
     config.syscalls[1].action = "SCMP_ACT_ERRNO";
@@ -691,7 +691,7 @@ TEST(SeccompFeatures, DescribesWhatIsSupported) {
     };
     EXPECT_TRUE(has("actions", "SCMP_ACT_ERRNO"));
     EXPECT_TRUE(has("actions", "SCMP_ACT_KILL_PROCESS"));
-    EXPECT_FALSE(has("actions", "SCMP_ACT_NOTIFY"));  // parse_spec refuses it
+    EXPECT_TRUE(has("actions", "SCMP_ACT_NOTIFY"));  // with linux.seccomp.listenerPath
     EXPECT_EQ(f["operators"].size(), 7U);
     EXPECT_TRUE(has("operators", "SCMP_CMP_MASKED_EQ"));
     EXPECT_TRUE(has("archs", "SCMP_ARCH_X86_64"));

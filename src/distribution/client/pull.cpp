@@ -213,13 +213,18 @@ PullResult Puller::run(const std::optional<oci::Descriptor>& head, const std::st
                         " (the index has: " + (available.empty() ? "none" : available) + ")");
         }
         index_digest = fetched.digest;
-        store.put(fetched.bytes, fetched.digest);
-        added_.blob(fetched.digest);
+        FetchedManifest index_fetched = std::move(fetched);
         const oci::Descriptor& d = index.manifests[*chosen];
         fetched = registry_.get_manifest(ref_.repository, d.digest.str(), d.digest);
         if (oci::detect_manifest_kind(fetched.bytes, fetched.media_type, what) !=
             oci::ManifestKind::manifest)
             throw Error(what + ": manifest " + d.digest.str() + " is an index inside an index");
+        // Admitted before anything is stored: a refused image leaves nothing behind.
+        if (options_.admit) options_.admit(index_fetched.digest, fetched.digest);
+        store.put(index_fetched.bytes, index_fetched.digest);
+        added_.blob(index_fetched.digest);
+    } else if (options_.admit) {
+        options_.admit(fetched.digest, std::nullopt);
     }
     std::string manifest_what = "manifest " + fetched.digest.str() + " of " + what;
     image_.manifest = oci::parse_manifest(fetched.bytes, manifest_what);
@@ -279,8 +284,14 @@ PullResult pull_image(image::Images& images, Registry& registry, const image::Re
                                                        : ref.name() + "@" + ref.digest->str();
     // By digest: nothing to ask the registry when we have it.
     std::optional<oci::Descriptor> head;
+    auto admit_present = [&](const Digest& resolved, const image::ImageRecord& record) {
+        if (options.admit)
+            options.admit(resolved,
+                          record.id == resolved ? std::nullopt : std::optional<Digest>(record.id));
+    };
     if (ref.digest) {
         if (auto record = find_complete(images, *ref.digest, options.platform)) {
+            admit_present(*ref.digest, *record);
             images.db().add_name(name, record->id);
             return {*images.db().get(record->id), name, true};
         }
@@ -288,6 +299,7 @@ PullResult pull_image(image::Images& images, Registry& registry, const image::Re
         head = registry.head_manifest(ref.repository, ref.tag_or_latest());
         if (head) {
             if (auto record = find_complete(images, head->digest, options.platform)) {
+                admit_present(head->digest, *record);
                 images.db().add_name(name, record->id);
                 return {*images.db().get(record->id), name, true};
             }

@@ -5,6 +5,9 @@
 // pulled by digest.
 #pragma once
 
+#include <functional>
+#include <optional>
+
 #include "distribution/client/registry.hpp"
 #include "distribution/client/transfer_observer.hpp"
 #include "image/images.hpp"
@@ -16,6 +19,10 @@ struct PullOptions {
     oci::Platform platform;
     int max_concurrent = 4;
     TransferObserver* observer = nullptr;
+    // Called with the digest the reference resolved to (and, for an index, the platform's
+    // manifest) before anything is stored or named, also when the image is here already:
+    // throwing refuses the image (the signature policy: trust/policy_pull.hpp).
+    std::function<void(const Digest& manifest, const std::optional<Digest>& instance)> admit;
 };
 
 struct PullResult {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -197,6 +198,27 @@ ContainerRecord Engine::create(const CreateOptions& o) {
             ports.push_back(p);
         }
 
+    // --security-opt seccomp=record:FILE: checked before anything is made.
+    std::string seccomp_record;
+    for (const auto& opt : o.security_opts) {
+        for (const char* prefix : {"seccomp=record:", "seccomp:record:"}) {
+            if (!opt.starts_with(prefix)) continue;
+            seccomp_record = opt.substr(std::string_view(prefix).size());
+            if (seccomp_record.empty())
+                throw Error("--security-opt " + opt + ": name the profile's file");
+            if (!seccomp_record.starts_with('/'))
+                seccomp_record = std::filesystem::absolute(seccomp_record).string();
+            std::string parent = parent_path(seccomp_record);
+            struct stat st {};
+            if (::stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+                throw Error("--security-opt " + opt + ": directory " + parent + " does not exist");
+            if (!base_name(runtime).starts_with("berth-runtime"))
+                throw Error("--security-opt " + opt +
+                            " needs berth-runtime (it hands the seccomp listener to the "
+                            "monitor; runc and crun refuse SCMP_ACT_NOTIFY as the default)");
+        }
+    }
+
     // 2. The record: the name is claimed here, atomically.
     ContainerRecord record;
     record.id = random_hex(32);
@@ -235,6 +257,7 @@ ContainerRecord Engine::create(const CreateOptions& o) {
          {"read_only", o.read_only},
          {"privileged", o.privileged},
          {"init", o.init},
+         {"seccomp_record", seccomp_record},
          {"attachments", nlohmann::json::object()}};
     db_.insert(record);
 
@@ -313,6 +336,7 @@ ContainerRecord Engine::create(const CreateOptions& o) {
         in.mounts = resolved;
         in.env = env;
         in.init_binary = helper_program("berth-monitor");
+        if (!seccomp_record.empty()) in.seccomp_listener = paths_.seccomp_listener(record.id);
         // Rootless on cgroup v1 without delegation: no cgroup at all, as podman.
         in.rootless = unprivileged;
         if (!unprivileged) in.cgroups_path = "/berth/" + record.id;

@@ -350,7 +350,14 @@ BuiltSpec build_container_spec(const SpecInputs& in) {
         linux["cgroupsPath"] = in.cgroups_path;
 
     // Seccomp: docker's default profile for this capability set, unless told otherwise.
-    if (!o.privileged && seccomp_choice != "unconfined") {
+    if (seccomp_choice.starts_with("record:")) {
+        // Every call a notification to the monitor, which records it and lets it continue
+        // (engine/monitor/seccomp_recorder.hpp); all three x86 ABIs, so that none is killed.
+        linux["seccomp"] = {
+            {"defaultAction", "SCMP_ACT_NOTIFY"},
+            {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}},
+            {"listenerPath", in.seccomp_listener}};
+    } else if (!o.privileged && seccomp_choice != "unconfined") {
         if (seccomp_choice == "default")
             linux["seccomp"] = seccomp_to_json(runtime::seccomp::docker_default_profile(caps));
         else

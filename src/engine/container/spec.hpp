@@ -33,6 +33,7 @@ struct SpecInputs {
     bool rootless = false;          // no cgroup: --memory, --cpus, --pids-limit left out
     std::vector<std::string> env;   // from -e and --env-file, KEY=VALUE
     std::string init_binary;        // --init: a static init to bind-mount
+    std::string seccomp_listener;   // seccomp=record: linux.seccomp.listenerPath
 };
 
 struct BuiltSpec {

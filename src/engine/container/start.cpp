@@ -291,6 +291,13 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
                                               p.value("container_port", int64_t{0})});
     }
     mc.autoremove = c.value("autoremove", false);
+    mc.seccomp_record = c.value("seccomp_record", "");
+    if (!mc.seccomp_record.empty()) {
+        mc.seccomp_listener = paths_.seccomp_listener(record.id);
+        ::mkdir(parent_path(paths_.run).c_str(), 0711);
+        ::mkdir(paths_.run.c_str(), 0700);
+        ::mkdir(parent_path(mc.seccomp_listener).c_str(), 0700);
+    }
     TeardownPlan plan = teardown_plan(record, true);
     mc.volume_dirs = plan.volume_dirs;
     mc.volume_names = plan.volume_names;

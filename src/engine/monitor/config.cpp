@@ -59,7 +59,9 @@ nlohmann::json MonitorConfig::to_json() const {
             {"volume_names", volume_names},
             {"slirp4netns", slirp4netns},
             {"slirp4netns_api_socket", slirp4netns_api_socket},
-            {"forwarded_ports", ports}};
+            {"forwarded_ports", ports},
+            {"seccomp_record", seccomp_record},
+            {"seccomp_listener", seccomp_listener}};
 }
 
 MonitorConfig MonitorConfig::from_json(const nlohmann::json& d) {
@@ -93,6 +95,8 @@ MonitorConfig MonitorConfig::from_json(const nlohmann::json& d) {
     c.volume_names = d.value("volume_names", std::vector<std::string>{});
     c.slirp4netns = d.value("slirp4netns", "");
     c.slirp4netns_api_socket = d.value("slirp4netns_api_socket", "");
+    c.seccomp_record = d.value("seccomp_record", "");
+    c.seccomp_listener = d.value("seccomp_listener", "");
     for (const auto& p : d.value("forwarded_ports", nlohmann::json::array()))
         c.forwarded_ports.push_back({p.value("protocol", "tcp"), p.value("host_ip", ""),
                                      p.value("host_port", int64_t{0}),

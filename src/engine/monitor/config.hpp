@@ -64,6 +64,10 @@ struct MonitorConfig {
     std::string slirp4netns;
     std::string slirp4netns_api_socket;
     std::vector<ForwardedPort> forwarded_ports;
+    // --security-opt seccomp=record:FILE: the profile's file, and the socket the runtime
+    // sends the seccomp listener to (monitor/seccomp_recorder.hpp).
+    std::string seccomp_record;
+    std::string seccomp_listener;
 
     [[nodiscard]] nlohmann::json to_json() const;
     static MonitorConfig from_json(const nlohmann::json& doc);

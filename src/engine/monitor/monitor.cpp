@@ -33,6 +33,7 @@
 #include "engine/monitor/attach_protocol.hpp"
 #include "engine/monitor/console_socket.hpp"
 #include "engine/monitor/cri_log.hpp"
+#include "engine/monitor/seccomp_recorder.hpp"
 #include "engine/network/cni.hpp"
 #include "engine/network/netns.hpp"
 #include "engine/process_identity.hpp"
@@ -162,6 +163,7 @@ class Monitor {
     std::future<void> runtime_delete_;   // after the last exit, on a thread of its own
     std::optional<ContainerDb> db_;
     Clock::time_point health_deadline_{}, next_health_{};
+    std::optional<SeccompRecorder> seccomp_recorder_;  // --security-opt seccomp=record:FILE
 };
 
 int Monitor::run() {
@@ -179,6 +181,8 @@ int Monitor::run() {
     if (::chdir(c_.bundle.c_str()) != 0) throw_errno("chdir", c_.bundle);
     attach_listener_ = listen_unix("attach.sock");
     set_nonblocking(attach_listener_.get());
+    if (!c_.seccomp_record.empty())
+        seccomp_recorder_.emplace(c_.seccomp_listener, c_.seccomp_record);
     if (!start_network()) return 1;
     if (!start_container(true)) return 1;
     loop();
@@ -545,6 +549,8 @@ bool Monitor::should_restart(const ContainerState& s) const {
 void Monitor::container_exited(int status) {
     container_pid_ = 0;
     drain_output();
+    // Before the exit is reported: whoever waits for it finds the profile written.
+    if (seccomp_recorder_) seccomp_recorder_->write_profile();
     if (health_pid_) ::kill(health_pid_, SIGKILL);
     int code = decode_wait_status(status);
     bool oom = false;

@@ -55,12 +55,13 @@ std::string needs_api(unsigned needed, unsigned have) {
 // The SCMP_ACT_* value for an action name and its errnoRet. The paths are built only on failure.
 template <class ActionPath, class RetPath>
 uint32_t resolve_action(std::string_view name, const std::optional<uint32_t>& ret, unsigned api,
-                        const ActionPath& action_path, const RetPath& ret_path) {
+                        bool has_listener, const ActionPath& action_path, const RetPath& ret_path) {
     const ActionName* action = find_action(name);
     if (action == nullptr) fail(action_path(), "unknown seccomp action " + in_quotes(name));
-    if (action->kind == ActionKind::notify)
+    if (action->kind == ActionKind::notify && !has_listener)
         fail(action_path(),
-             "SCMP_ACT_NOTIFY needs a seccomp listener, which berth-runtime does not support yet");
+             "SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath (where the runtime sends the "
+             "notification listener)");
     if (api < action->min_api)
         fail(action_path(), std::string(name) + " " + needs_api(action->min_api, api));
     switch (action->kind) {
@@ -97,6 +98,8 @@ uint32_t resolve_action(std::string_view name, const std::optional<uint32_t>& re
             return SCMP_ACT_ALLOW;
         case ActionKind::log:
             return SCMP_ACT_LOG;
+        case ActionKind::notify:
+            return SCMP_ACT_NOTIFY;
         default:
             break;
     }
@@ -118,8 +121,9 @@ struct Header {
 
 Header check_header(const oci::Seccomp& config, unsigned api) {
     Header header;
+    const bool has_listener = !config.listener_path.empty();
     header.default_action = resolve_action(
-        config.default_action, config.default_errno_ret, api,
+        config.default_action, config.default_errno_ret, api, has_listener,
         [] { return std::string("linux.seccomp.defaultAction"); },
         [] { return std::string("linux.seccomp.defaultErrnoRet"); });
 
@@ -157,6 +161,12 @@ Header check_header(const oci::Seccomp& config, unsigned api) {
         header.flags.push_back(flag);
         header.load_flags |= flag->kernel_flag;
     }
+    // A notifying filter comes with a listener (the fd seccomp(2) returns), which the runtime
+    // hands to listenerPath (seccomp/listener.hpp).
+    bool notify = header.default_action == SCMP_ACT_NOTIFY;
+    for (const auto& rule : config.syscalls)
+        notify = notify || rule.action == "SCMP_ACT_NOTIFY";
+    if (notify) header.load_flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
     return header;
 }
 
@@ -181,8 +191,8 @@ void check_rules(const oci::Seccomp& config, uint32_t default_action, unsigned a
     for (size_t i = 0; i < config.syscalls.size(); ++i) {
         const oci::SeccompRule& rule = config.syscalls[i];
         const uint32_t action = resolve_action(
-            rule.action, rule.errno_ret, api, [&] { return rule_path(i, ".action"); },
-            [&] { return rule_path(i, ".errnoRet"); });
+            rule.action, rule.errno_ret, api, !config.listener_path.empty(),
+            [&] { return rule_path(i, ".action"); }, [&] { return rule_path(i, ".errnoRet"); });
 
         conditions.clear();
         unsigned seen = 0;
@@ -390,7 +400,7 @@ Filter compile(const oci::Seccomp& config, const CompileOptions& options) {
     return filter;
 }
 
-void Filter::load() const {
+int Filter::load() const {
     sock_fprog prog{};
     prog.len = static_cast<unsigned short>(program_.size());
     prog.filter = const_cast<sock_filter*>(program_.data());  // the kernel only reads it
@@ -403,16 +413,18 @@ void Filter::load() const {
                                         " (the process needs no_new_privs or CAP_SYS_ADMIN)");
         throw_system_error(code, "installing the seccomp filter");
     }
+    if (has_listener()) return static_cast<int>(rc);
     if (rc > 0)  // SECCOMP_FILTER_FLAG_TSYNC: the id of a thread that could not be synchronized
         throw SystemError(ESRCH, "installing the seccomp filter: thread " + std::to_string(rc) +
                                      " could not be synchronized (SECCOMP_FILTER_FLAG_TSYNC)");
+    return -1;
 }
 
 nlohmann::json features() {
     const unsigned api = seccomp_api_get();
     nlohmann::json actions_list = nlohmann::json::array();
     for (const ActionName& action : actions())
-        if (action.kind != ActionKind::notify) actions_list.push_back(std::string(action.name));
+        actions_list.push_back(std::string(action.name));
     nlohmann::json operators_list = nlohmann::json::array();
     for (const OperatorName& op : operators())
         operators_list.push_back(std::string(op.name));

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 
 #include <memory>
@@ -54,7 +55,12 @@ class Filter {
 
     // Installs the program in the calling thread (every thread with SECCOMP_FILTER_FLAG_TSYNC).
     // The caller must have set no_new_privs or hold CAP_SYS_ADMIN. Throws berth::SystemError.
-    void load() const;
+    // Returns the notification listener's fd for a filter with SCMP_ACT_NOTIFY, else -1.
+    int load() const;
+    // SCMP_ACT_NOTIFY is used: load() makes a listener (SECCOMP_FILTER_FLAG_NEW_LISTENER).
+    [[nodiscard]] bool has_listener() const noexcept {
+        return (load_flags_ & SECCOMP_FILTER_FLAG_NEW_LISTENER) != 0;
+    }
 
     // The BPF program load() installs, as libseccomp's seccomp_export_bpf() writes it.
     [[nodiscard]] std::span<const sock_filter> program() const noexcept { return program_; }

@@ -1,0 +1,23 @@
+// The trust verbs on the berth command line: `key generate`, `sign`, `verify`, `sbom`. The
+// work is in src/trust.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+namespace berth::cli {
+
+struct TrustGlobals {
+    const std::string& root;
+    const std::string& config;
+    const std::string& authfile;
+    const std::string& signature_policy;
+};
+
+// Adds the verbs (only the requested one when requested is not empty). The returned function
+// runs the verb that was parsed and returns its exit code, or -1 when none of these was.
+std::function<int()> add_trust_commands(CLI::App& app, const TrustGlobals& globals,
+                                        const std::string& requested);
+
+}  // namespace berth::cli
