@@ -2,6 +2,7 @@
 #include <linux/close_range.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "runtime/hooks.hpp"
 #include "runtime/init_plan.hpp"
 #include "runtime/lsm.hpp"
+#include "runtime/parent_death.hpp"
 #include "runtime/process_attributes.hpp"
 #include "runtime/rootfs.hpp"
 #include "runtime/start_socket.hpp"
@@ -26,6 +28,12 @@ namespace {
 // True until the init has told the runtime it is ready: after that, in create mode, no one
 // reads the sync socket any more.
 bool g_runtime_listening = true;
+
+// A socket whose other end only our parent holds: the runtime's end of the sync socket, or
+// (after an intermediate child forked us) the intermediate's end of a pair of our own. Its
+// hang-up tells that the parent died before our parent-death signal was armed.
+int g_parent_peer = -1;
+UniqueFd g_intermediate_link;  // our end of that pair; closed once we outlive the runtime
 
 oci::State hook_state(const InitPlan& p, pid_t host_pid) {
     return {p.id, oci::Status::creating, host_pid, p.bundle, p.spec->annotations};
@@ -118,12 +126,25 @@ void init_main(const InitPlan& p) {
             ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         }
         write_time_offsets(spec.linux);
+        // The init dies with us, and we die with the runtime, until the init no longer needs
+        // to (it closes its end of the link, and we exit).
+        int link[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, link) < 0)
+            throw_errno("socketpair");
         pid_t child = ::fork();
         if (child < 0) throw_errno("fork the container init");
         if (child > 0) {
+            ::close(link[1]);
             p.sync->send(SyncType::init_pid, child);
+            char byte = 0;
+            while (::read(link[0], &byte, 1) < 0 && errno == EINTR) {
+            }
             _exit(0);
         }
+        ::close(link[0]);
+        g_intermediate_link.reset(link[1]);
+        g_parent_peer = link[1];
+        die_with_parent(g_parent_peer);
     } else {
         join_namespaces(*p.joins);
         if (p.unshare_flags && ::unshare(p.unshare_flags) < 0) throw_errno("unshare namespaces");
@@ -133,6 +154,7 @@ void init_main(const InitPlan& p) {
     if (p.user_namespace) {
         if (::setresgid(0, 0, 0) < 0) throw_errno("become root (gid 0) in the user namespace");
         if (::setresuid(0, 0, 0) < 0) throw_errno("become root (uid 0) in the user namespace");
+        die_with_parent(g_parent_peer);  // a change of credentials clears the signal
     }
     if (!p.child_joins_cgroups) join_cgroups();
     if (::setsid() < 0) throw_errno("setsid");
@@ -205,8 +227,17 @@ void init_main(const InitPlan& p) {
 
     // Checked before `ready`, so that `create` (not `start`) says what is wrong.
     if (p.has_capabilities) check_capabilities_held(p.capabilities);
+    // From here the container may outlive the runtime: a runtime that dies before it has
+    // recorded the state is noticed below (create) or in wait_for_start (run).
+    outlive_parent();
+    g_intermediate_link.reset();
     p.sync->send(SyncType::ready);
     g_runtime_listening = p.foreground;
+    if (!p.foreground) {
+        bool eof = false;
+        SyncMessage recorded = p.sync->receive(&eof);
+        if (eof || recorded.type != SyncType::recorded) _exit(127);  // nobody can find us
+    }
 
     assume_process_identity(process, p.has_capabilities ? &p.capabilities : nullptr,
                             p.load_seccomp);
@@ -223,6 +254,9 @@ void init_main(const InitPlan& p) {
 }  // namespace
 
 void container_init(const InitPlan& plan) {
+    // Before any long step: dying with the runtime.
+    g_parent_peer = plan.sync->fd();
+    die_with_parent(g_parent_peer);
     try {
         init_main(plan);
     } catch (const std::exception& e) {

@@ -20,6 +20,7 @@ enum class SyncType : uint32_t {
     ready,           // child -> parent: about to wait for `start`
     start,           // parent -> child (run, exec): exec the process now
     error,           // either way: text is the message
+    recorded,        // parent -> child (create): the state is recorded, outlive the runtime
 };
 
 struct SyncMessage {
