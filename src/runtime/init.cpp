@@ -13,6 +13,7 @@
 #include "common/file.hpp"
 #include "common/path.hpp"
 #include "common/strings.hpp"
+#include "runtime/exec_outcome.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/init_plan.hpp"
 #include "runtime/lsm.hpp"
@@ -34,6 +35,9 @@ bool g_runtime_listening = true;
 // hang-up tells that the parent died before our parent-death signal was armed.
 int g_parent_peer = -1;
 UniqueFd g_intermediate_link;  // our end of that pair; closed once we outlive the runtime
+
+// Whether the failure happened in the exec itself (for the exit status, see exec_outcome.hpp).
+bool g_failed_at_exec = false;
 
 oci::State hook_state(const InitPlan& p, pid_t host_pid) {
     return {p.id, oci::Status::creating, host_pid, p.bundle, p.spec->annotations};
@@ -248,13 +252,17 @@ void init_main(const InitPlan& p) {
     state.status = oci::Status::created;
     run_hooks(spec.hooks.start_container, state, "startContainer");
 
+    g_failed_at_exec = true;  // only a failed exec returns from here
     exec_process(process, executable, std::move(env), p.original_signal_mask, p.load_seccomp);
 }
 
 }  // namespace
 
 void container_init(const InitPlan& plan) {
-    // Before any long step: dying with the runtime.
+    // Named until the exec renames it: the runtime tells a failed exec from a process that
+    // exec'd and exited at once by it (exec_outcome.hpp). Then, before any long step: dying
+    // with the runtime.
+    ::prctl(PR_SET_NAME, kInitName, 0, 0, 0);
     g_parent_peer = plan.sync->fd();
     die_with_parent(g_parent_peer);
     try {
@@ -262,15 +270,19 @@ void container_init(const InitPlan& plan) {
     } catch (const std::exception& e) {
         // Before `ready` the runtime is listening; after it (create mode) nobody is, so the
         // container's stderr is the only place left to say why.
+        bool reported = false;
         if (g_runtime_listening) {
-            plan.sync->send_error(e.what());
+            reported = plan.sync->send_error(e.what());
         } else if (g_start_connection >= 0) {
             std::string message = e.what();
-            ssize_t unused = ::write(g_start_connection, message.data(), message.size());
-            (void)unused;
+            reported = ::write(g_start_connection, message.data(), message.size()) > 0;
         } else {
-            dprintf(2, "berth-runtime: %s\n", e.what());
+            reported = dprintf(2, "berth-runtime: %s\n", e.what()) > 0;
         }
+        // A seccomp filter may deny even that: the exit status carries the errno.
+        const auto* system_error = dynamic_cast<const SystemError*>(&e);
+        if (!reported && system_error)
+            _exit(unreported_failure_status(system_error->code(), g_failed_at_exec));
     }
     _exit(127);
 }

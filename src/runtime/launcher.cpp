@@ -29,6 +29,7 @@
 #include "runtime/clone.hpp"
 #include "runtime/devices.hpp"
 #include "runtime/exe_protection.hpp"
+#include "runtime/exec_outcome.hpp"
 #include "runtime/foreground.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/init_plan.hpp"
@@ -132,7 +133,7 @@ class Launch {
     void spawn();
     void handle_messages();
     void record_state();
-    // The error for an init that ended during its set-up.
+    // The one-line error for an init that ended before its exec.
     [[nodiscard]] std::string init_death() const;
 
     const StateRoot& root_;
@@ -381,7 +382,12 @@ void Launch::handle_messages() {
     };
     for (;;) {
         bool eof = false;
-        SyncMessage msg = sync_.receive(&eof);
+        SyncMessage msg;
+        try {
+            msg = sync_.receive(&eof);
+        } catch (const SystemError&) {  // reset: it died with a message of ours unread
+            eof = true;
+        }
         if (eof) throw Error(init_death());
         switch (msg.type) {
             case SyncType::map_ids:
@@ -412,6 +418,7 @@ void Launch::handle_messages() {
 }
 
 std::string Launch::init_death() const {
+    if (auto message = death_before_exec(init_pid_, spec_.process->args.front())) return *message;
     return "the container's init exited during setup";
 }
 
@@ -453,12 +460,22 @@ void Launch::record_state() {
 }
 
 void Launch::start() {
-    sync_.send(SyncType::start, init_pid_);
+    try {
+        sync_.send(SyncType::start, init_pid_);
+    } catch (const SystemError&) {
+        throw Error(init_death());
+    }
     // In the foreground the state is written while the init execs, off the critical path.
     record_state();
-    // EOF: the init exec'd (the socket is close-on-exec); an error message: it could not.
+    // EOF: the init exec'd (the socket is close-on-exec), or died without a word (a seccomp
+    // filter can deny it every system call); an error message: it could not exec.
     bool eof = false;
-    sync_.receive(&eof);
+    try {
+        sync_.receive(&eof);
+    } catch (const SystemError&) {  // reset: it died with our message unread
+        throw Error(init_death());
+    }
+    if (auto death = death_before_exec(init_pid_, spec_.process->args.front())) throw Error(*death);
     run_hooks_warn(
         spec_.hooks.poststart,
         {options_.id, oci::Status::running, init_pid_, options_.bundle, spec_.annotations},

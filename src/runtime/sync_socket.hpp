@@ -39,8 +39,8 @@ class SyncSocket {
     void close() { fd_.reset(); }
 
     void send(SyncType type, int64_t value = 0, const std::string& text = {}) const;
-    // Best effort from a failing child: never throws.
-    void send_error(const std::string& text) const noexcept;
+    // Best effort from a failing child: never throws; false when it could not be sent.
+    bool send_error(const std::string& text) const noexcept;
     // Next message; a child's error message is rethrown as berth::Error with its text.
     // Returns nullopt-like type 0 on EOF via `eof` flag.
     SyncMessage receive(bool* eof = nullptr) const;
