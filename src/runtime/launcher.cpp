@@ -170,7 +170,7 @@ class Launch {
 void Launch::prepare() {
     StateRoot::validate_id(options_.id);
     std::string config_path = options_.bundle + "/config.json";
-    config_text_ = read_file(config_path);
+    config_text_ = read_file_limited(config_path, kMaxConfigSize);
     try {
         spec_ = oci::parse_spec(parse_json(config_text_, config_path));
     } catch (const InvalidDocument& e) {

@@ -252,3 +252,15 @@ TEST(DiesBeforeExec, KilledAtItsExec) {
         << r.err;
     EXPECT_FALSE(fs::exists(runtime.state_root() + "/" + id));
 }
+
+// A config of hundreds of megabytes is refused at once, before it is read (runc and crun read
+// it whole; parsing it took 7-25 s).
+TEST(BadConfig, ConfigLargerThan64MiB) {
+    Bundle bundle;
+    bundle.config()["annotations"] = {{"padding", std::string(70 << 20, 'x')}};
+    bundle.write();
+    const auto started = std::chrono::steady_clock::now();
+    expect_rejected(bundle, "/config.json: 734");
+    expect_rejected(bundle, " bytes, more than the limit of 64 MiB");
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+}
