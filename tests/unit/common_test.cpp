@@ -134,3 +134,15 @@ TEST(JsonReader, ErrorsNameTheField) {
     }
     EXPECT_THROW(parse_json("{bad", "cfg.json"), InvalidDocument);
 }
+
+TEST(Strings, EscapesBytesThatAreNotUtf8) {
+    EXPECT_EQ(escape_invalid_utf8("plain"), "plain");
+    EXPECT_EQ(escape_invalid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3"),
+              "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3");
+    EXPECT_EQ(escape_invalid_utf8("a\xff"), "a\\xff");
+    EXPECT_EQ(escape_invalid_utf8("\xc3\x28"), "\\xc3(");                        // bad continuation
+    EXPECT_EQ(escape_invalid_utf8("\xc0\xaf"), "\\xc0\\xaf");                    // overlong
+    EXPECT_EQ(escape_invalid_utf8("\xed\xa0\x80"), "\\xed\\xa0\\x80");           // a surrogate
+    EXPECT_EQ(escape_invalid_utf8("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // > U+10FFFF
+    EXPECT_EQ(escape_invalid_utf8("\xe2\x82"), "\\xe2\\x82");                    // cut short
+}

@@ -20,6 +20,7 @@
 
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "common/strings.hpp"
 #include "distribution/server/access_log.hpp"
 #include "distribution/server/authorizer.hpp"
 #include "distribution/server/htpasswd.hpp"
@@ -406,92 +407,122 @@ struct RegistryServer::Impl {
                         "malformed or oversized request head: " + ec.message(), 400);
                     bad.close = true;
                     RequestHead none;
+                    none.method = "-";
+                    none.target = "-";
+                    uint64_t sent = 0;
                     try {
-                        co_await write_response(stream, none, bad, false);
-                    } catch (const std::exception&) {
+                        sent = co_await write_response(stream, none, bad, false);
+                    } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): gone
                     }
+                    metrics.count_request("invalid", "-", bad.status, 0, sent);
+                    if (config.access_log)
+                        write_access_log({remote, "-", "-", "invalid", bad.status, 0, sent,
+                                          std::chrono::microseconds(0), ""});
                 }
                 co_return;
             }
             const auto started = std::chrono::steady_clock::now();
-            bool target_ok = true;
-            RequestHead head = make_head(parser.get(), remote, target_ok);
+            RequestHead head;
             std::string route = "invalid";
-            std::unique_ptr<Exchange> exchange;
-            if (!target_ok) {
-                exchange = std::make_unique<ReadyExchange>(Router::error_response(
-                    ErrorCode::name_invalid, "malformed request target", 400));
-            } else {
-                exchange = router->begin(head, route);
-            }
-
-            // The body: into the route's sink. A body nobody wants (the answer is already known,
-            // e.g. 401) or one over the route's limit is drained when small, so the client reads
-            // the answer; otherwise the connection closes after the answer.
-            std::optional<Response> early;
             uint64_t bytes_in = 0;
             bool keep_alive = parser.keep_alive();
-            const bool has_body =
-                parser.chunked() || (head.content_length && *head.content_length > 0);
-            if (has_body) {
-                BodySink* sink = exchange->body();
-                const uint64_t limit = exchange->body_limit();
-                const bool expects_continue = beast::iequals(head.header("expect"), "100-continue");
-                const bool oversized = head.content_length && *head.content_length > limit;
-                if (oversized)
-                    early = Router::error_response(
-                        ErrorCode::size_invalid,
-                        "request body of " + std::to_string(*head.content_length) +
-                            " bytes exceeds the limit of " + std::to_string(limit),
-                        413);
-                const bool wanted = sink && !oversized;
-                const bool drain = !wanted && !expects_continue && head.content_length &&
-                                   *head.content_length <= kDrainLimit;
-                if (wanted || drain) {
-                    if (wanted && expects_continue) {
-                        lowest.expires_after(config.write_timeout);
-                        static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-                        co_await asio::async_write(
-                            stream, asio::buffer(kContinue, sizeof kContinue - 1), use_awaitable);
-                    }
-                    http::request_parser<http::buffer_body> body_parser(std::move(parser));
-                    body_parser.body_limit(wanted ? limit : kDrainLimit);
-                    const BodyResult result = co_await read_body(
-                        stream, buffer, body_parser, wanted ? sink : nullptr, bytes_in, early);
-                    if (result == BodyResult::too_large) {
-                        if (!early)
-                            early = Router::error_response(ErrorCode::size_invalid,
-                                                           "request body exceeds the limit", 413);
-                        keep_alive = false;
-                    } else if (result == BodyResult::broken) {
-                        // The client went away or stalled: the exchange (and its sink) is
-                        // dropped, which undoes what was written.
-                        metrics.count_request(route, head.method, 499, bytes_in, 0);
-                        co_return;
-                    }
-                    if (body_parser.is_done()) keep_alive = keep_alive && body_parser.keep_alive();
-                } else {
-                    keep_alive = false;  // the body is never read
-                }
-            }
-
             Response response;
-            if (early) {
-                response = std::move(*early);
-            } else if (exchange->blocking()) {
-                response = co_await asio::co_spawn(blocking_pool, finish_on_pool(exchange.get()),
-                                                   use_awaitable);
-            } else {
-                response = finish_exchange(*exchange);
+            // Whatever goes wrong in a route (a bug, an exception nobody expected), the request
+            // is answered (500) and logged; the connection closes after the answer.
+            bool failed = false;
+            try {
+                bool target_ok = true;
+                head = make_head(parser.get(), remote, target_ok);
+                std::unique_ptr<Exchange> exchange;
+                if (!target_ok) {
+                    exchange = std::make_unique<ReadyExchange>(Router::error_response(
+                        ErrorCode::name_invalid, "malformed request target", 400));
+                } else {
+                    exchange = router->begin(head, route);
+                }
+
+                // The body: into the route's sink. A body nobody wants (the answer is already
+                // known, e.g. 401) or one over the route's limit is drained when small, so the
+                // client reads the answer; otherwise the connection closes after the answer.
+                std::optional<Response> early;
+                const bool has_body =
+                    parser.chunked() || (head.content_length && *head.content_length > 0);
+                if (has_body) {
+                    BodySink* sink = exchange->body();
+                    const uint64_t limit = exchange->body_limit();
+                    const bool expects_continue =
+                        beast::iequals(head.header("expect"), "100-continue");
+                    const bool oversized = head.content_length && *head.content_length > limit;
+                    if (oversized)
+                        early = Router::error_response(
+                            ErrorCode::size_invalid,
+                            "request body of " + std::to_string(*head.content_length) +
+                                " bytes exceeds the limit of " + std::to_string(limit),
+                            413);
+                    const bool wanted = sink && !oversized;
+                    const bool drain = !wanted && !expects_continue && head.content_length &&
+                                       *head.content_length <= kDrainLimit;
+                    if (wanted || drain) {
+                        if (wanted && expects_continue) {
+                            lowest.expires_after(config.write_timeout);
+                            static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+                            co_await asio::async_write(
+                                stream, asio::buffer(kContinue, sizeof kContinue - 1),
+                                use_awaitable);
+                        }
+                        http::request_parser<http::buffer_body> body_parser(std::move(parser));
+                        body_parser.body_limit(wanted ? limit : kDrainLimit);
+                        const BodyResult result = co_await read_body(
+                            stream, buffer, body_parser, wanted ? sink : nullptr, bytes_in, early);
+                        if (result == BodyResult::too_large) {
+                            if (!early)
+                                early = Router::error_response(
+                                    ErrorCode::size_invalid, "request body exceeds the limit", 413);
+                            keep_alive = false;
+                        } else if (result == BodyResult::broken) {
+                            // The client went away or stalled: the exchange (and its sink) is
+                            // dropped, which undoes what was written.
+                            metrics.count_request(route, head.method, 499, bytes_in, 0);
+                            co_return;
+                        }
+                        if (body_parser.is_done())
+                            keep_alive = keep_alive && body_parser.keep_alive();
+                    } else {
+                        keep_alive = false;  // the body is never read
+                    }
+                }
+
+                if (early) {
+                    response = std::move(*early);
+                } else if (exchange->blocking()) {
+                    response = co_await asio::co_spawn(
+                        blocking_pool, finish_on_pool(exchange.get()), use_awaitable);
+                } else {
+                    response = finish_exchange(*exchange);
+                }
+                exchange.reset();
+            } catch (const std::exception& e) {
+                log::error("internal error answering " +
+                           escape_invalid_utf8(head.method + " " + head.target) + ": " + e.what());
+                failed = true;
             }
-            exchange.reset();
+            if (failed) {
+                response = Router::error_response(ErrorCode::unsupported, "internal error", 500);
+                keep_alive = false;
+            }
             keep_alive = keep_alive && !response.close && !stopping;
             uint64_t bytes_out = 0;
             try {
                 bytes_out = co_await write_response(stream, head, response, keep_alive);
             } catch (const std::exception& e) {
-                if (response.stream) log::warn(head.method + " " + head.target + ": " + e.what());
+                if (response.stream)
+                    log::warn(escape_invalid_utf8(head.method + " " + head.target) + ": " +
+                              e.what());
                 metrics.count_request(route, head.method, response.status, bytes_in, 0);
+                if (config.access_log)
+                    write_access_log({remote, head.method, head.target, route, response.status,
+                                      bytes_in, 0, std::chrono::microseconds(0),
+                                      head.header("user-agent")});
                 co_return;
             }
             const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -532,8 +563,11 @@ struct RegistryServer::Impl {
                 co_await serve_requests(stream, state, remote);
                 stream.socket().shutdown(tcp::socket::shutdown_send, ec);
             }
-        } catch (const std::exception&) {
-            // A broken connection ends only itself.
+        } catch (const boost::system::system_error&) {  // NOLINT(bugprone-empty-catch)
+            // A broken connection (reset, timed out) ends only itself.
+        } catch (const std::exception& e) {
+            // Every request that could be answered was (serve_requests); this is a bug.
+            log::error("connection from " + remote + " ended: " + e.what());
         }
         --metrics.connections;
         {
