@@ -29,6 +29,15 @@ std::string metric(const std::string& text, const std::string& name) {
     return text.substr(start, text.find('\n', start) - start);
 }
 
+// The upload sessions in a registry's uploads/ (not the running servers' owner files).
+std::vector<std::string> upload_sessions(const std::string& root) {
+    std::vector<std::string> out;
+    for (const auto& entry : fs::directory_iterator(root + "/uploads"))
+        if (!entry.path().filename().string().starts_with(".owner-"))
+            out.push_back(entry.path().filename().string());
+    return out;
+}
+
 }  // namespace
 
 TEST(RegistryOperationsTest, PullThroughCacheServesCachedContentWhenUpstreamIsDown) {
@@ -208,7 +217,7 @@ TEST(RegistryOperationsTest, KillNineLeavesARegistryThatServesWhatItAcknowledged
         skopeo_copy("docker://" + registry.host() + "/app/bb:1", "oci:" + work.path() + "/out:1");
     EXPECT_EQ(pulled.exit_code, 0) << pulled.describe();
     // The stale session was cleaned up at start.
-    EXPECT_TRUE(fs::is_empty(registry.root() + "/uploads")) << registry.log();
+    EXPECT_EQ(upload_sessions(registry.root()), std::vector<std::string>{}) << registry.log();
     EXPECT_EQ(registry_call("GET", registry.url() + location).status, 404);
 }
 
@@ -232,4 +241,31 @@ TEST(RegistryOperationsTest, SigtermLetsTheRequestInFlightFinish) {
     const std::string stored =
         registry.root() + "/blobs/sha256/" + sha256_digest(payload).substr(7);
     EXPECT_EQ(fs::file_size(stored), payload.size());
+}
+
+// The upload sessions of a server killed with -9 are garbage as soon as the next server
+// starts, however recent (the expiry is a day); those of a server stopped gracefully are
+// handed on, and the client may go on with them.
+TEST(RegistryOperationsTest, UploadSessionsOfAKilledServerAreRemovedAtTheNextStart) {
+    BerthRegistry registry;
+    auto begin_upload = [&] {
+        auto start = registry_call("POST", registry.url() + "/v2/app/blobs/uploads/");
+        const std::string location = start.header("location").value_or("");
+        EXPECT_EQ(
+            registry_call("PATCH", registry.url() + location, {}, std::string(5000, 'a')).status,
+            202);
+        return location;
+    };
+    const std::string handed_on = begin_upload();
+    EXPECT_EQ(registry.stop(), 0);
+    registry.start();
+    EXPECT_EQ(registry_call("GET", registry.url() + handed_on).status, 204) << registry.log();
+
+    const std::string crashed = begin_upload();
+    registry.kill9();
+    registry.start();
+    EXPECT_EQ(registry_call("GET", registry.url() + crashed).status, 404) << registry.log();
+    // The session handed on is still there (it expires as usual), and it alone.
+    EXPECT_EQ(registry_call("GET", registry.url() + handed_on).status, 204) << registry.log();
+    EXPECT_EQ(upload_sessions(registry.root()).size(), 1u) << registry.log();
 }
