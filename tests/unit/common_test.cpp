@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <filesystem>
 
 #include "common/error.hpp"
+#include "common/fd_limit.hpp"
 #include "common/file.hpp"
 #include "common/json_reader.hpp"
 #include "common/owned_temp.hpp"
@@ -148,6 +150,17 @@ TEST(Strings, EscapesBytesThatAreNotUtf8) {
     EXPECT_EQ(escape_invalid_utf8("\xed\xa0\x80"), "\\xed\\xa0\\x80");           // a surrogate
     EXPECT_EQ(escape_invalid_utf8("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // > U+10FFFF
     EXPECT_EQ(escape_invalid_utf8("\xe2\x82"), "\\xe2\\x82");                    // cut short
+}
+
+TEST(FdLimit, ConnectionCapLeavesRoomForFilesAndTheProcess) {
+    EXPECT_EQ(connection_cap(1024, 2), 480U);
+    EXPECT_EQ(connection_cap(1024, 3), 320U);
+    EXPECT_EQ(connection_cap(524288, 2), 262112U);
+    EXPECT_GE(connection_cap(10, 2), 1U);
+    // Raising never lowers.
+    rlimit before{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &before), 0);
+    EXPECT_GE(raise_fd_limit(), before.rlim_cur == RLIM_INFINITY ? 1024 : before.rlim_cur);
 }
 
 // A temporary whose maker is alive stays; once its maker is killed, the next sweep removes it.

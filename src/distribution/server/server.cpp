@@ -6,6 +6,7 @@
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
 #include <utility>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -19,6 +20,7 @@
 #include <thread>
 
 #include "common/error.hpp"
+#include "common/fd_limit.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
 #include "distribution/server/access_log.hpp"
@@ -114,6 +116,8 @@ struct RegistryServer::Impl {
     asio::thread_pool blocking_pool{4};
     std::atomic<bool> stopping{false};
     std::atomic<size_t> next_context{0};
+    // config.max_connections, lowered to what the open file limit allows (run()).
+    size_t max_connections = 0;
 
     std::mutex connections_mutex;
     std::condition_variable connections_changed;
@@ -592,6 +596,8 @@ struct RegistryServer::Impl {
     }
 
     awaitable<void> accept_loop(tcp::acceptor& acceptor) {
+        asio::steady_timer backoff(acceptor.get_executor());
+        bool out_of_files = false;
         while (!stopping) {
             auto& context = *contexts[next_context++ % contexts.size()];
             boost::system::error_code ec;
@@ -599,10 +605,27 @@ struct RegistryServer::Impl {
                 co_await acceptor.async_accept(context, asio::redirect_error(use_awaitable, ec));
             if (ec) {
                 if (stopping || ec == asio::error::operation_aborted) co_return;
-                continue;  // EMFILE and friends: keep serving the others
+                if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+                    ec == asio::error::no_memory ||
+                    ec == boost::system::errc::too_many_files_open_in_system) {
+                    // The listening socket stays readable while the connection waits in the
+                    // backlog: accepting again at once would spin. Wait for files to close.
+                    if (!out_of_files)
+                        log::warn("accepting connections failed: " + ec.message() + " (" +
+                                  std::to_string(metrics.connections.load()) +
+                                  " connections open); retrying every 100 ms");
+                    out_of_files = true;
+                    backoff.expires_after(std::chrono::milliseconds(100));
+                    co_await backoff.async_wait(asio::redirect_error(use_awaitable, ec));
+                }
+                continue;  // ECONNABORTED and friends: the next one
+            }
+            if (out_of_files) {
+                log::info("accepting connections again");
+                out_of_files = false;
             }
             const auto executor = socket.get_executor();
-            if (static_cast<size_t>(metrics.connections.load()) >= config.max_connections) {
+            if (static_cast<size_t>(metrics.connections.load()) >= max_connections) {
                 asio::co_spawn(executor, refuse(std::move(socket)), asio::detached);
                 continue;
             }
@@ -617,6 +640,14 @@ struct RegistryServer::Impl {
         if (!tls && !config.plain_http && !is_loopback_host(endpoint.host))
             throw Error("refusing plain HTTP on " + config.addr +
                         ": give --tls-cert and --tls-key, or --plain-http");
+        // Each connection may hold its socket and the file it serves or writes (and, for a
+        // pull-through cache, its upstream connection): the cap leaves room for them all.
+        const uint64_t fd_limit = raise_fd_limit();
+        max_connections = std::min(config.max_connections, connection_cap(fd_limit, proxy ? 3 : 2));
+        if (max_connections < config.max_connections)
+            log::warn("at most " + std::to_string(max_connections) + " connections (not " +
+                      std::to_string(config.max_connections) + "): the open file limit is " +
+                      std::to_string(fd_limit));
         const size_t removed = uploads.remove_expired();
         if (removed) log::info("removed " + std::to_string(removed) + " stale upload sessions");
 

@@ -52,6 +52,9 @@ constexpr auto kReleaseAfter = std::chrono::seconds(1);
 constexpr int kNetworkGateFd = 4;
 
 using Clock = std::chrono::steady_clock;
+// Attached clients beyond this are closed as they connect: each holds a file of a process
+// that has the default limit of 1024.
+constexpr size_t kMaxAttachClients = 256;
 
 std::string lower(std::string text) {
     std::transform(text.begin(), text.end(), text.begin(),
@@ -158,6 +161,9 @@ class Monitor {
     int exit_code_ = 0;
     pid_t health_pid_ = 0;
     std::optional<Clock::time_point> release_due_;
+    // Set when accepting an attach client failed for want of files: the listener stays
+    // readable, so it is left out of poll until then instead of spinning.
+    std::optional<Clock::time_point> accept_paused_until_;
     std::future<void> network_release_;  // the bridge's CNI DELs, once the container is done
     std::future<void> runtime_delete_;   // after the last exit, on a thread of its own
     std::optional<ContainerDb> db_;
@@ -388,7 +394,9 @@ void Monitor::loop() {
     while (!done_) {
         std::vector<pollfd> fds;
         fds.push_back({signals_.get(), POLLIN, 0});
-        fds.push_back({attach_listener_.get(), POLLIN, 0});
+        if (accept_paused_until_ && Clock::now() >= *accept_paused_until_)
+            accept_paused_until_.reset();
+        fds.push_back({accept_paused_until_ ? -1 : attach_listener_.get(), POLLIN, 0});
         fds.push_back({output_[0].get(), POLLIN, 0});
         fds.push_back({output_[1].get(), POLLIN, 0});
         for (auto& client : clients_)
@@ -396,6 +404,8 @@ void Monitor::loop() {
         std::optional<Clock::time_point> wake;
         if (!c_.health.command.empty()) wake = health_pid_ ? health_deadline_ : next_health_;
         if (release_due_ && (!wake || *release_due_ < *wake)) wake = release_due_;
+        if (accept_paused_until_ && (!wake || *accept_paused_until_ < *wake))
+            wake = accept_paused_until_;
         int timeout = -1;
         if (wake) {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*wake - Clock::now());
@@ -424,10 +434,13 @@ void Monitor::loop() {
         if (ready <= 0) continue;
         if (fds[1].revents & POLLIN) {
             UniqueFd client(::accept4(attach_listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-            if (client) {
+            if (!client &&
+                (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
+                accept_paused_until_ = Clock::now() + std::chrono::milliseconds(100);
+            } else if (client && clients_.size() < kMaxAttachClients) {
                 clients_.push_back(std::move(client));
                 decoders_.emplace_back();
-            }
+            }  // (over the cap: closed at once, the client reads the end of the stream)
         }
         for (int i = 0; i < 2; ++i)
             if (fds[2 + static_cast<size_t>(i)].revents) on_output(i);
