@@ -315,7 +315,9 @@ ContainerRecord Engine::create(const CreateOptions& o) {
         in.init_binary = helper_program("berth-monitor");
         // Rootless on cgroup v1 without delegation: no cgroup at all, as podman.
         in.rootless = unprivileged;
-        if (!unprivileged) in.cgroups_path = "/berth/" + record.id;
+        // The container's cgroup sits beside its monitor's, under a parent with the same CPU
+        // and memory limits (monitor/monitor_cgroup.hpp).
+        if (!unprivileged) in.cgroups_path = "/berth/" + record.id + "/container";
         if (network == "host")
             in.network_namespace = "host";
         else if (network == "none")

@@ -33,6 +33,7 @@
 #include "engine/monitor/attach_protocol.hpp"
 #include "engine/monitor/console_socket.hpp"
 #include "engine/monitor/cri_log.hpp"
+#include "engine/monitor/monitor_cgroup.hpp"
 #include "engine/network/cni.hpp"
 #include "engine/network/netns.hpp"
 #include "engine/process_identity.hpp"
@@ -164,6 +165,7 @@ class Monitor {
     // Set when accepting an attach client failed for want of files: the listener stays
     // readable, so it is left out of poll until then instead of spinning.
     std::optional<Clock::time_point> accept_paused_until_;
+    MonitorCgroup cgroup_;               // <parent>/monitor, beside the container's cgroup
     std::future<void> network_release_;  // the bridge's CNI DELs, once the container is done
     std::future<void> runtime_delete_;   // after the last exit, on a thread of its own
     std::optional<ContainerDb> db_;
@@ -187,6 +189,16 @@ int Monitor::run() {
     set_nonblocking(attach_listener_.get());
     if (!start_network()) return 1;
     if (!start_container(true)) return 1;
+    {
+        // From now on charged where the container's limits apply (monitor_cgroup.hpp); not
+        // while it made the container, which a small --cpus would slow down.
+        std::string error;
+        auto spec =
+            nlohmann::json::parse(read_file_if_exists("config.json").value_or(""), nullptr, false);
+        if (spec.is_object()) cgroup_ = MonitorCgroup::join(spec, error);
+        // (The monitor's stderr is /dev/null: the reason stays beside the container's log.)
+        if (!error.empty()) write_file("monitor.log", error + "\n", 0600);
+    }
     loop();
     return 0;
 }
@@ -756,6 +768,9 @@ void Monitor::finish() {
         }
     }
     wait_for_runtime_delete();
+    // The container's cgroup is gone: ours and the parent go too (before the cleanup command,
+    // which would be born in ours).
+    cgroup_.leave();
     if (!local && !c_.cleanup.empty()) run_subprocess(c_.cleanup);
     if (!(local && c_.autoremove)) {  // else the row is gone already
         db().modify_state(c_.id, [&](ContainerState& s) {
