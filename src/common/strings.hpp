@@ -21,6 +21,10 @@ std::optional<int64_t> parse_int64(std::string_view text);
 // must outlive the array and not be resized meanwhile.
 std::vector<char*> c_string_array(std::vector<std::string>& strings);
 
+// text with every byte that is not part of well-formed UTF-8 written as "\xHH": what may go
+// into JSON and log lines (which must be UTF-8) and still shows the offending bytes.
+std::string escape_invalid_utf8(std::string_view text);
+
 // "KEY=VALUE" lookups in an environment list.
 std::optional<std::string> env_lookup(const std::vector<std::string>& env, std::string_view key);
 // Replaces KEY's entry or appends it.

@@ -11,6 +11,7 @@
 
 #include "common/error.hpp"
 #include "common/file.hpp"
+#include "common/owned_temp.hpp"
 #include "common/path.hpp"
 
 namespace berth::image {
@@ -136,6 +137,11 @@ std::vector<Digest> ContentStore::list() const {
     return out;
 }
 
+size_t ContentStore::remove_orphaned_ingest() const {
+    return remove_orphaned_temps(root_ + "/blobs/ingest",
+                                 [](const std::string& name) { return name.starts_with("tmp-"); });
+}
+
 FileLock ContentStore::lock(const Digest& digest) const {
     return FileLock(root_ + "/locks/" + std::string(digest.algorithm_name()) + "-" + digest.hex() +
                     ".blob");
@@ -193,9 +199,12 @@ BlobWriter::BlobWriter(ContentStore& store, const std::optional<Digest>& expecte
     std::string ingest = store.root_ + "/blobs/ingest";
     int fd = ::open(ingest.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
     if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-        // No O_TMPFILE on this filesystem: a named temp file that prune removes after a crash.
-        shared_->temp_path = ingest + "/tmp-" + random_suffix();
-        fd = ::open(shared_->temp_path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
+        // No O_TMPFILE on this filesystem: a named temp file, locked while we write it; after
+        // a crash the next writer removes it (remove_orphaned_ingest).
+        OwnedTemp temp = OwnedTemp::make_file(ingest + "/tmp-" + random_suffix());
+        shared_->temp_path = temp.path();
+        // The copy holds the lock for as long as the writer keeps the file open.
+        fd = ::fcntl(temp.fd(), F_DUPFD_CLOEXEC, 0);
     }
     if (fd < 0) throw_errno("create temp blob in", ingest);
     shared_->fd.reset(fd);

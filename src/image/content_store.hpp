@@ -60,6 +60,9 @@ class ContentStore {
     [[nodiscard]] std::vector<Digest> list() const;
     // Serialises work on one blob across processes (downloads shared by concurrent pulls).
     [[nodiscard]] FileLock lock(const Digest& digest) const;
+    // Removes the named ingest files (made where O_TMPFILE is missing) of writers that are
+    // gone; returns how many.
+    size_t remove_orphaned_ingest() const;
     [[nodiscard]] const std::string& root() const { return root_; }
 
   private:

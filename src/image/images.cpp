@@ -46,7 +46,12 @@ Images::Images(std::string root)
       db_(root_ + "/state.db") {}
 
 FileLock Images::writer_lock() const {
-    return FileLock(root_ + "/locks/gc", true);
+    FileLock lock(root_ + "/locks/gc", true);
+    // A writer killed midway (a pull, a load) left temporaries nobody holds any more: each
+    // writer removes them as it starts, so a kill costs no disk after the next command.
+    snapshots_.remove_orphaned_temps();
+    store_.remove_orphaned_ingest();
+    return lock;
 }
 
 FileLock Images::gc_lock() const {

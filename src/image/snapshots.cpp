@@ -120,9 +120,10 @@ void PreparedSnapshot::discard() noexcept {
     if (done_) return;
     done_ = true;
     try {
-        remove_tree(temp_);
-    } catch (...) {  // NOLINT(bugprone-empty-catch): prune removes what is left
+        remove_tree(temp_.path());
+    } catch (...) {  // NOLINT(bugprone-empty-catch): the next writer removes what is left
     }
+    temp_.release();
 }
 
 namespace {
@@ -143,9 +144,10 @@ void write_info(const std::string& temp, const Digest& chain, const SnapshotInfo
 std::optional<PreparedSnapshot> Snapshots::prepare(
     const Digest& chain, const std::function<SnapshotInfo(int fs_fd)>& fill) {
     if (has(chain)) return std::nullopt;
-    std::string temp = root_ + "/snapshots/.tmp/" + temp_name(chain);
-    make_dir(temp);
-    PreparedSnapshot prepared(chain, temp, dir(chain));
+    PreparedSnapshot prepared(
+        chain, OwnedTemp::make_directory(root_ + "/snapshots/.tmp/" + temp_name(chain)),
+        dir(chain));
+    const std::string temp = prepared.temp_.path();
     make_dir(temp + "/fs", 0755);
     UniqueFd fs = open_file(temp + "/fs", O_RDONLY | O_DIRECTORY);
     write_info(temp, chain, fill(fs.get()));
@@ -155,9 +157,10 @@ std::optional<PreparedSnapshot> Snapshots::prepare(
 std::optional<PreparedSnapshot> Snapshots::adopt(const Digest& chain, const std::string& fs_dir,
                                                  const SnapshotInfo& info) {
     if (has(chain)) return std::nullopt;
-    std::string temp = root_ + "/snapshots/.tmp/" + temp_name(chain);
-    make_dir(temp);
-    PreparedSnapshot prepared(chain, temp, dir(chain));
+    PreparedSnapshot prepared(
+        chain, OwnedTemp::make_directory(root_ + "/snapshots/.tmp/" + temp_name(chain)),
+        dir(chain));
+    const std::string temp = prepared.temp_.path();
     if (::rename(fs_dir.c_str(), (temp + "/fs").c_str()) < 0) throw_errno("rename", fs_dir);
     write_info(temp, chain, info);
     return prepared;
@@ -168,21 +171,23 @@ void Snapshots::publish(std::vector<PreparedSnapshot>& prepared) {
     // Visible at once; durable when the background flush has removed the markers.
     std::vector<std::string> markers;
     for (auto& p : prepared) {
-        write_file(p.temp_ + "/" + kPendingSyncMarker, current_boot_id(), 0600);
-        if (::rename(p.temp_.c_str(), p.target_.c_str()) < 0) {
-            if (errno != ENOTEMPTY && errno != EEXIST) throw_errno("rename", p.temp_);
+        const std::string& temp = p.temp_.path();
+        write_file(temp + "/" + kPendingSyncMarker, current_boot_id(), 0600);
+        if (::rename(temp.c_str(), p.target_.c_str()) < 0) {
+            if (errno != ENOTEMPTY && errno != EEXIST) throw_errno("rename", temp);
             if (has(p.chain_)) {  // published meanwhile by another pull: ours goes
                 p.discard();
                 continue;
             }
             remove(p.chain_);  // left from an earlier boot, not known to be complete
-            if (::rename(p.temp_.c_str(), p.target_.c_str()) < 0) {
-                if (errno != ENOTEMPTY && errno != EEXIST) throw_errno("rename", p.temp_);
+            if (::rename(temp.c_str(), p.target_.c_str()) < 0) {
+                if (errno != ENOTEMPTY && errno != EEXIST) throw_errno("rename", temp);
                 p.discard();
                 continue;
             }
         }
         p.done_ = true;
+        p.temp_.release();
         markers.push_back(p.target_ + "/" + kPendingSyncMarker);
     }
     if (!markers.empty()) flush_in_background(root_ + "/snapshots", markers);
@@ -200,13 +205,22 @@ bool Snapshots::create(const Digest& chain, const std::function<SnapshotInfo(int
 
 void Snapshots::remove(const Digest& chain) {
     FileLock held = lock(chain);
-    // Rename first: a half-removed snapshot is never visible under its name.
-    std::string temp = root_ + "/snapshots/.tmp/" + temp_name(chain) + ".removing";
-    if (::rename(dir(chain).c_str(), temp.c_str()) < 0) {
-        if (errno == ENOENT) return;
-        throw_errno("rename", dir(chain));
+    // Moved out of sight first (a half-removed snapshot is never visible under its name), as
+    // a temporary of ours: a removal killed midway is finished by the next writer.
+    OwnedTemp temp;
+    try {
+        temp = OwnedTemp::adopt(dir(chain),
+                                root_ + "/snapshots/.tmp/" + temp_name(chain) + ".removing");
+    } catch (const SystemError& e) {
+        if (e.code() == ENOENT) return;
+        throw;
     }
-    remove_tree(temp);
+    remove_tree(temp.path());
+}
+
+size_t Snapshots::remove_orphaned_temps() const {
+    return berth::remove_orphaned_temps(root_ + "/snapshots/.tmp",
+                                        [](const std::string&) { return true; });
 }
 
 void Snapshots::remove_stale_temp() {

@@ -2,7 +2,9 @@
 // every image whose layers start with that chain. Each holds one layer's own files (whiteouts
 // as overlayfs markers), so a rootfs is an overlayfs of the chain's snapshots. A snapshot is
 // unpacked into <root>/snapshots/.tmp/ and renamed into place complete; it is flushed to disk
-// in the background afterwards (durability.hpp).
+// in the background afterwards (durability.hpp). The temporaries under .tmp/ are locked by
+// the process that makes them (common/owned_temp.hpp): those of a process that was killed
+// are removed by the next one that takes the store's lock (Images::writer_lock).
 #pragma once
 
 #include <functional>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "common/digest.hpp"
+#include "common/owned_temp.hpp"
 #include "image/content_store.hpp"
 
 namespace berth::image {
@@ -45,10 +48,11 @@ class PreparedSnapshot {
   private:
     friend class Snapshots;
     void discard() noexcept;
-    PreparedSnapshot(Digest chain, std::string temp, std::string target)
+    PreparedSnapshot(Digest chain, OwnedTemp temp, std::string target)
         : chain_(std::move(chain)), temp_(std::move(temp)), target_(std::move(target)) {}
     Digest chain_;
-    std::string temp_, target_;
+    OwnedTemp temp_;
+    std::string target_;
     bool done_ = false;
 };
 
@@ -80,6 +84,9 @@ class Snapshots {
     void remove(const Digest& chain);
     // Leftovers of unpacks that crashed; only under gc's exclusive lock.
     void remove_stale_temp();
+    // The temporaries of processes that are gone (unpacks and removals killed midway); safe
+    // while others unpack. Returns how many were removed.
+    size_t remove_orphaned_temps() const;
     [[nodiscard]] FileLock lock(const Digest& chain) const;
 
   private:

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "support/fixture.hpp"
@@ -295,6 +296,76 @@ TEST_F(EngineTest, LogsFollowTailAndCriFormat) {
     std::string first;
     std::getline(file, first);
     EXPECT_NE(first.find(" stdout F line1"), std::string::npos) << first;
+}
+
+// A flood of numbered lines (stdout) and of long ones (stderr, over the 16 KiB of a record),
+// written as fast as the container can: `logs` gives every line back, whole and in order.
+TEST_F(EngineTest, LogFloodIsReadBackWithoutLostOrTornLines) {
+    std::string id = run_detached(
+        {"--network", "none", image_, "sh", "-c",
+         "seq 1 300000; i=0; while [ $i -lt 20 ]; do head -c 40000 /dev/zero | tr '\\0' x >&2; "
+         "echo >&2; i=$((i+1)); done"});
+    ASSERT_TRUE(eventually([&] { return inspect(id)["State"]["Status"] == "exited"; }, 60s));
+    CommandOptions patient;
+    patient.timeout = 60s;
+    auto logs = berth({"logs", id}, patient);
+    ASSERT_EQ(logs.exit_code, 0) << logs.err.substr(0, 200);
+    const auto lines = lines_of(logs.out);
+    ASSERT_EQ(lines.size(), 300000U);
+    for (size_t i = 0; i < lines.size(); ++i)
+        ASSERT_EQ(lines[i], std::to_string(i + 1)) << "line " << i + 1;
+    const auto long_lines = lines_of(logs.err);
+    ASSERT_EQ(long_lines.size(), 20U);
+    for (const auto& line : long_lines)
+        EXPECT_EQ(line, std::string(40000, 'x'));
+}
+
+// A container that floods its log under --cpus 0.5: the container and its monitor together
+// stay within about that (the monitor is charged to a parent cgroup that carries the limit),
+// and pause freezes the container alone.
+TEST_F(EngineTest, LogFloodStaysWithinTheContainersCpuLimit) {
+    std::string id =
+        run_detached({"--network", "none", "--cpus", "0.5", "--memory", "64m", image_, "yes"});
+    const std::string dir = berth.root() + "/containers/" + id;
+    // The monitor: the berth-monitor whose working directory is the container's.
+    int monitor = 0;
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+        const std::string name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::error_code ec;
+        if (fs::read_symlink(entry.path() / "cwd", ec) == fs::path(dir)) monitor = std::stoi(name);
+    }
+    ASSERT_NE(monitor, 0);
+    const int container = inspect(id)["State"]["Pid"].get<int>();
+    auto cpu_seconds = [](int pid) {
+        std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::istringstream fields(text.substr(text.rfind(')') + 2));
+        std::string skipped;
+        for (int field = 3; field < 14; ++field)
+            fields >> skipped;
+        long user = 0, system = 0;
+        fields >> user >> system;
+        return static_cast<double>(user + system) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    };
+    std::this_thread::sleep_for(1s);
+    const double before = cpu_seconds(monitor) + cpu_seconds(container);
+    std::this_thread::sleep_for(5s);
+    const double used = cpu_seconds(monitor) + cpu_seconds(container) - before;
+    EXPECT_LT(used / 5, 0.6) << "cores used by the container and its monitor";
+    EXPECT_TRUE(fs::exists(dir + "/container.log.1")) << "a flood rotates the log";
+    // Pause freezes the container, not its monitor.
+    ASSERT_EQ(berth({"pause", id}).exit_code, 0);
+    std::ifstream cgroups("/proc/" + std::to_string(monitor) + "/cgroup");
+    for (std::string line; std::getline(cgroups, line);) {
+        if (line.find(":freezer:") != std::string::npos) {
+            EXPECT_EQ(line.find("/container"), std::string::npos) << line;
+        }
+    }
+    std::ifstream stat("/proc/" + std::to_string(monitor) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text[text.rfind(')') + 2], 'D') << text;
+    EXPECT_EQ(berth({"unpause", id}).exit_code, 0);
 }
 
 TEST_F(EngineTest, AttachedRunPassesSignalsOn) {
@@ -668,9 +739,14 @@ TEST_F(EngineTest, ResourceLimitsAndSecurityOptions) {
             value;
         return value;
     };
-    EXPECT_EQ(cgroup("cpu/cpu.cfs_quota_us"), "50000");
-    EXPECT_EQ(cgroup("cpu/cpu.cfs_period_us"), "100000");
-    EXPECT_EQ(cgroup("pids/pids.max"), "20");
+    EXPECT_EQ(cgroup("cpu/container/cpu.cfs_quota_us"), "50000");
+    EXPECT_EQ(cgroup("cpu/container/cpu.cfs_period_us"), "100000");
+    EXPECT_EQ(cgroup("pids/container/pids.max"), "20");
+    EXPECT_EQ(cgroup("memory/container/memory.limit_in_bytes"), std::to_string(64 << 20));
+    // The parent that holds the container and its monitor carries the CPU and memory limits
+    // (made by the monitor once the container runs).
+    EXPECT_TRUE(eventually([&] { return cgroup("cpu/cpu.cfs_quota_us") == "50000"; }))
+        << cgroup("cpu/cpu.cfs_quota_us");
     EXPECT_EQ(cgroup("memory/memory.limit_in_bytes"), std::to_string(64 << 20));
     EXPECT_EQ(trimmed(berth({"exec", id, "sh", "-c", "ulimit -n"}).out), "512");
     auto unconfined = run({"--rm", "--network", "none", "--security-opt", "seccomp=unconfined",

@@ -3,9 +3,11 @@
 // good paths that need a registry to misbehave: retries, resumed downloads, bearer tokens,
 // concurrent pulls, platform selection.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -46,6 +48,34 @@ std::string error_line(const std::string& err) {
         start = end + 1;
     }
     return count == 1 ? found : "";
+}
+
+// True once pid has exited (a zombie not reaped yet, or gone).
+bool has_exited(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t name_end = text.rfind(')');
+    return name_end == std::string::npos || name_end + 2 >= text.size() ||
+           text[name_end + 2] == 'Z';
+}
+
+// Runs berth args in store and kills it (-9) once at least `temporaries` of its temporaries
+// are on disk; false when it finished first.
+bool kill_with_temporaries_on_disk(const Berth& store, const std::vector<std::string>& args,
+                                   size_t temporaries) {
+    auto process = store.start(args);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (store.leftovers().size() < temporaries) {
+        if (has_exited(process->pid()) || std::chrono::steady_clock::now() > deadline) {
+            process->signal(SIGKILL);
+            process->wait(std::chrono::seconds(5));
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    process->signal(SIGKILL);
+    process->wait(std::chrono::seconds(5));
+    return true;
 }
 
 class BadInputTest : public ::testing::Test {
@@ -348,4 +378,44 @@ TEST_F(BadInputTest, PlatformIsChosenFromTheIndex) {
     EXPECT_NE(r.err.find("no image for platform linux/s390x"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("linux/" + other_arch), std::string::npos) << r.err;
     EXPECT_TRUE(none.stored_blobs().empty());
+}
+
+// A pull or a load killed (-9) while it unpacks leaves its temporaries (snapshots/.tmp) only
+// until the next command that writes to the store: that one removes them.
+TEST_F(BadInputTest, KilledPullsAndLoadsLeaveNoTemporariesAfterTheNextCommand) {
+    // Four layers of many small files: their unpack takes long enough to be caught midway.
+    std::vector<std::string> blobs, tars;
+    for (unsigned layer = 0; layer < 4; ++layer) {
+        std::vector<TarEntry> entries;
+        for (unsigned i = 0; i < 1500; ++i)
+            entries.push_back(tar_file("l" + std::to_string(layer) + "-" + std::to_string(i),
+                                       noise(2048, layer * 10000 + i + 1)));
+        tars.push_back(make_tar(entries));
+        blobs.push_back(make_tar(entries, TarCompression::gzip));
+    }
+    registry.add_image("app", "1", blobs, tars);
+    ASSERT_EQ(berth({"pull", ref("app:1")}).exit_code, 0);
+    const std::string archive = berth.root() + "/../app.tar";
+    auto saved = berth({"save", "-o", archive, ref("app:1")});
+    ASSERT_EQ(saved.exit_code, 0) << saved.describe();
+
+    size_t killed_with_temporaries = 0;
+    for (size_t temporaries : {1, 2, 3}) {
+        for (bool load : {false, true}) {
+            SCOPED_TRACE((load ? "load killed with " : "pull killed with ") +
+                         std::to_string(temporaries) + " temporaries");
+            Berth store;
+            const std::vector<std::string> args =
+                load ? std::vector<std::string>{"load", "-i", archive}
+                     : std::vector<std::string>{"pull", ref("app:1")};
+            if (!kill_with_temporaries_on_disk(store, args, temporaries)) continue;
+            if (!store.leftovers().empty()) ++killed_with_temporaries;
+            auto again = store(args);
+            ASSERT_EQ(again.exit_code, 0) << again.describe();
+            EXPECT_EQ(store.leftovers(), std::vector<std::string>{});
+            EXPECT_EQ(store.snapshots().size(), 4u);
+        }
+    }
+    // The kills did land while temporaries were on disk (else this tested nothing).
+    EXPECT_GE(killed_with_temporaries, 4u);
 }

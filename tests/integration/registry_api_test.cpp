@@ -195,7 +195,8 @@ TEST_F(RegistryApiTest, WrongDigestIsDigestInvalidAndNothingIsStored) {
     EXPECT_EQ(error_code(chunked), "DIGEST_INVALID");
     EXPECT_EQ(stored_blob_count(), before);
     EXPECT_EQ(api("HEAD", "/v2/app/blobs/" + sha256_digest("payload")).status, 404);
-    EXPECT_TRUE(fs::is_empty(registry.root() + "/uploads"));
+    for (const auto& entry : fs::directory_iterator(registry.root() + "/uploads"))  // no session
+        EXPECT_TRUE(entry.path().filename().string().starts_with(".owner-")) << entry.path();
 }
 
 TEST_F(RegistryApiTest, UploadToACancelledSessionIsUnknown) {
@@ -344,6 +345,79 @@ TEST_F(RegistryApiTest, InvalidNamesAndTraversalAreNameInvalid) {
     // Invalid references.
     EXPECT_EQ(api("GET", "/v2/app/manifests/sha256:1234").status, 400);
     EXPECT_EQ(error_code(api("GET", "/v2/app/blobs/notadigest")), "DIGEST_INVALID");
+}
+
+// Bytes that are not UTF-8 in any part of a request: each one is answered with the spec's
+// error body (valid JSON, the bytes escaped as \xHH), logged and counted - never a connection
+// closed without an answer.
+TEST_F(RegistryApiTest, RequestsWithBytesThatAreNotUtf8AreAnswered) {
+    auto untyped = nlohmann::json::parse(make_manifest("app", "utf8"));
+    untyped.erase("mediaType");
+    const std::string untyped_manifest = untyped.dump();
+    struct Case {
+        std::string method, target, body, content_type;
+        int status;
+        std::string code;
+        bool quoted;  // the message shows the bytes
+    };
+    const std::string ff = "\xff";
+    const std::vector<Case> cases = {
+        {"GET", "/v2/a/b/manifests/%ff", "", "", 400, "TAG_INVALID", true},
+        {"GET", "/v2/a/b/manifests/" + ff, "", "", 400, "TAG_INVALID", true},
+        {"HEAD", "/v2/a/b/manifests/v%c3%28", "", "", 400, "", false},
+        {"GET", "/v2/a%ff/b/manifests/latest", "", "", 400, "NAME_INVALID", true},
+        {"GET", "/v2/a" + ff + "/b/tags/list", "", "", 400, "NAME_INVALID", true},
+        {"GET", "/v2/a/b/manifests/sha256:%ff", "", "", 400, "DIGEST_INVALID", true},
+        {"GET", "/v2/a/b/blobs/sha256:" + ff, "", "", 400, "DIGEST_INVALID", true},
+        {"GET", "/v2/a/b/blobs/uploads/%ff%fe", "", "", 404, "BLOB_UPLOAD_UNKNOWN", true},
+        {"POST", "/v2/a/b/blobs/uploads/?digest=sha256:%ff", "x", "application/octet-stream", 400,
+         "DIGEST_INVALID", true},
+        {"GET", "/v2/app/tags/list?n=%ff", "", "", 400, "UNSUPPORTED", true},
+        {"GET", "/v2/_catalog?n=1%ff", "", "", 400, "UNSUPPORTED", true},
+        {"GET", "/%ff%fe", "", "", 404, "NAME_UNKNOWN", true},
+        {"PUT", "/v2/app/manifests/v1", R"({"schemaVersion":2,"x":")" + ff + "\"}", kOciManifest,
+         400, "MANIFEST_INVALID", false},
+        // No mediaType in the body: the Content-Type names it, and is quoted as unsupported.
+        {"PUT", "/v2/app/manifests/v1", untyped_manifest, std::string(kOciManifest) + ff, 415,
+         "MANIFEST_INVALID", true},
+    };
+    for (const auto& c : cases) {
+        std::string request = c.method + " " + c.target + " HTTP/1.1\r\nHost: x\r\n";
+        if (!c.content_type.empty()) request += "Content-Type: " + c.content_type + "\r\n";
+        request += "User-Agent: agent" + ff +
+                   "\r\nContent-Length: " + std::to_string(c.body.size()) +
+                   "\r\nConnection: close\r\n\r\n" + c.body;
+        const std::string response = raw_request(registry.port(), request);
+        const std::string what = c.method + " " + c.target;
+        const int status = raw_status(response);
+        EXPECT_GE(status, 400) << what << "\n" << response;
+        EXPECT_LT(status, 500) << what << "\n" << response;
+        if (c.status) {
+            EXPECT_EQ(status, c.status) << what << "\n" << response;
+        }
+        if (c.method == "HEAD") continue;
+        const size_t body_at = response.find("\r\n\r\n");
+        ASSERT_NE(body_at, std::string::npos) << what;
+        auto body = nlohmann::json::parse(response.substr(body_at + 4), nullptr, false);
+        ASSERT_TRUE(body.is_object()) << what << ": not JSON: " << response;
+        if (!c.code.empty()) {
+            EXPECT_EQ(body["errors"][0]["code"], c.code) << what;
+        }
+        if (c.quoted) {
+            EXPECT_NE(body["errors"][0]["message"].get<std::string>().find("\\xf"),
+                      std::string::npos)
+                << what << ": " << body.dump();
+        }
+    }
+    // Every one is in the access log (one JSON line each) and in /metrics.
+    const std::string log = registry.log();
+    size_t logged = 0;
+    for (size_t at = log.find("agent\\\\xff"); at != std::string::npos;
+         at = log.find("agent\\\\xff", at + 1))
+        ++logged;
+    EXPECT_EQ(logged, cases.size()) << log;
+    // The server still serves.
+    EXPECT_EQ(api("GET", "/v2/").status, 200);
 }
 
 TEST_F(RegistryApiTest, ReferrersWithSubjectAndArtifactTypeFilter) {

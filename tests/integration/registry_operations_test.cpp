@@ -3,10 +3,13 @@
 // recovery after kill -9, and a graceful SIGTERM.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "distribution/client/http.hpp"
@@ -27,6 +30,62 @@ std::string metric(const std::string& text, const std::string& name) {
     if (at == std::string::npos) return {};
     const size_t start = at + name.size() + 2;
     return text.substr(start, text.find('\n', start) - start);
+}
+
+// CPU seconds a process has used: utime + stime of /proc/PID/stat (fields 14 and 15).
+double cpu_seconds(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t name_end = text.rfind(')');
+    if (name_end == std::string::npos) return -1;
+    std::istringstream fields(text.substr(name_end + 2));
+    std::string skipped;
+    for (int field = 3; field < 14; ++field)
+        fields >> skipped;
+    long user = 0, system = 0;
+    fields >> user >> system;
+    return static_cast<double>(user + system) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// The upload sessions in a registry's uploads/ (not the running servers' owner files).
+std::vector<std::string> upload_sessions(const std::string& root) {
+    std::vector<std::string> out;
+    for (const auto& entry : fs::directory_iterator(root + "/uploads"))
+        if (!entry.path().filename().string().starts_with(".owner-"))
+            out.push_back(entry.path().filename().string());
+    return out;
+}
+
+size_t count_of(const std::string& text, const std::string& what) {
+    size_t count = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        ++count;
+    return count;
+}
+
+// 1,100 idle connections held against a server started with a soft file limit of 1024 (what
+// systemd gives a service) and the given hard limit: new clients are answered at once, and
+// the server does not spin. Returns the statuses the new clients got.
+std::vector<int> new_clients_beside_idle_ones(BerthRegistry& registry) {
+    std::vector<std::unique_ptr<RawConnection>> idle;
+    for (int i = 0; i < 1100; ++i)
+        idle.push_back(std::make_unique<RawConnection>(registry.port()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // all accepted (or refused)
+    const double cpu_before = cpu_seconds(registry.pid());
+    const auto started = std::chrono::steady_clock::now();
+    std::vector<int> statuses;
+    for (int i = 0; i < 5; ++i) {
+        const auto asked = std::chrono::steady_clock::now();
+        const std::string response = raw_request(
+            registry.port(), "GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        const auto took = std::chrono::steady_clock::now() - asked;
+        EXPECT_LT(took, std::chrono::milliseconds(1000)) << "client " << i << ": " << response;
+        statuses.push_back(raw_status(response));
+    }
+    std::this_thread::sleep_until(started + std::chrono::seconds(2));
+    const double cpu = cpu_seconds(registry.pid()) - cpu_before;
+    EXPECT_LT(cpu, 0.3) << "CPU seconds used in 2 s beside 1,100 idle connections";
+    return statuses;
 }
 
 }  // namespace
@@ -208,7 +267,7 @@ TEST(RegistryOperationsTest, KillNineLeavesARegistryThatServesWhatItAcknowledged
         skopeo_copy("docker://" + registry.host() + "/app/bb:1", "oci:" + work.path() + "/out:1");
     EXPECT_EQ(pulled.exit_code, 0) << pulled.describe();
     // The stale session was cleaned up at start.
-    EXPECT_TRUE(fs::is_empty(registry.root() + "/uploads")) << registry.log();
+    EXPECT_EQ(upload_sessions(registry.root()), std::vector<std::string>{}) << registry.log();
     EXPECT_EQ(registry_call("GET", registry.url() + location).status, 404);
 }
 
@@ -232,4 +291,56 @@ TEST(RegistryOperationsTest, SigtermLetsTheRequestInFlightFinish) {
     const std::string stored =
         registry.root() + "/blobs/sha256/" + sha256_digest(payload).substr(7);
     EXPECT_EQ(fs::file_size(stored), payload.size());
+}
+
+// systemd's default for services: soft 1024, a high hard limit. The server raises its soft
+// limit and serves everyone.
+TEST(RegistryOperationsTest, RaisesItsFileLimitAndServesNewClientsBesideIdleOnes) {
+    BerthRegistry registry({}, {}, {"prlimit", "--nofile=1024:16384", "--"});
+    for (int status : new_clients_beside_idle_ones(registry))
+        EXPECT_EQ(status, 200) << registry.log();
+    EXPECT_EQ(count_of(registry.log(), "at most "), 0u) << registry.log();
+}
+
+// A hard limit of 1024: the connection cap goes below it (with room for the files each
+// connection opens), those over the cap get 429 at once, and new clients are served again
+// as soon as connections close.
+TEST(RegistryOperationsTest, KeepsItsConnectionsBelowAFileLimitItCannotRaise) {
+    BerthRegistry registry({}, {}, {"prlimit", "--nofile=1024:1024", "--"});
+    {
+        for (int status : new_clients_beside_idle_ones(registry))
+            EXPECT_TRUE(status == 200 || status == 429) << status << "\n" << registry.log();
+    }
+    EXPECT_EQ(count_of(registry.log(), "at most 480 connections (not 4096)"), 1u) << registry.log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the idle ones closed
+    EXPECT_EQ(raw_status(raw_request(registry.port(),
+                                     "GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")),
+              200);
+}
+
+// The upload sessions of a server killed with -9 are garbage as soon as the next server
+// starts, however recent (the expiry is a day); those of a server stopped gracefully are
+// handed on, and the client may go on with them.
+TEST(RegistryOperationsTest, UploadSessionsOfAKilledServerAreRemovedAtTheNextStart) {
+    BerthRegistry registry;
+    auto begin_upload = [&] {
+        auto start = registry_call("POST", registry.url() + "/v2/app/blobs/uploads/");
+        const std::string location = start.header("location").value_or("");
+        EXPECT_EQ(
+            registry_call("PATCH", registry.url() + location, {}, std::string(5000, 'a')).status,
+            202);
+        return location;
+    };
+    const std::string handed_on = begin_upload();
+    EXPECT_EQ(registry.stop(), 0);
+    registry.start();
+    EXPECT_EQ(registry_call("GET", registry.url() + handed_on).status, 204) << registry.log();
+
+    const std::string crashed = begin_upload();
+    registry.kill9();
+    registry.start();
+    EXPECT_EQ(registry_call("GET", registry.url() + crashed).status, 404) << registry.log();
+    // The session handed on is still there (it expires as usual), and it alone.
+    EXPECT_EQ(registry_call("GET", registry.url() + handed_on).status, 204) << registry.log();
+    EXPECT_EQ(upload_sessions(registry.root()).size(), 1u) << registry.log();
 }

@@ -1,14 +1,19 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 
 #include "common/error.hpp"
+#include "common/fd_limit.hpp"
 #include "common/file.hpp"
 #include "common/json_reader.hpp"
+#include "common/owned_temp.hpp"
 #include "common/path.hpp"
 #include "common/strings.hpp"
 
@@ -133,4 +138,67 @@ TEST(JsonReader, ErrorsNameTheField) {
         EXPECT_EQ(std::string(e.what()), "a.b[1]: expected a non-negative integer, got string");
     }
     EXPECT_THROW(parse_json("{bad", "cfg.json"), InvalidDocument);
+}
+
+TEST(Strings, EscapesBytesThatAreNotUtf8) {
+    EXPECT_EQ(escape_invalid_utf8("plain"), "plain");
+    EXPECT_EQ(escape_invalid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3"),
+              "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3");
+    EXPECT_EQ(escape_invalid_utf8("a\xff"), "a\\xff");
+    EXPECT_EQ(escape_invalid_utf8("\xc3\x28"), "\\xc3(");                        // bad continuation
+    EXPECT_EQ(escape_invalid_utf8("\xc0\xaf"), "\\xc0\\xaf");                    // overlong
+    EXPECT_EQ(escape_invalid_utf8("\xed\xa0\x80"), "\\xed\\xa0\\x80");           // a surrogate
+    EXPECT_EQ(escape_invalid_utf8("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // > U+10FFFF
+    EXPECT_EQ(escape_invalid_utf8("\xe2\x82"), "\\xe2\\x82");                    // cut short
+}
+
+TEST(FdLimit, ConnectionCapLeavesRoomForFilesAndTheProcess) {
+    EXPECT_EQ(connection_cap(1024, 2), 480U);
+    EXPECT_EQ(connection_cap(1024, 3), 320U);
+    EXPECT_EQ(connection_cap(524288, 2), 262112U);
+    EXPECT_GE(connection_cap(10, 2), 1U);
+    // Raising never lowers.
+    rlimit before{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &before), 0);
+    EXPECT_GE(raise_fd_limit(), before.rlim_cur == RLIM_INFINITY ? 1024 : before.rlim_cur);
+}
+
+// A temporary whose maker is alive stays; once its maker is killed, the next sweep removes it.
+TEST_F(TempDir, OwnedTemporariesGoWhenTheirMakerDies) {
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    const pid_t maker = ::fork();
+    ASSERT_GE(maker, 0);
+    if (maker == 0) {
+        OwnedTemp file = OwnedTemp::make_file(dir + "/tmp-file");
+        OwnedTemp tree = OwnedTemp::make_directory(dir + "/tree");
+        ::mkdir((dir + "/tree/sub").c_str(), 0700);
+        (void)!::write(ready[1], "x", 1);
+        ::pause();
+        ::_exit(0);
+    }
+    ::close(ready[1]);
+    char byte = 0;
+    ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+    ::close(ready[0]);
+    // Ours, alive: kept, also by a sweep of this process.
+    OwnedTemp mine = OwnedTemp::make_directory(dir + "/mine");
+    auto all = [](const std::string&) { return true; };
+    EXPECT_EQ(remove_orphaned_temps(dir, all), 0U);
+    EXPECT_TRUE(fs::exists(dir + "/tmp-file"));
+    EXPECT_TRUE(fs::exists(dir + "/tree/sub"));
+    ::kill(maker, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(::waitpid(maker, &status, 0), maker);
+    // Only what is_temporary accepts.
+    EXPECT_EQ(remove_orphaned_temps(dir, [](const std::string& n) { return n == "tree"; }), 1U);
+    EXPECT_FALSE(fs::exists(dir + "/tree"));
+    EXPECT_TRUE(fs::exists(dir + "/tmp-file"));
+    EXPECT_EQ(remove_orphaned_temps(dir, all), 1U);
+    EXPECT_FALSE(fs::exists(dir + "/tmp-file"));
+    EXPECT_TRUE(fs::exists(dir + "/mine"));
+    // One being born (".new", not locked yet) is left alone for a while.
+    ASSERT_EQ(::mkdir((dir + "/born.new").c_str(), 0700), 0);
+    EXPECT_EQ(remove_orphaned_temps(dir, all), 0U);
+    EXPECT_TRUE(fs::exists(dir + "/born.new"));
 }

@@ -182,6 +182,44 @@ TEST(EngineCriLog, FirstRecordsInOrder) {
     std::filesystem::remove_all(dir);
 }
 
+// A flood of short lines, read in 64 KiB chunks that cut lines anywhere, and lines longer
+// than a record: read back whole, in order, none torn or lost.
+TEST(EngineCriLog, FloodOfLinesSplitAcrossReadsIsReadBackWhole) {
+    std::string dir =
+        std::filesystem::temp_directory_path() / ("berth-cri3-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::string path = dir + "/container.log";
+    std::string flood;
+    for (int i = 0; i < 200000; ++i)
+        flood += "line " + std::to_string(i) + "\n";
+    const std::string long_line(40000, 'x');
+    flood += long_line + "\nlast\n";
+    {
+        CriLogWriter log(path, 0);
+        for (size_t at = 0; at < flood.size(); at += 65536)
+            log.write(LogStream::stdout_stream, std::string_view(flood).substr(at, 65536));
+        log.flush();
+    }
+    auto records = read_cri_log(path);
+    std::vector<std::string> lines;
+    std::string open;
+    for (const auto& r : records) {
+        open += r.content;
+        if (!r.partial) {
+            lines.push_back(open);
+            open.clear();
+        }
+    }
+    ASSERT_EQ(lines.size(), 200002U);
+    for (int i = 0; i < 200000; ++i)
+        ASSERT_EQ(lines[static_cast<size_t>(i)], "line " + std::to_string(i));
+    EXPECT_EQ(lines[200000], long_line);
+    EXPECT_EQ(lines[200001], "last");
+    for (const auto& r : records)
+        EXPECT_LE(r.content.size(), 16U * 1024U);
+    std::filesystem::remove_all(dir);
+}
+
 TEST(EngineAttach, FramesSurviveSplitReads) {
     int fds[2];
     ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);

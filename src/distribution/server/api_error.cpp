@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/strings.hpp"
+
 namespace berth::registry {
 
 std::string_view code_name(ErrorCode code) {
@@ -36,6 +38,8 @@ std::string_view code_name(ErrorCode code) {
             return "TOOMANYREQUESTS";
         case ErrorCode::range_invalid:
             return "BLOB_UPLOAD_INVALID";
+        case ErrorCode::tag_invalid:
+            return "TAG_INVALID";
     }
     return "UNKNOWN";
 }
@@ -53,6 +57,7 @@ int default_status(ErrorCode code) {
         case ErrorCode::manifest_invalid:
         case ErrorCode::name_invalid:
         case ErrorCode::size_invalid:
+        case ErrorCode::tag_invalid:
             return 400;
         case ErrorCode::unauthorized:
             return 401;
@@ -68,10 +73,23 @@ int default_status(ErrorCode code) {
     return 500;
 }
 
-std::string error_body(ErrorCode code, std::string_view message, std::string_view detail) {
-    nlohmann::json error{{"code", code_name(code)}, {"message", message}};
-    if (!detail.empty()) error["detail"] = detail;
-    return nlohmann::json{{"errors", nlohmann::json::array({error})}}.dump();
+std::string error_body(ErrorCode code, std::string_view message, std::string_view detail) noexcept {
+    // Messages quote what the client sent (a name, a reference, a parser's complaint about a
+    // body): bytes that are not UTF-8 would make the JSON dump throw, and the request would
+    // go unanswered. They are shown escaped instead.
+    try {
+        nlohmann::json error{{"code", code_name(code)}, {"message", escape_invalid_utf8(message)}};
+        if (!detail.empty()) error["detail"] = escape_invalid_utf8(detail);
+        return nlohmann::json{{"errors", nlohmann::json::array({error})}}.dump(
+            -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    } catch (...) {
+        try {
+            return R"({"errors":[{"code":")" + std::string(code_name(code)) +
+                   R"(","message":""}]})";
+        } catch (...) {
+            return {};
+        }
+    }
 }
 
 }  // namespace berth::registry

@@ -27,6 +27,7 @@ enum class ErrorCode {
     unsupported,
     too_many_requests,
     range_invalid,  // 416 on an out-of-order chunk or an unsatisfiable Range
+    tag_invalid,    // a reference that is neither a valid tag nor a digest
 };
 
 std::string_view code_name(ErrorCode code);  // "BLOB_UNKNOWN"
@@ -48,7 +49,9 @@ class ApiError : public Error {
     int status_;
 };
 
-// {"errors":[{"code":"...","message":"...","detail":...}]}
-std::string error_body(ErrorCode code, std::string_view message, std::string_view detail = {});
+// {"errors":[{"code":"...","message":"...","detail":...}]}; bytes that are not UTF-8 are
+// written as "\xHH". Never throws.
+std::string error_body(ErrorCode code, std::string_view message,
+                       std::string_view detail = {}) noexcept;
 
 }  // namespace berth::registry

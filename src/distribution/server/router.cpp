@@ -69,7 +69,7 @@ std::optional<Digest> digest_reference(const std::string& reference) {
         return digest;
     }
     if (!is_valid_tag(reference))
-        throw ApiError(ErrorCode::manifest_invalid,
+        throw ApiError(ErrorCode::tag_invalid,
                        "invalid reference (neither tag nor digest): " + reference);
     return std::nullopt;
 }

@@ -6,6 +6,7 @@
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
 #include <utility>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -19,7 +20,9 @@
 #include <thread>
 
 #include "common/error.hpp"
+#include "common/fd_limit.hpp"
 #include "common/log.hpp"
+#include "common/strings.hpp"
 #include "distribution/server/access_log.hpp"
 #include "distribution/server/authorizer.hpp"
 #include "distribution/server/htpasswd.hpp"
@@ -113,6 +116,8 @@ struct RegistryServer::Impl {
     asio::thread_pool blocking_pool{4};
     std::atomic<bool> stopping{false};
     std::atomic<size_t> next_context{0};
+    // config.max_connections, lowered to what the open file limit allows (run()).
+    size_t max_connections = 0;
 
     std::mutex connections_mutex;
     std::condition_variable connections_changed;
@@ -406,92 +411,122 @@ struct RegistryServer::Impl {
                         "malformed or oversized request head: " + ec.message(), 400);
                     bad.close = true;
                     RequestHead none;
+                    none.method = "-";
+                    none.target = "-";
+                    uint64_t sent = 0;
                     try {
-                        co_await write_response(stream, none, bad, false);
-                    } catch (const std::exception&) {
+                        sent = co_await write_response(stream, none, bad, false);
+                    } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): gone
                     }
+                    metrics.count_request("invalid", "-", bad.status, 0, sent);
+                    if (config.access_log)
+                        write_access_log({remote, "-", "-", "invalid", bad.status, 0, sent,
+                                          std::chrono::microseconds(0), ""});
                 }
                 co_return;
             }
             const auto started = std::chrono::steady_clock::now();
-            bool target_ok = true;
-            RequestHead head = make_head(parser.get(), remote, target_ok);
+            RequestHead head;
             std::string route = "invalid";
-            std::unique_ptr<Exchange> exchange;
-            if (!target_ok) {
-                exchange = std::make_unique<ReadyExchange>(Router::error_response(
-                    ErrorCode::name_invalid, "malformed request target", 400));
-            } else {
-                exchange = router->begin(head, route);
-            }
-
-            // The body: into the route's sink. A body nobody wants (the answer is already known,
-            // e.g. 401) or one over the route's limit is drained when small, so the client reads
-            // the answer; otherwise the connection closes after the answer.
-            std::optional<Response> early;
             uint64_t bytes_in = 0;
             bool keep_alive = parser.keep_alive();
-            const bool has_body =
-                parser.chunked() || (head.content_length && *head.content_length > 0);
-            if (has_body) {
-                BodySink* sink = exchange->body();
-                const uint64_t limit = exchange->body_limit();
-                const bool expects_continue = beast::iequals(head.header("expect"), "100-continue");
-                const bool oversized = head.content_length && *head.content_length > limit;
-                if (oversized)
-                    early = Router::error_response(
-                        ErrorCode::size_invalid,
-                        "request body of " + std::to_string(*head.content_length) +
-                            " bytes exceeds the limit of " + std::to_string(limit),
-                        413);
-                const bool wanted = sink && !oversized;
-                const bool drain = !wanted && !expects_continue && head.content_length &&
-                                   *head.content_length <= kDrainLimit;
-                if (wanted || drain) {
-                    if (wanted && expects_continue) {
-                        lowest.expires_after(config.write_timeout);
-                        static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-                        co_await asio::async_write(
-                            stream, asio::buffer(kContinue, sizeof kContinue - 1), use_awaitable);
-                    }
-                    http::request_parser<http::buffer_body> body_parser(std::move(parser));
-                    body_parser.body_limit(wanted ? limit : kDrainLimit);
-                    const BodyResult result = co_await read_body(
-                        stream, buffer, body_parser, wanted ? sink : nullptr, bytes_in, early);
-                    if (result == BodyResult::too_large) {
-                        if (!early)
-                            early = Router::error_response(ErrorCode::size_invalid,
-                                                           "request body exceeds the limit", 413);
-                        keep_alive = false;
-                    } else if (result == BodyResult::broken) {
-                        // The client went away or stalled: the exchange (and its sink) is
-                        // dropped, which undoes what was written.
-                        metrics.count_request(route, head.method, 499, bytes_in, 0);
-                        co_return;
-                    }
-                    if (body_parser.is_done()) keep_alive = keep_alive && body_parser.keep_alive();
-                } else {
-                    keep_alive = false;  // the body is never read
-                }
-            }
-
             Response response;
-            if (early) {
-                response = std::move(*early);
-            } else if (exchange->blocking()) {
-                response = co_await asio::co_spawn(blocking_pool, finish_on_pool(exchange.get()),
-                                                   use_awaitable);
-            } else {
-                response = finish_exchange(*exchange);
+            // Whatever goes wrong in a route (a bug, an exception nobody expected), the request
+            // is answered (500) and logged; the connection closes after the answer.
+            bool failed = false;
+            try {
+                bool target_ok = true;
+                head = make_head(parser.get(), remote, target_ok);
+                std::unique_ptr<Exchange> exchange;
+                if (!target_ok) {
+                    exchange = std::make_unique<ReadyExchange>(Router::error_response(
+                        ErrorCode::name_invalid, "malformed request target", 400));
+                } else {
+                    exchange = router->begin(head, route);
+                }
+
+                // The body: into the route's sink. A body nobody wants (the answer is already
+                // known, e.g. 401) or one over the route's limit is drained when small, so the
+                // client reads the answer; otherwise the connection closes after the answer.
+                std::optional<Response> early;
+                const bool has_body =
+                    parser.chunked() || (head.content_length && *head.content_length > 0);
+                if (has_body) {
+                    BodySink* sink = exchange->body();
+                    const uint64_t limit = exchange->body_limit();
+                    const bool expects_continue =
+                        beast::iequals(head.header("expect"), "100-continue");
+                    const bool oversized = head.content_length && *head.content_length > limit;
+                    if (oversized)
+                        early = Router::error_response(
+                            ErrorCode::size_invalid,
+                            "request body of " + std::to_string(*head.content_length) +
+                                " bytes exceeds the limit of " + std::to_string(limit),
+                            413);
+                    const bool wanted = sink && !oversized;
+                    const bool drain = !wanted && !expects_continue && head.content_length &&
+                                       *head.content_length <= kDrainLimit;
+                    if (wanted || drain) {
+                        if (wanted && expects_continue) {
+                            lowest.expires_after(config.write_timeout);
+                            static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+                            co_await asio::async_write(
+                                stream, asio::buffer(kContinue, sizeof kContinue - 1),
+                                use_awaitable);
+                        }
+                        http::request_parser<http::buffer_body> body_parser(std::move(parser));
+                        body_parser.body_limit(wanted ? limit : kDrainLimit);
+                        const BodyResult result = co_await read_body(
+                            stream, buffer, body_parser, wanted ? sink : nullptr, bytes_in, early);
+                        if (result == BodyResult::too_large) {
+                            if (!early)
+                                early = Router::error_response(
+                                    ErrorCode::size_invalid, "request body exceeds the limit", 413);
+                            keep_alive = false;
+                        } else if (result == BodyResult::broken) {
+                            // The client went away or stalled: the exchange (and its sink) is
+                            // dropped, which undoes what was written.
+                            metrics.count_request(route, head.method, 499, bytes_in, 0);
+                            co_return;
+                        }
+                        if (body_parser.is_done())
+                            keep_alive = keep_alive && body_parser.keep_alive();
+                    } else {
+                        keep_alive = false;  // the body is never read
+                    }
+                }
+
+                if (early) {
+                    response = std::move(*early);
+                } else if (exchange->blocking()) {
+                    response = co_await asio::co_spawn(
+                        blocking_pool, finish_on_pool(exchange.get()), use_awaitable);
+                } else {
+                    response = finish_exchange(*exchange);
+                }
+                exchange.reset();
+            } catch (const std::exception& e) {
+                log::error("internal error answering " +
+                           escape_invalid_utf8(head.method + " " + head.target) + ": " + e.what());
+                failed = true;
             }
-            exchange.reset();
+            if (failed) {
+                response = Router::error_response(ErrorCode::unsupported, "internal error", 500);
+                keep_alive = false;
+            }
             keep_alive = keep_alive && !response.close && !stopping;
             uint64_t bytes_out = 0;
             try {
                 bytes_out = co_await write_response(stream, head, response, keep_alive);
             } catch (const std::exception& e) {
-                if (response.stream) log::warn(head.method + " " + head.target + ": " + e.what());
+                if (response.stream)
+                    log::warn(escape_invalid_utf8(head.method + " " + head.target) + ": " +
+                              e.what());
                 metrics.count_request(route, head.method, response.status, bytes_in, 0);
+                if (config.access_log)
+                    write_access_log({remote, head.method, head.target, route, response.status,
+                                      bytes_in, 0, std::chrono::microseconds(0),
+                                      head.header("user-agent")});
                 co_return;
             }
             const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -532,8 +567,11 @@ struct RegistryServer::Impl {
                 co_await serve_requests(stream, state, remote);
                 stream.socket().shutdown(tcp::socket::shutdown_send, ec);
             }
-        } catch (const std::exception&) {
-            // A broken connection ends only itself.
+        } catch (const boost::system::system_error&) {  // NOLINT(bugprone-empty-catch)
+            // A broken connection (reset, timed out) ends only itself.
+        } catch (const std::exception& e) {
+            // Every request that could be answered was (serve_requests); this is a bug.
+            log::error("connection from " + remote + " ended: " + e.what());
         }
         --metrics.connections;
         {
@@ -558,6 +596,8 @@ struct RegistryServer::Impl {
     }
 
     awaitable<void> accept_loop(tcp::acceptor& acceptor) {
+        asio::steady_timer backoff(acceptor.get_executor());
+        bool out_of_files = false;
         while (!stopping) {
             auto& context = *contexts[next_context++ % contexts.size()];
             boost::system::error_code ec;
@@ -565,10 +605,27 @@ struct RegistryServer::Impl {
                 co_await acceptor.async_accept(context, asio::redirect_error(use_awaitable, ec));
             if (ec) {
                 if (stopping || ec == asio::error::operation_aborted) co_return;
-                continue;  // EMFILE and friends: keep serving the others
+                if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+                    ec == asio::error::no_memory ||
+                    ec == boost::system::errc::too_many_files_open_in_system) {
+                    // The listening socket stays readable while the connection waits in the
+                    // backlog: accepting again at once would spin. Wait for files to close.
+                    if (!out_of_files)
+                        log::warn("accepting connections failed: " + ec.message() + " (" +
+                                  std::to_string(metrics.connections.load()) +
+                                  " connections open); retrying every 100 ms");
+                    out_of_files = true;
+                    backoff.expires_after(std::chrono::milliseconds(100));
+                    co_await backoff.async_wait(asio::redirect_error(use_awaitable, ec));
+                }
+                continue;  // ECONNABORTED and friends: the next one
+            }
+            if (out_of_files) {
+                log::info("accepting connections again");
+                out_of_files = false;
             }
             const auto executor = socket.get_executor();
-            if (static_cast<size_t>(metrics.connections.load()) >= config.max_connections) {
+            if (static_cast<size_t>(metrics.connections.load()) >= max_connections) {
                 asio::co_spawn(executor, refuse(std::move(socket)), asio::detached);
                 continue;
             }
@@ -583,6 +640,14 @@ struct RegistryServer::Impl {
         if (!tls && !config.plain_http && !is_loopback_host(endpoint.host))
             throw Error("refusing plain HTTP on " + config.addr +
                         ": give --tls-cert and --tls-key, or --plain-http");
+        // Each connection may hold its socket and the file it serves or writes (and, for a
+        // pull-through cache, its upstream connection): the cap leaves room for them all.
+        const uint64_t fd_limit = raise_fd_limit();
+        max_connections = std::min(config.max_connections, connection_cap(fd_limit, proxy ? 3 : 2));
+        if (max_connections < config.max_connections)
+            log::warn("at most " + std::to_string(max_connections) + " connections (not " +
+                      std::to_string(config.max_connections) + "): the open file limit is " +
+                      std::to_string(fd_limit));
         const size_t removed = uploads.remove_expired();
         if (removed) log::info("removed " + std::to_string(removed) + " stale upload sessions");
 

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "common/error.hpp"
@@ -20,16 +22,26 @@
 namespace berth::registry {
 namespace {
 
-std::string new_upload_id() {
+constexpr size_t kInstanceDigits = 8;
+constexpr char kOwnerPrefix[] = ".owner-";
+
+std::string random_hex(size_t digits) {
     static thread_local std::mt19937_64 rng{std::random_device{}()};
     static constexpr char kHex[] = "0123456789abcdef";
-    std::string id;
-    for (int word = 0; word < 2; ++word) {
+    std::string out;
+    while (out.size() < digits) {
         uint64_t v = rng();
-        for (int i = 0; i < 16; ++i, v >>= 4)
-            id += kHex[v & 15];
+        for (int i = 0; i < 16 && out.size() < digits; ++i, v >>= 4)
+            out += kHex[v & 15];
     }
-    return id;
+    return out;
+}
+
+// The instance of a session (or of a session being made, ".new-<id>"); "" for other names.
+std::string instance_of(const std::string& name) {
+    std::string id = name.starts_with(".new-") ? name.substr(5) : name;
+    if (!is_valid_upload_id(id)) return {};
+    return id.substr(0, kInstanceDigits);
 }
 
 ApiError unknown_upload(const std::string& id) {
@@ -100,7 +112,14 @@ int64_t UploadSink::commit() {
 }
 
 Uploads::Uploads(Storage& storage, std::chrono::seconds expiry)
-    : storage_(storage), expiry_(expiry) {}
+    : storage_(storage), expiry_(expiry), instance_(random_hex(kInstanceDigits)) {
+    owner_ = OwnedTemp::make_file(storage_.uploads_dir() + "/" + kOwnerPrefix + instance_, 0600);
+}
+
+Uploads::~Uploads() {
+    // A graceful stop: our sessions are handed on to the next process.
+    if (owner_) ::unlink(owner_.path().c_str());
+}
 
 std::string Uploads::dir(const std::string& id) const {
     return storage_.uploads_dir() + "/" + id;
@@ -128,7 +147,7 @@ void Uploads::forget_hash(const std::string& id) {
 }
 
 std::string Uploads::start(const std::string& repo) {
-    std::string id = new_upload_id();
+    std::string id = instance_ + random_hex(32 - kInstanceDigits);
     // Made under a temp name and renamed: a session either exists whole or not at all.
     const std::string temp = storage_.uploads_dir() + "/.new-" + id;
     make_directories(temp);
@@ -251,12 +270,36 @@ size_t Uploads::remove_expired() {
         if (name != "." && name != "..") names.push_back(std::move(name));
     }
     ::closedir(uploads);
+    // Owners that crashed: their owner file is there and nobody holds its lock (we hold it
+    // while we remove their sessions, then remove it).
+    std::map<std::string, UniqueFd> crashed;
+    std::set<std::string> running;  // (we are one of them)
+    for (const auto& name : names) {
+        if (!name.starts_with(kOwnerPrefix)) continue;
+        const std::string instance = name.substr(sizeof kOwnerPrefix - 1);
+        UniqueFd fd(::open(dir(name).c_str(), O_RDONLY | O_CLOEXEC));
+        if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0)
+            crashed.emplace(instance, std::move(fd));
+        else if (fd)
+            running.insert(instance);
+    }
     const auto now = std::chrono::system_clock::now();
     for (const auto& name : names) {
+        if (name.starts_with(kOwnerPrefix)) continue;
         const std::string session = dir(name);
+        if (crashed.contains(instance_of(name))) {
+            try {
+                remove_tree(session);
+                forget_hash(name);
+                ++removed;
+            } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): next sweep
+            }
+            continue;
+        }
         struct stat st {};
-        // A session without its data file is the remains of a crash: stale at once.
         const bool has_data = ::stat((session + "/data").c_str(), &st) == 0;
+        if (!has_data && running.contains(instance_of(name))) continue;  // being made now
+        // A session without its data file is the remains of a crash: stale at once.
         const auto touched =
             std::chrono::system_clock::time_point(std::chrono::seconds(st.st_mtim.tv_sec));
         if (has_data && now - touched < expiry_) continue;
@@ -267,6 +310,8 @@ size_t Uploads::remove_expired() {
         } catch (const std::exception&) {
         }
     }
+    for (const auto& [instance, lock] : crashed)
+        ::unlink(dir(kOwnerPrefix + instance).c_str());
     return removed;
 }
 

@@ -1,8 +1,13 @@
 // Upload sessions: <root>/uploads/<id>/{repository,data}. A chunk is appended under an
 // exclusive lock on the session and undone (truncated back) unless it arrives whole; the
 // finished file is hashed, checked against the digest the client names, fsynced and renamed
-// into the content store. Sessions not touched within the expiry are removed (also the ones
-// a crash left behind).
+// into the content store. Sessions not touched within the expiry are removed.
+//
+// Each server process owns the sessions it starts: their ids begin with its instance (8 hex
+// digits), and it holds a lock on <root>/uploads/.owner-<instance> while it runs. A process
+// that stops gracefully removes its owner file and hands its sessions on (a client may go on
+// after a restart, until they expire); the sessions of a process that crashed (its owner
+// file still there, and no longer locked) are garbage, removed by the next sweep.
 #pragma once
 
 #include <chrono>
@@ -14,6 +19,7 @@
 #include <string>
 
 #include "common/digest.hpp"
+#include "common/owned_temp.hpp"
 #include "common/unique_fd.hpp"
 #include "distribution/server/http_message.hpp"
 #include "distribution/server/storage.hpp"
@@ -57,6 +63,9 @@ class UploadSink : public BodySink {
 class Uploads {
   public:
     Uploads(Storage& storage, std::chrono::seconds expiry);
+    ~Uploads();
+    Uploads(const Uploads&) = delete;
+    Uploads& operator=(const Uploads&) = delete;
 
     // A new session for repo; returns its id.
     std::string start(const std::string& repo);
@@ -72,7 +81,8 @@ class Uploads {
     // them into repo; the session is gone afterwards either way. Throws DIGEST_INVALID.
     void finish(const std::string& repo, const std::string& id, const Digest& expected);
     void cancel(const std::string& repo, const std::string& id);
-    // Removes sessions idle for longer than the expiry; returns how many.
+    // Removes sessions idle for longer than the expiry, and those of processes that crashed;
+    // returns how many.
     size_t remove_expired();
     [[nodiscard]] size_t count() const;
 
@@ -83,6 +93,8 @@ class Uploads {
     void forget_hash(const std::string& id);
     Storage& storage_;
     std::chrono::seconds expiry_;
+    std::string instance_;  // 8 hex digits: the prefix of the ids of our sessions
+    OwnedTemp owner_;       // <uploads>/.owner-<instance>, locked while we run
     std::mutex hashes_mutex_;
     std::map<std::string, std::shared_ptr<SessionHash>> hashes_;
 };

@@ -352,7 +352,9 @@ ContainerRecord Engine::create(const CreateOptions& o) {
         if (!seccomp_record.empty()) in.seccomp_listener = paths_.seccomp_listener(record.id);
         // Rootless on cgroup v1 without delegation: no cgroup at all, as podman.
         in.rootless = unprivileged;
-        if (!unprivileged) in.cgroups_path = "/berth/" + record.id;
+        // The container's cgroup sits beside its monitor's, under a parent with the same CPU
+        // and memory limits (monitor/monitor_cgroup.hpp).
+        if (!unprivileged) in.cgroups_path = "/berth/" + record.id + "/container";
         if (network == "host")
             in.network_namespace = "host";
         else if (network == "none")

@@ -23,7 +23,8 @@ namespace {
 
 std::string cgroup_file(const std::string& controller, const std::string& id,
                         const std::string& file) {
-    return read_file_if_exists("/sys/fs/cgroup/" + controller + "/berth/" + id + "/" + file)
+    return read_file_if_exists("/sys/fs/cgroup/" + controller + "/berth/" + id + "/container/" +
+                               file)
         .value_or("");
 }
 

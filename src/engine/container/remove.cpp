@@ -16,6 +16,7 @@
 #include "common/remove_tree.hpp"
 #include "engine/container/teardown.hpp"
 #include "engine/engine.hpp"
+#include "engine/monitor/monitor_cgroup.hpp"
 #include "engine/network/netns.hpp"
 #include "engine/process_identity.hpp"
 
@@ -48,6 +49,7 @@ void Engine::cleanup(const std::string& id) {
     struct stat st {};
     if (::stat((paths_.runtime_state + "/" + record.id).c_str(), &st) == 0)
         run_runtime(record, {"delete", "--force", record.id}, false);
+    MonitorCgroup::remove("/berth/" + record.id);
     disconnect_networks(record);
     if (record.config.value("autoremove", false)) remove_files(record, true);
 }
@@ -77,6 +79,7 @@ void Engine::remove(const std::string& name_or_id, bool force, bool volumes) {
     if (!current) return;  // its --rm cleanup finished meanwhile
     record = *current;
     run_runtime(record, {"delete", "--force", record.id}, false);
+    MonitorCgroup::remove("/berth/" + record.id);  // left by a monitor that was killed
     disconnect_networks(record);
     remove_files(record, volumes);
 }

@@ -272,7 +272,7 @@ void Engine::start(const std::string& name_or_id, const StartOptions& options) {
     mc.health.interval_ms = health.value("interval_ms", mc.health.interval_ms);
     mc.health.timeout_ms = health.value("timeout_ms", mc.health.timeout_ms);
     mc.health.retries = health.value("retries", mc.health.retries);
-    mc.memory_cgroup = "/sys/fs/cgroup/memory/berth/" + record.id;
+    mc.memory_cgroup = "/sys/fs/cgroup/memory/berth/" + record.id + "/container";
     mc.cleanup = cleanup_command(record.id);
     std::string network = c.value("network", "bridge");
     mc.local_cleanup = !uses_cni(network);

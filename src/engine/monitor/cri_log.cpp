@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <ctime>
 
 #include "common/file.hpp"
@@ -13,6 +14,7 @@ namespace berth::engine {
 namespace {
 
 constexpr size_t kMaxRecord = 16 * 1024;
+constexpr size_t kWriteSlice = 256 * 1024;
 
 std::string now_nanoseconds() {
     timespec ts{};
@@ -29,16 +31,32 @@ CriLogWriter::CriLogWriter(std::string path, int64_t max_size)
     if (::fstat(fd_.get(), &st) == 0) size_ = st.st_size;
 }
 
-void CriLogWriter::emit(LogStream stream, std::string_view line, bool partial) {
-    std::string record = now_nanoseconds();
-    record += stream == LogStream::stdout_stream ? " stdout " : " stderr ";
-    record += partial ? "P " : "F ";
-    record.append(line);
-    record.push_back('\n');
+void CriLogWriter::append(std::string_view prefix, std::string_view line, bool partial) {
+    while (line.size() > kMaxRecord) {
+        out_.append(prefix);
+        out_.append("P ");
+        out_.append(line.substr(0, kMaxRecord));
+        out_.push_back('\n');
+        line.remove_prefix(kMaxRecord);
+    }
+    out_.append(prefix);
+    out_.append(partial ? "P " : "F ");
+    out_.append(line);
+    out_.push_back('\n');
+}
+
+void CriLogWriter::write_out() {
     rotate_if_needed();
     // A full disk must not stop the container: its output is then lost, not blocked.
-    ssize_t n = ::write(fd_.get(), record.data(), record.size());
-    if (n > 0) size_ += n;
+    std::string_view left = out_;
+    while (!left.empty()) {
+        ssize_t n = ::write(fd_.get(), left.data(), left.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        size_ += n;
+        left.remove_prefix(static_cast<size_t>(n));
+    }
+    out_.clear();
 }
 
 void CriLogWriter::rotate_if_needed() {
@@ -54,27 +72,43 @@ void CriLogWriter::rotate_if_needed() {
 
 void CriLogWriter::write(LogStream stream, std::string_view data) {
     std::string& pending = pending_[stream == LogStream::stdout_stream ? 0 : 1];
-    pending.append(data);
-    size_t start = 0;
-    while (true) {
-        size_t newline = pending.find('\n', start);
-        if (newline == std::string::npos) break;
-        emit(stream, std::string_view(pending).substr(start, newline - start), false);
-        start = newline + 1;
+    // One timestamp for what one read brought.
+    std::string prefix = now_nanoseconds();
+    prefix += stream == LogStream::stdout_stream ? " stdout " : " stderr ";
+    while (!data.empty()) {
+        const size_t newline = data.find('\n');
+        if (newline == std::string_view::npos) {
+            pending.append(data);
+            break;
+        }
+        if (pending.empty()) {
+            append(prefix, data.substr(0, newline), false);
+        } else {  // the end of a line that an earlier read began
+            pending.append(data.substr(0, newline));
+            append(prefix, pending, false);
+            pending.clear();
+        }
+        data.remove_prefix(newline + 1);
+        // Written in slices of a few hundred kilobytes: a flood of short lines makes records
+        // many times larger than the read.
+        if (out_.size() >= kWriteSlice) write_out();
     }
-    pending.erase(0, start);
     while (pending.size() >= kMaxRecord) {
-        emit(stream, std::string_view(pending).substr(0, kMaxRecord), true);
+        append(prefix, std::string_view(pending).substr(0, kMaxRecord), true);
         pending.erase(0, kMaxRecord);
     }
+    if (!out_.empty()) write_out();
 }
 
 void CriLogWriter::flush() {
     for (int i = 0; i < 2; ++i) {
         if (pending_[i].empty()) continue;
-        emit(i == 0 ? LogStream::stdout_stream : LogStream::stderr_stream, pending_[i], true);
+        std::string prefix = now_nanoseconds();
+        prefix += i == 0 ? " stdout " : " stderr ";
+        append(prefix, pending_[i], true);
         pending_[i].clear();
     }
+    if (!out_.empty()) write_out();
 }
 
 std::optional<LogRecord> parse_cri_line(std::string_view line) {

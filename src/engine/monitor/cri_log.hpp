@@ -18,6 +18,10 @@ namespace berth::engine {
 
 enum class LogStream { stdout_stream, stderr_stream };
 
+// A container that floods its output must cost its monitor little: the records of a whole
+// read are built in one buffer, with one timestamp, and written with one write(2) (a write
+// per line cost ~30 times more CPU than the container spent making the lines). A line
+// longer than kMaxRecord becomes "P" records and a final "F".
 class CriLogWriter {
   public:
     CriLogWriter(std::string path, int64_t max_size);
@@ -27,13 +31,17 @@ class CriLogWriter {
     void flush();
 
   private:
-    void emit(LogStream stream, std::string_view line, bool partial);
+    // Appends the records of one line (partial: it goes on) to out_.
+    void append(std::string_view prefix, std::string_view line, bool partial);
+    // Writes out_ (rotating first when the file is full) and empties it.
+    void write_out();
     void rotate_if_needed();
     std::string path_;
     int64_t max_size_;
     int64_t size_ = 0;
     UniqueFd fd_;
     std::string pending_[2];
+    std::string out_;
 };
 
 struct LogRecord {

@@ -33,6 +33,7 @@
 #include "engine/monitor/attach_protocol.hpp"
 #include "engine/monitor/console_socket.hpp"
 #include "engine/monitor/cri_log.hpp"
+#include "engine/monitor/monitor_cgroup.hpp"
 #include "engine/monitor/seccomp_recorder.hpp"
 #include "engine/network/cni.hpp"
 #include "engine/network/netns.hpp"
@@ -53,6 +54,9 @@ constexpr auto kReleaseAfter = std::chrono::seconds(1);
 constexpr int kNetworkGateFd = 4;
 
 using Clock = std::chrono::steady_clock;
+// Attached clients beyond this are closed as they connect: each holds a file of a process
+// that has the default limit of 1024.
+constexpr size_t kMaxAttachClients = 256;
 
 std::string lower(std::string text) {
     std::transform(text.begin(), text.end(), text.begin(),
@@ -159,6 +163,10 @@ class Monitor {
     int exit_code_ = 0;
     pid_t health_pid_ = 0;
     std::optional<Clock::time_point> release_due_;
+    // Set when accepting an attach client failed for want of files: the listener stays
+    // readable, so it is left out of poll until then instead of spinning.
+    std::optional<Clock::time_point> accept_paused_until_;
+    MonitorCgroup cgroup_;               // <parent>/monitor, beside the container's cgroup
     std::future<void> network_release_;  // the bridge's CNI DELs, once the container is done
     std::future<void> runtime_delete_;   // after the last exit, on a thread of its own
     std::optional<ContainerDb> db_;
@@ -185,6 +193,16 @@ int Monitor::run() {
         seccomp_recorder_.emplace(c_.seccomp_listener, c_.seccomp_record);
     if (!start_network()) return 1;
     if (!start_container(true)) return 1;
+    {
+        // From now on charged where the container's limits apply (monitor_cgroup.hpp); not
+        // while it made the container, which a small --cpus would slow down.
+        std::string error;
+        auto spec =
+            nlohmann::json::parse(read_file_if_exists("config.json").value_or(""), nullptr, false);
+        if (spec.is_object()) cgroup_ = MonitorCgroup::join(spec, error);
+        // (The monitor's stderr is /dev/null: the reason stays beside the container's log.)
+        if (!error.empty()) write_file("monitor.log", error + "\n", 0600);
+    }
     loop();
     return 0;
 }
@@ -392,7 +410,9 @@ void Monitor::loop() {
     while (!done_) {
         std::vector<pollfd> fds;
         fds.push_back({signals_.get(), POLLIN, 0});
-        fds.push_back({attach_listener_.get(), POLLIN, 0});
+        if (accept_paused_until_ && Clock::now() >= *accept_paused_until_)
+            accept_paused_until_.reset();
+        fds.push_back({accept_paused_until_ ? -1 : attach_listener_.get(), POLLIN, 0});
         fds.push_back({output_[0].get(), POLLIN, 0});
         fds.push_back({output_[1].get(), POLLIN, 0});
         for (auto& client : clients_)
@@ -400,6 +420,8 @@ void Monitor::loop() {
         std::optional<Clock::time_point> wake;
         if (!c_.health.command.empty()) wake = health_pid_ ? health_deadline_ : next_health_;
         if (release_due_ && (!wake || *release_due_ < *wake)) wake = release_due_;
+        if (accept_paused_until_ && (!wake || *accept_paused_until_ < *wake))
+            wake = accept_paused_until_;
         int timeout = -1;
         if (wake) {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*wake - Clock::now());
@@ -428,10 +450,13 @@ void Monitor::loop() {
         if (ready <= 0) continue;
         if (fds[1].revents & POLLIN) {
             UniqueFd client(::accept4(attach_listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-            if (client) {
+            if (!client &&
+                (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
+                accept_paused_until_ = Clock::now() + std::chrono::milliseconds(100);
+            } else if (client && clients_.size() < kMaxAttachClients) {
                 clients_.push_back(std::move(client));
                 decoders_.emplace_back();
-            }
+            }  // (over the cap: closed at once, the client reads the end of the stream)
         }
         for (int i = 0; i < 2; ++i)
             if (fds[2 + static_cast<size_t>(i)].revents) on_output(i);
@@ -749,6 +774,9 @@ void Monitor::finish() {
         }
     }
     wait_for_runtime_delete();
+    // The container's cgroup is gone: ours and the parent go too (before the cleanup command,
+    // which would be born in ours).
+    cgroup_.leave();
     if (!local && !c_.cleanup.empty()) run_subprocess(c_.cleanup);
     if (!(local && c_.autoremove)) {  // else the row is gone already
         db().modify_state(c_.id, [&](ContainerState& s) {

@@ -11,10 +11,12 @@
 
 namespace berth::test {
 
-BerthRegistry::BerthRegistry(std::vector<std::string> extra, std::string root)
+BerthRegistry::BerthRegistry(std::vector<std::string> extra, std::string root,
+                             std::vector<std::string> wrapper)
     : dir_("berth-reg"),
       root_(root.empty() ? dir_.path() + "/root" : std::move(root)),
-      extra_(std::move(extra)) {
+      extra_(std::move(extra)),
+      wrapper_(std::move(wrapper)) {
     for (const auto& flag : extra_)
         if (flag == "--tls-cert") scheme_ = "https";
     port_ = free_port();
@@ -22,8 +24,10 @@ BerthRegistry::BerthRegistry(std::vector<std::string> extra, std::string root)
 }
 
 void BerthRegistry::start() {
-    std::vector<std::string> argv{berth_binary(), "registry", "serve", "--addr",
-                                  host(),         "--root",   root_};
+    std::vector<std::string> argv = wrapper_;
+    for (const auto& word : {berth_binary(), std::string("registry"), std::string("serve"),
+                             std::string("--addr"), host(), std::string("--root"), root_})
+        argv.push_back(word);
     argv.insert(argv.end(), extra_.begin(), extra_.end());
     CommandOptions options;
     options.output_path = dir_.path() + "/registry.log";

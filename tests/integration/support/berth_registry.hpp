@@ -14,8 +14,10 @@ namespace berth::test {
 
 class BerthRegistry {
   public:
-    // extra: more `serve` flags. root: empty for a fresh one under the temp dir.
-    explicit BerthRegistry(std::vector<std::string> extra = {}, std::string root = {});
+    // extra: more `serve` flags. root: empty for a fresh one under the temp dir. wrapper: a
+    // command that runs berth (e.g. {"prlimit", "--nofile=1024:1024", "--"}).
+    explicit BerthRegistry(std::vector<std::string> extra = {}, std::string root = {},
+                           std::vector<std::string> wrapper = {});
     ~BerthRegistry();
     BerthRegistry(const BerthRegistry&) = delete;
     BerthRegistry& operator=(const BerthRegistry&) = delete;
@@ -36,6 +38,7 @@ class BerthRegistry {
     TempDir dir_;
     std::string root_;
     std::vector<std::string> extra_;
+    std::vector<std::string> wrapper_;
     std::string scheme_ = "http";
     int port_ = 0;
     std::unique_ptr<BackgroundCommand> process_;

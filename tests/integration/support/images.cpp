@@ -64,6 +64,16 @@ CommandResult Berth::operator()(const std::vector<std::string>& args,
     return run_command(argv, o);
 }
 
+std::unique_ptr<BackgroundCommand> Berth::start(const std::vector<std::string>& args) const {
+    std::vector<std::string> argv{berth_binary(), "--root",   root_,      "--authfile",
+                                  authfile(),     "--config", "/dev/null"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    CommandOptions options;
+    options.env.emplace_back("HOME=" + dir_.path());
+    options.output_path = dir_.path() + "/background.log";
+    return std::make_unique<BackgroundCommand>(argv, options);
+}
+
 std::vector<std::string> Berth::stored_blobs() const {
     std::vector<std::string> out;
     for (const char* alg : {"sha256", "sha512"})

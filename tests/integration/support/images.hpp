@@ -2,6 +2,7 @@
 // the layered Debian), and a tree listing to compare unpacked root filesystems.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ class Berth {
     [[nodiscard]] std::string authfile() const { return dir_.path() + "/auth.json"; }
     CommandResult operator()(const std::vector<std::string>& args,
                              const CommandOptions& options = {}) const;
+    // The same command started in the background (to be killed midway).
+    [[nodiscard]] std::unique_ptr<BackgroundCommand> start(
+        const std::vector<std::string>& args) const;
     // Names of files under blobs/<alg>/, snapshots/ and the temp areas: what a failed
     // operation must not leave behind.
     [[nodiscard]] std::vector<std::string> stored_blobs() const;
