@@ -4,9 +4,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -102,6 +104,28 @@ class BuildTest : public ::testing::Test {
              "except Exception:\n print(0)\n",
              berth.root() + "/state.db"});
         return std::stoll(trimmed(r.out).empty() ? "0" : trimmed(r.out));
+    }
+
+    // The steps the plain progress marks CACHED ("#5 [2/3] RUN x" ... "#5 CACHED"), by name.
+    static std::vector<std::string> cached_steps(const std::string& progress) {
+        std::map<std::string, std::string> names;
+        std::vector<std::string> out;
+        for (const auto& line : lines_of(progress)) {
+            if (!line.starts_with("#")) continue;
+            size_t space = line.find(' ');
+            if (space == std::string::npos) continue;
+            std::string id = line.substr(0, space), rest = line.substr(space + 1);
+            if (rest == "CACHED") {
+                out.push_back(names[id]);
+            } else if (!names.count(id)) {
+                names[id] = rest;
+            }
+        }
+        return out;
+    }
+    static bool any_contains(const std::vector<std::string>& names, const std::string& part) {
+        return std::any_of(names.begin(), names.end(),
+                           [&](const std::string& n) { return n.find(part) != std::string::npos; });
     }
 
     void interrupt_leaves_nothing(int sig);
@@ -521,6 +545,64 @@ TEST_F(BuildTest, SshWithoutAgentSyntaxDirectiveAndZstd) {
     std::string manifest = read_text(berth.root() + "/blobs/sha256/" + digest.substr(7));
     EXPECT_NE(manifest.find("application/vnd.oci.image.layer.v1.tar+zstd"), std::string::npos)
         << manifest;
+}
+
+// The flags that change what runs or what the image says: --label, --no-cache,
+// --no-cache-filter, --pull never, proxy build args (they reach RUN undeclared and stay out of
+// the history), FROM --platform=$BUILDPLATFORM, and the live view on a terminal.
+TEST_F(BuildTest, FlagsProxyArgsPlatformAndTtyProgress) {
+    std::string ctx = context({{"Containerfile",
+                                "FROM --platform=$BUILDPLATFORM localhost/busybox AS first\n"
+                                "RUN echo first > /first\n"
+                                "FROM localhost/busybox\n"
+                                "COPY --from=first /first /first\n"
+                                "RUN echo \"proxy=$HTTP_PROXY\" > /proxy\n"}});
+    std::string meta = contexts_.path() + "/flags.json";
+    auto r = build({"-t", "localhost/flags", "--label", "org.example.from=flag", "--build-arg",
+                    "HTTP_PROXY=http://proxy.invalid:3128", "--metadata-file", meta, ctx});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_EQ(run("localhost/flags", {"cat", "/first", "/proxy"}).out,
+              "first\nproxy=http://proxy.invalid:3128\n");
+    auto config = image_config("localhost/flags");
+    ASSERT_TRUE(config.is_object());
+    EXPECT_EQ(config["Config"]["Labels"]["org.example.from"], "flag") << config.dump();
+    auto m = nlohmann::json::parse(read_text(meta), nullptr, false);
+    std::string config_digest = m.value("containerimage.config.digest", "");
+    ASSERT_TRUE(config_digest.starts_with("sha256:")) << read_text(meta);
+    std::string config_blob = read_text(berth.root() + "/blobs/sha256/" + config_digest.substr(7));
+    EXPECT_NE(config_blob.find("\"history\""), std::string::npos) << config_blob;
+    EXPECT_EQ(config_blob.find("proxy.invalid"), std::string::npos) << config_blob;
+
+    // --no-cache-filter first: that stage's RUN runs again, the final stage's RUN is a hit
+    // only if its inputs did not change (the COPY --from gives the same file: it is).
+    auto filtered = build({"-t", "localhost/flags", "--no-cache-filter", "first", "--build-arg",
+                           "HTTP_PROXY=http://proxy.invalid:3128", ctx});
+    ASSERT_EQ(filtered.exit_code, 0) << filtered.describe();
+    auto hits = cached_steps(filtered.err);
+    EXPECT_FALSE(any_contains(hits, "RUN echo first")) << filtered.err;
+    EXPECT_TRUE(any_contains(hits, "RUN echo \"proxy")) << filtered.err;
+
+    // --no-cache: no step comes from the cache.
+    auto uncached = build({"-t", "localhost/flags", "--no-cache", ctx});
+    ASSERT_EQ(uncached.exit_code, 0) << uncached.describe();
+    auto uncached_hits = cached_steps(uncached.err);
+    EXPECT_FALSE(any_contains(uncached_hits, "RUN")) << uncached.err;
+    EXPECT_FALSE(any_contains(uncached_hits, "COPY")) << uncached.err;
+
+    // --pull never: a base image that is not here is a one-line error.
+    std::string missing =
+        context({{"Containerfile", "FROM 127.0.0.1:1/nothing/here:1\nRUN true\n"}});
+    auto never = build({"--pull", "never", missing});
+    EXPECT_EQ(never.exit_code, 1) << never.describe();
+    EXPECT_NE(never.err.find("FROM 127.0.0.1:1/nothing/here:1"), std::string::npos) << never.err;
+
+    // On a terminal: BuildKit's live view (redrawn in place) ending with FINISHED.
+    auto tty = run_with_terminal({berth_binary(), "--root", berth.root(), "--config", "/dev/null",
+                                  "build", "-t", "localhost/flags", ctx});
+    EXPECT_EQ(tty.exit_code, 0) << tty.describe();
+    EXPECT_NE(tty.out.find("\x1b[1A\x1b[2K"), std::string::npos) << tty.out;
+    EXPECT_NE(tty.out.find("FINISHED"), std::string::npos) << tty.out;
+    EXPECT_NE(tty.out.find("CACHED"), std::string::npos) << tty.out;
 }
 
 }  // namespace
