@@ -189,7 +189,7 @@ class BuildCompareTest : public ::testing::TestWithParam<Case> {
             args.push_back(s);
         }
         if (c.meta.contains("format")) {
-            args.push_back("--format");
+            args.emplace_back("--format");
             args.emplace_back(c.meta["format"]);
         }
         return args;
@@ -228,7 +228,7 @@ class BuildCompareTest : public ::testing::TestWithParam<Case> {
         }
         // docker's client looks for a Dockerfile only.
         if (fs::exists(dir + "/Containerfile")) {
-            argv.push_back("-f");
+            argv.emplace_back("-f");
             argv.emplace_back(dir + "/Containerfile");
         }
         argv.push_back(dir);

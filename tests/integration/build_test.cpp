@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "support/fixture.hpp"
+#include "support/http_server.hpp"
 #include "support/images.hpp"
 #include "support/podman.hpp"
 #include "support/registry.hpp"
@@ -414,8 +415,8 @@ TEST_F(BuildTest, IndependentStagesRunInParallelAndUnneededOnesAreSkipped) {
     EXPECT_EQ(run("localhost/parallel", {"cat", "/a", "/b"}).out, "a\nb\n");
 }
 
-// The context as a tarball on stdin, a Containerfile alone on stdin, and the outputs that
-// are files (--output local, oci, docker, tar; --iidfile) rather than an image in the store.
+// The context as a tarball on stdin or from a URL, a Containerfile alone on stdin, and the
+// outputs that are files (--output local, oci, docker, tar; --iidfile), not a stored image.
 TEST_F(BuildTest, StdinContextsAndFileOutputs) {
     std::string ctx = context({{"Containerfile",
                                 "FROM localhost/busybox\n"
@@ -432,6 +433,24 @@ TEST_F(BuildTest, StdinContextsAndFileOutputs) {
     EXPECT_EQ(read_text(iid), trimmed(from_tar.out));
     EXPECT_EQ(run("localhost/stdin-tar", {"cat", "/data.txt", "/ran"}).out,
               "from the tarball\nran\n");
+
+    // The same tarball, gzipped, from a URL.
+    auto gzipped = run_command({"gzip", "-c"}, piped);
+    ASSERT_EQ(gzipped.exit_code, 0) << gzipped.describe();
+    HttpServer server([&](const SeenRequest& request) {
+        Reply reply;
+        if (request.path != "/ctx.tar.gz")
+            reply.status = 404;
+        else
+            reply.body = gzipped.out;
+        return reply;
+    });
+    auto from_url = build({"-t", "localhost/url-ctx", "http://" + server.host() + "/ctx.tar.gz"});
+    ASSERT_EQ(from_url.exit_code, 0) << from_url.describe();
+    EXPECT_EQ(trimmed(from_url.out), trimmed(from_tar.out)) << from_url.err;
+    auto missing_url = build({"http://" + server.host() + "/nothing.tar"});
+    EXPECT_EQ(missing_url.exit_code, 1) << missing_url.describe();
+    EXPECT_NE(missing_url.err.find("HTTP status 404"), std::string::npos) << missing_url.err;
 
     CommandOptions text;
     text.input = "FROM localhost/busybox\nRUN echo alone > /alone\n";
@@ -526,6 +545,25 @@ TEST_F(BuildTest, SshWithoutAgentSyntaxDirectiveAndZstd) {
               std::string::npos)
         << ssh.err;
 
+    // With an agent (--ssh default: SSH_AUTH_SOCK), RUN sees a socket at SSH_AUTH_SOCK, and
+    // nothing of it stays in the image.
+    std::string agent_sock = contexts_.path() + "/agent.sock";
+    BackgroundCommand agent({"ssh-agent", "-D", "-a", agent_sock});
+    ASSERT_TRUE(eventually([&] { return fs::exists(agent_sock); }, 10s));
+    std::string with_ssh = context(
+        {{"Containerfile",
+          "FROM localhost/busybox\n"
+          "RUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo \"$SSH_AUTH_SOCK\" > /ssh\n"}});
+    CommandOptions with_agent;
+    with_agent.env = {"SSH_AUTH_SOCK=" + agent_sock};
+    auto ssh_ok = build({"-t", "localhost/ssh", "--ssh", "default", with_ssh}, with_agent);
+    ASSERT_EQ(ssh_ok.exit_code, 0) << ssh_ok.describe();
+    EXPECT_EQ(
+        run("localhost/ssh", {"sh", "-c", "cat /ssh; test -e /run/buildkit || echo absent"}).out,
+        "/run/buildkit/ssh_agent.0\nabsent\n");
+    agent.signal(SIGTERM);
+    agent.wait(5s);
+
     std::string zstd = context({{"Containerfile",
                                  "# syntax=docker/dockerfile:1\n"
                                  "FROM localhost/busybox\n"
@@ -603,6 +641,38 @@ TEST_F(BuildTest, FlagsProxyArgsPlatformAndTtyProgress) {
     EXPECT_NE(tty.out.find("\x1b[1A\x1b[2K"), std::string::npos) << tty.out;
     EXPECT_NE(tty.out.find("FINISHED"), std::string::npos) << tty.out;
     EXPECT_NE(tty.out.find("CACHED"), std::string::npos) << tty.out;
+}
+
+// A root removed with rm -rf and made again at the same path finds the bridge its RUN steps
+// used still there (named after the root, with the subnet it had): RUN still works.
+TEST_F(BuildTest, RootMadeAgainAtTheSamePathReusesItsBridge) {
+    TempDir dir("berth-build-again");
+    const std::string root = dir.path() + "/root";
+    auto at_root = [&](const std::vector<std::string>& args, const CommandOptions& o = {}) {
+        std::vector<std::string> argv = {berth_binary(), "--root", root, "--config", "/dev/null"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return run_command(argv, o);
+    };
+    std::string ctx = context(
+        {{"Containerfile", "FROM localhost/busybox\nRUN ip -o -4 addr show eth0 > /addr\n"}});
+    std::string bridge, run_root;
+    for (int round = 0; round < 2; ++round) {
+        SCOPED_TRACE("round " + std::to_string(round));
+        ASSERT_EQ(at_root({"load", "-i", archive_}).exit_code, 0);
+        CommandOptions o;
+        o.timeout = std::chrono::milliseconds(120000);
+        auto r = at_root({"build", "--progress", "plain", "--no-cache", ctx}, o);
+        EXPECT_EQ(r.exit_code, 0) << r.describe();
+        auto info = nlohmann::json::parse(at_root({"info"}).out, nullptr, false);
+        run_root = info.is_object() ? info.value("RunRoot", "") : "";
+        ASSERT_FALSE(run_root.empty());
+        bridge = "berth" + run_root.substr(run_root.size() - 8);
+        EXPECT_EQ(run_command({"ip", "link", "show", bridge}).exit_code, 0) << bridge;
+        EXPECT_EQ(mounts_under(root), std::vector<std::string>{});
+        fs::remove_all(root);
+    }
+    run_command({"ip", "link", "del", bridge});
+    fs::remove_all(run_root);
 }
 
 }  // namespace
