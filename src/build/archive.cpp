@@ -72,7 +72,9 @@ bool is_archive(int fd) {
 
 void unpack_tarball(int fd, int dir_fd, const std::string& what) {
     DecompressedSource tar(fd, what);
-    image::apply_layer(tar, dir_fd, {}, what);
+    image::ApplyOptions options;
+    options.skip_root_entry = true;
+    image::apply_layer(tar, dir_fd, options, what);
 }
 
 }  // namespace berth::build

@@ -10,7 +10,8 @@ namespace berth::build {
 bool is_archive(int fd);
 
 // Unpacks the tarball read from fd into the directory dir_fd, every entry kept inside it
-// (image/layer_apply.hpp: absolute names, "..", and symlinks cannot lead out). Throws Error
+// (image/layer_apply.hpp: absolute names, "..", and symlinks cannot lead out); the root
+// entry ("./") is skipped, dir_fd keeps its owner and mode, as docker's ADD. Throws Error
 // naming what.
 void unpack_tarball(int fd, int dir_fd, const std::string& what);
 

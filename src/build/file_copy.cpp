@@ -625,26 +625,14 @@ void copy_source(const SourceRoot& root, const std::string& source, int dest_roo
             std::string scratch = options.scratch + "/unpack";
             remove_tree(scratch);
             if (::mkdir(scratch.c_str(), 0755) < 0) throw_errno("mkdir", scratch);
-            struct stat before {
-            }, after{};
             {
                 UniqueFd dir = open_file(scratch, O_RDONLY | O_DIRECTORY);
-                ::fstat(dir.get(), &before);
                 unpack_tarball(in.get(), dir.get(), source);
-                ::fstat(dir.get(), &after);
             }
+            // The destination is made first (0755, --chown's owner or root's) and the tar's
+            // "./" entry does not change it: BuildKit makes the directory, then docker's Untar
+            // skips the root entry of an existing directory.
             make_directories(dest_root_fd, target, 0755, options.owner);
-            // A "./" entry gives the destination its owner and mode, as docker's Untar does.
-            if (after.st_mode != before.st_mode || after.st_uid != before.st_uid ||
-                after.st_gid != before.st_gid) {
-                UniqueFd d = openat2_fd(dest_root_fd, target, O_PATH | O_DIRECTORY,
-                                        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-                Owner o = options.owner.value_or(Owner{after.st_uid, after.st_gid});
-                if (::fchownat(d.get(), "", o.uid, o.gid, AT_EMPTY_PATH) < 0)
-                    throw_errno("chown", target);
-                if (::chmod(fd_path(d.get()).c_str(), after.st_mode & 07777) < 0)
-                    throw_errno("chmod", target);
-            }
             SourceRoot extracted{open_file(scratch, O_PATH | O_DIRECTORY).release(), false,
                                  nullptr};
             UniqueFd extracted_fd(extracted.fd);

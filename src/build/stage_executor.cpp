@@ -184,6 +184,7 @@ void StageExecutor::start_from_base() {
         state_.config.architecture = host.architecture;
         state_.config.os = host.os;
         state_.config.variant = host.variant;
+        state_.config.config.working_dir = "/";  // as BuildKit's empty image (and PATH below)
         state_.key = KeyBuilder("scratch").finish();
     } else {
         int vertex = begin_vertex("FROM " + p_.base);

@@ -430,6 +430,7 @@ void Applier::apply(archive* a, archive_entry* e, const std::string& raw) {
 
     if (relative == ".") {
         if (type != AE_IFDIR) reject("the root entry is not a directory");
+        if (options_.skip_root_entry) return;
         set_owner(root_fd_, ".", e);
         deferred_.push_back({".", mode, {times[0], times[1]}});
         return;

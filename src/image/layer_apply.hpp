@@ -26,6 +26,9 @@ enum class WhiteoutMode {
 
 struct ApplyOptions {
     WhiteoutMode whiteouts = WhiteoutMode::remove;
+    // The root entry ("./") is not applied: the directory keeps its own owner, mode and times,
+    // as docker's archive.Unpack into an existing directory (a build's ADD of a tarball).
+    bool skip_root_entry = false;
 };
 
 struct ApplyStats {

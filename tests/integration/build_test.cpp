@@ -4,14 +4,17 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "support/fixture.hpp"
+#include "support/http_server.hpp"
 #include "support/images.hpp"
 #include "support/podman.hpp"
 #include "support/registry.hpp"
@@ -102,6 +105,28 @@ class BuildTest : public ::testing::Test {
              "except Exception:\n print(0)\n",
              berth.root() + "/state.db"});
         return std::stoll(trimmed(r.out).empty() ? "0" : trimmed(r.out));
+    }
+
+    // The steps the plain progress marks CACHED ("#5 [2/3] RUN x" ... "#5 CACHED"), by name.
+    static std::vector<std::string> cached_steps(const std::string& progress) {
+        std::map<std::string, std::string> names;
+        std::vector<std::string> out;
+        for (const auto& line : lines_of(progress)) {
+            if (!line.starts_with("#")) continue;
+            size_t space = line.find(' ');
+            if (space == std::string::npos) continue;
+            std::string id = line.substr(0, space), rest = line.substr(space + 1);
+            if (rest == "CACHED") {
+                out.push_back(names[id]);
+            } else if (!names.count(id)) {
+                names[id] = rest;
+            }
+        }
+        return out;
+    }
+    static bool any_contains(const std::vector<std::string>& names, const std::string& part) {
+        return std::any_of(names.begin(), names.end(),
+                           [&](const std::string& n) { return n.find(part) != std::string::npos; });
     }
 
     void interrupt_leaves_nothing(int sig);
@@ -390,8 +415,8 @@ TEST_F(BuildTest, IndependentStagesRunInParallelAndUnneededOnesAreSkipped) {
     EXPECT_EQ(run("localhost/parallel", {"cat", "/a", "/b"}).out, "a\nb\n");
 }
 
-// The context as a tarball on stdin, a Containerfile alone on stdin, and the outputs that
-// are files (--output local, oci, docker, tar; --iidfile) rather than an image in the store.
+// The context as a tarball on stdin or from a URL, a Containerfile alone on stdin, and the
+// outputs that are files (--output local, oci, docker, tar; --iidfile), not a stored image.
 TEST_F(BuildTest, StdinContextsAndFileOutputs) {
     std::string ctx = context({{"Containerfile",
                                 "FROM localhost/busybox\n"
@@ -408,6 +433,24 @@ TEST_F(BuildTest, StdinContextsAndFileOutputs) {
     EXPECT_EQ(read_text(iid), trimmed(from_tar.out));
     EXPECT_EQ(run("localhost/stdin-tar", {"cat", "/data.txt", "/ran"}).out,
               "from the tarball\nran\n");
+
+    // The same tarball, gzipped, from a URL.
+    auto gzipped = run_command({"gzip", "-c"}, piped);
+    ASSERT_EQ(gzipped.exit_code, 0) << gzipped.describe();
+    HttpServer server([&](const SeenRequest& request) {
+        Reply reply;
+        if (request.path != "/ctx.tar.gz")
+            reply.status = 404;
+        else
+            reply.body = gzipped.out;
+        return reply;
+    });
+    auto from_url = build({"-t", "localhost/url-ctx", "http://" + server.host() + "/ctx.tar.gz"});
+    ASSERT_EQ(from_url.exit_code, 0) << from_url.describe();
+    EXPECT_EQ(trimmed(from_url.out), trimmed(from_tar.out)) << from_url.err;
+    auto missing_url = build({"http://" + server.host() + "/nothing.tar"});
+    EXPECT_EQ(missing_url.exit_code, 1) << missing_url.describe();
+    EXPECT_NE(missing_url.err.find("HTTP status 404"), std::string::npos) << missing_url.err;
 
     CommandOptions text;
     text.input = "FROM localhost/busybox\nRUN echo alone > /alone\n";
@@ -502,6 +545,25 @@ TEST_F(BuildTest, SshWithoutAgentSyntaxDirectiveAndZstd) {
               std::string::npos)
         << ssh.err;
 
+    // With an agent (--ssh default: SSH_AUTH_SOCK), RUN sees a socket at SSH_AUTH_SOCK, and
+    // nothing of it stays in the image.
+    std::string agent_sock = contexts_.path() + "/agent.sock";
+    BackgroundCommand agent({"ssh-agent", "-D", "-a", agent_sock});
+    ASSERT_TRUE(eventually([&] { return fs::exists(agent_sock); }, 10s));
+    std::string with_ssh = context(
+        {{"Containerfile",
+          "FROM localhost/busybox\n"
+          "RUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo \"$SSH_AUTH_SOCK\" > /ssh\n"}});
+    CommandOptions with_agent;
+    with_agent.env = {"SSH_AUTH_SOCK=" + agent_sock};
+    auto ssh_ok = build({"-t", "localhost/ssh", "--ssh", "default", with_ssh}, with_agent);
+    ASSERT_EQ(ssh_ok.exit_code, 0) << ssh_ok.describe();
+    EXPECT_EQ(
+        run("localhost/ssh", {"sh", "-c", "cat /ssh; test -e /run/buildkit || echo absent"}).out,
+        "/run/buildkit/ssh_agent.0\nabsent\n");
+    agent.signal(SIGTERM);
+    agent.wait(5s);
+
     std::string zstd = context({{"Containerfile",
                                  "# syntax=docker/dockerfile:1\n"
                                  "FROM localhost/busybox\n"
@@ -521,6 +583,96 @@ TEST_F(BuildTest, SshWithoutAgentSyntaxDirectiveAndZstd) {
     std::string manifest = read_text(berth.root() + "/blobs/sha256/" + digest.substr(7));
     EXPECT_NE(manifest.find("application/vnd.oci.image.layer.v1.tar+zstd"), std::string::npos)
         << manifest;
+}
+
+// The flags that change what runs or what the image says: --label, --no-cache,
+// --no-cache-filter, --pull never, proxy build args (they reach RUN undeclared and stay out of
+// the history), FROM --platform=$BUILDPLATFORM, and the live view on a terminal.
+TEST_F(BuildTest, FlagsProxyArgsPlatformAndTtyProgress) {
+    std::string ctx = context({{"Containerfile",
+                                "FROM --platform=$BUILDPLATFORM localhost/busybox AS first\n"
+                                "RUN echo first > /first\n"
+                                "FROM localhost/busybox\n"
+                                "COPY --from=first /first /first\n"
+                                "RUN echo \"proxy=$HTTP_PROXY\" > /proxy\n"}});
+    std::string meta = contexts_.path() + "/flags.json";
+    auto r = build({"-t", "localhost/flags", "--label", "org.example.from=flag", "--build-arg",
+                    "HTTP_PROXY=http://proxy.invalid:3128", "--metadata-file", meta, ctx});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_EQ(run("localhost/flags", {"cat", "/first", "/proxy"}).out,
+              "first\nproxy=http://proxy.invalid:3128\n");
+    auto config = image_config("localhost/flags");
+    ASSERT_TRUE(config.is_object());
+    EXPECT_EQ(config["Config"]["Labels"]["org.example.from"], "flag") << config.dump();
+    auto m = nlohmann::json::parse(read_text(meta), nullptr, false);
+    std::string config_digest = m.value("containerimage.config.digest", "");
+    ASSERT_TRUE(config_digest.starts_with("sha256:")) << read_text(meta);
+    std::string config_blob = read_text(berth.root() + "/blobs/sha256/" + config_digest.substr(7));
+    EXPECT_NE(config_blob.find("\"history\""), std::string::npos) << config_blob;
+    EXPECT_EQ(config_blob.find("proxy.invalid"), std::string::npos) << config_blob;
+
+    // --no-cache-filter first: that stage's RUN runs again, the final stage's RUN is a hit
+    // only if its inputs did not change (the COPY --from gives the same file: it is).
+    auto filtered = build({"-t", "localhost/flags", "--no-cache-filter", "first", "--build-arg",
+                           "HTTP_PROXY=http://proxy.invalid:3128", ctx});
+    ASSERT_EQ(filtered.exit_code, 0) << filtered.describe();
+    auto hits = cached_steps(filtered.err);
+    EXPECT_FALSE(any_contains(hits, "RUN echo first")) << filtered.err;
+    EXPECT_TRUE(any_contains(hits, "RUN echo \"proxy")) << filtered.err;
+
+    // --no-cache: no step comes from the cache.
+    auto uncached = build({"-t", "localhost/flags", "--no-cache", ctx});
+    ASSERT_EQ(uncached.exit_code, 0) << uncached.describe();
+    auto uncached_hits = cached_steps(uncached.err);
+    EXPECT_FALSE(any_contains(uncached_hits, "RUN")) << uncached.err;
+    EXPECT_FALSE(any_contains(uncached_hits, "COPY")) << uncached.err;
+
+    // --pull never: a base image that is not here is a one-line error.
+    std::string missing =
+        context({{"Containerfile", "FROM 127.0.0.1:1/nothing/here:1\nRUN true\n"}});
+    auto never = build({"--pull", "never", missing});
+    EXPECT_EQ(never.exit_code, 1) << never.describe();
+    EXPECT_NE(never.err.find("FROM 127.0.0.1:1/nothing/here:1"), std::string::npos) << never.err;
+
+    // On a terminal: BuildKit's live view (redrawn in place) ending with FINISHED.
+    auto tty = run_with_terminal({berth_binary(), "--root", berth.root(), "--config", "/dev/null",
+                                  "build", "-t", "localhost/flags", ctx});
+    EXPECT_EQ(tty.exit_code, 0) << tty.describe();
+    EXPECT_NE(tty.out.find("\x1b[1A\x1b[2K"), std::string::npos) << tty.out;
+    EXPECT_NE(tty.out.find("FINISHED"), std::string::npos) << tty.out;
+    EXPECT_NE(tty.out.find("CACHED"), std::string::npos) << tty.out;
+}
+
+// A root removed with rm -rf and made again at the same path finds the bridge its RUN steps
+// used still there (named after the root, with the subnet it had): RUN still works.
+TEST_F(BuildTest, RootMadeAgainAtTheSamePathReusesItsBridge) {
+    TempDir dir("berth-build-again");
+    const std::string root = dir.path() + "/root";
+    auto at_root = [&](const std::vector<std::string>& args, const CommandOptions& o = {}) {
+        std::vector<std::string> argv = {berth_binary(), "--root", root, "--config", "/dev/null"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return run_command(argv, o);
+    };
+    std::string ctx = context(
+        {{"Containerfile", "FROM localhost/busybox\nRUN ip -o -4 addr show eth0 > /addr\n"}});
+    std::string bridge, run_root;
+    for (int round = 0; round < 2; ++round) {
+        SCOPED_TRACE("round " + std::to_string(round));
+        ASSERT_EQ(at_root({"load", "-i", archive_}).exit_code, 0);
+        CommandOptions o;
+        o.timeout = std::chrono::milliseconds(120000);
+        auto r = at_root({"build", "--progress", "plain", "--no-cache", ctx}, o);
+        EXPECT_EQ(r.exit_code, 0) << r.describe();
+        auto info = nlohmann::json::parse(at_root({"info"}).out, nullptr, false);
+        run_root = info.is_object() ? info.value("RunRoot", "") : "";
+        ASSERT_FALSE(run_root.empty());
+        bridge = "berth" + run_root.substr(run_root.size() - 8);
+        EXPECT_EQ(run_command({"ip", "link", "show", bridge}).exit_code, 0) << bridge;
+        EXPECT_EQ(mounts_under(root), std::vector<std::string>{});
+        fs::remove_all(root);
+    }
+    run_command({"ip", "link", "del", bridge});
+    fs::remove_all(run_root);
 }
 
 }  // namespace

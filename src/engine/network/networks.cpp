@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "common/digest.hpp"
@@ -86,6 +87,23 @@ std::vector<Cidr> routed_subnets() {
     return out;
 }
 
+// The subnet routed on a link (a bridge left by a removed root), if any.
+std::optional<Cidr> subnet_routed_on(const std::string& link) {
+    auto text = read_file_if_exists("/proc/net/route");
+    if (!text) return std::nullopt;
+    for (const auto& line : split(*text, '\n')) {
+        std::vector<std::string> f;
+        for (const auto& part : split(line, '\t'))
+            if (!part.empty()) f.emplace_back(trim(part));
+        if (f.size() < 8 || f[0] != link) continue;
+        uint32_t dest = static_cast<uint32_t>(std::stoul(f[1], nullptr, 16));
+        uint32_t mask = static_cast<uint32_t>(std::stoul(f[7], nullptr, 16));
+        if (mask == 0) continue;
+        return Cidr{ntohl(dest), __builtin_popcount(mask)};
+    }
+    return std::nullopt;
+}
+
 NetworkRecord read_row(image::Statement& st) {
     return {st.text(0),         st.text(1),
             st.text(2),         st.text(3),
@@ -149,7 +167,19 @@ NetworkRecord Networks::create(const std::string& name, const NetworkCreateOptio
     NetworkRecord r;
     r.name = name;
     r.id = random_hex(32);
-    std::string subnet = options.subnet.empty() ? free_subnet() : options.subnet;
+    // Bridge names: at most 15 characters; the default network's names the berth root
+    // so that two roots on one host never share a bridge.
+    r.bridge = name == "bridge" ? "berth" + paths_.run.substr(paths_.run.size() - 8)
+                                : "br-" + r.id.substr(0, 12);
+    std::string subnet = options.subnet;
+    if (subnet.empty() && name == "bridge") {
+        // A root removed and made again at the same path finds its bridge still there (as
+        // docker0 outlives dockerd), with the subnet it had: the network takes it again
+        // (CNI's bridge plugin refuses a bridge whose address is not the gateway's).
+        if (auto kept = subnet_routed_on(r.bridge))
+            subnet = format_ip(kept->address) + "/" + std::to_string(kept->prefix);
+    }
+    if (subnet.empty()) subnet = free_subnet();
     auto cidr = parse_cidr(subnet);
     if (!cidr) throw Error("invalid subnet \"" + subnet + "\": expected an IPv4 a.b.c.d/n, n 8-30");
     for (const auto& n : list())
@@ -157,10 +187,6 @@ NetworkRecord Networks::create(const std::string& name, const NetworkCreateOptio
             throw Error("subnet " + subnet + " overlaps network " + n.name + " (" + n.subnet + ")");
     r.subnet = format_ip(cidr->address) + "/" + std::to_string(cidr->prefix);
     r.gateway = options.gateway.empty() ? format_ip(cidr->address + 1) : options.gateway;
-    // Bridge names: at most 15 characters; the default network's names the berth root
-    // so that two roots on one host never share a bridge.
-    r.bridge = name == "bridge" ? "berth" + paths_.run.substr(paths_.run.size() - 8)
-                                : "br-" + r.id.substr(0, 12);
     r.created = rfc3339_now();
     r.internal = options.internal;
     r.labels = options.labels;

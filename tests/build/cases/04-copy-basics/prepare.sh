@@ -1,0 +1,3 @@
+# Modes git does not keep.
+chmod 0750 dir/sub
+chmod 0604 dir/top.txt
