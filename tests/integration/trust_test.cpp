@@ -402,6 +402,15 @@ TEST_F(TrustTest, PullAndRunRefuseWhatThePolicyRejectsAndStoreNothing) {
     // Signed: pulled and run.
     ASSERT_EQ(with_password({"sign", "--key", path("berth.key"), ref("team/unsigned:1")}).exit_code,
               0);
+    // ... but by another key than the policy's: refused at create, naming why.
+    keygen("stranger");
+    std::string stranger = sigstore_policy(path("stranger.pub"), "matchExact");
+    auto created = berth({"--signature-policy", stranger, "create", "--network", "none",
+                          ref("team/unsigned:1"), "true"});
+    EXPECT_EQ(created.exit_code, 125) << created.describe();
+    EXPECT_NE(created.err.find("does not verify with the key"), std::string::npos) << created.err;
+    expect_nothing_stored();
+    EXPECT_EQ(trimmed(berth({"ps", "-aq"}).out), "");
     auto ok = berth({"--signature-policy", policy, "run", "--rm", "--network", "none",
                      ref("team/unsigned:1"), "echo", "signed"});
     EXPECT_EQ(ok.exit_code, 0) << ok.describe();
