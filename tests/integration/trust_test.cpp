@@ -540,7 +540,7 @@ TEST_F(TrustTest, KeyFilesInterchangeWithAnotherCosignFormatImplementation) {
         {"key", "generate", "--password-stdin", "--output-key-prefix", path("stdin")}, stdin_pw);
     ASSERT_EQ(generated.exit_code, 0) << generated.describe();
     CommandOptions env_pw;
-    env_pw.env.push_back("BERTH_PASSWORD=from stdin");
+    env_pw.env.emplace_back("BERTH_PASSWORD=from stdin");
     EXPECT_EQ(
         run_command({"/usr/bin/python3", tool, "decrypt", path("stdin.key")}, env_pw).exit_code, 0);
     EXPECT_EQ(::access(path("stdin.key").c_str(), F_OK), 0);
@@ -572,7 +572,7 @@ TEST_F(TrustTest, KeyFilesInterchangeWithAnotherCosignFormatImplementation) {
     EXPECT_EQ(nlohmann::json::parse(verified.out)[0]["critical"]["image"]["docker-manifest-digest"],
               digest);
     CommandOptions wrong;
-    wrong.env.push_back("BERTH_PASSWORD=not it");
+    wrong.env.emplace_back("BERTH_PASSWORD=not it");
     auto refused = berth({"sign", "--key", path("ext.key"), ref("team/app:1")}, wrong);
     EXPECT_EQ(refused.exit_code, 1);
     EXPECT_NE(refused.err.find(path("ext.key") + ": wrong password"), std::string::npos)
@@ -586,7 +586,7 @@ TEST_F(TrustTest, BadKeysAndSignatureImagesAreOneLineErrors) {
         return r.exit_code == 1 && std::count(r.err.begin(), r.err.end(), '\n') == 1;
     };
     CommandOptions wrong;
-    wrong.env.push_back("BERTH_PASSWORD=wrong");
+    wrong.env.emplace_back("BERTH_PASSWORD=wrong");
     auto bad_password = berth({"sign", "--key", path("berth.key"), ref("team/app:1")}, wrong);
     EXPECT_TRUE(one_line(bad_password)) << bad_password.describe();
     EXPECT_NE(bad_password.err.find(path("berth.key") + ": wrong password"), std::string::npos);
