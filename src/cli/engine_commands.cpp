@@ -498,6 +498,8 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
         TrustGlobals trust_globals{root, config, authfile, signature_policy};
         CLI::App* inspect = verb(
             &app, "inspect", "show containers or images as JSON", [s, trust_globals](Session& x) {
+                if (!s->key.empty() && !s->provenance)
+                    throw Error("inspect --key: only with --provenance");
                 if (s->provenance) {
                     if (s->targets.size() != 1) throw Error("inspect --provenance: name one image");
                     return inspect_provenance(trust_globals, s->targets.front(), s->key);

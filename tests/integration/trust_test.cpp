@@ -860,6 +860,9 @@ TEST_F(TrustTest, ProvenanceAttachedSignedAndInspected) {
     EXPECT_NE(other_subject.err.find("the statement is about " + digest + ", not " + swapped),
               std::string::npos)
         << other_subject.err;
+    auto key_alone = berth({"inspect", "--key", path("builder.pub"), ref("team/built:1")});
+    EXPECT_EQ(key_alone.exit_code, 1) << key_alone.describe();
+    EXPECT_NE(key_alone.err.find("only with --provenance"), std::string::npos) << key_alone.err;
     // Nothing attached.
     push_busybox("team/bare:1");
     auto bare = berth({"inspect", "--provenance", ref("team/bare:1")});
