@@ -23,6 +23,7 @@
 #include "support/berth_registry.hpp"
 #include "support/fixture.hpp"
 #include "support/images.hpp"
+#include "support/registry.hpp"
 #include "trust/encrypted_key.hpp"
 #include "trust/intoto/statement.hpp"
 #include "trust/provenance.hpp"
@@ -868,4 +869,47 @@ TEST_F(TrustTest, ProvenanceAttachedSignedAndInspected) {
     auto bare = berth({"inspect", "--provenance", ref("team/bare:1")});
     EXPECT_EQ(bare.exit_code, 1);
     EXPECT_NE(bare.err.find("no provenance attached to"), std::string::npos) << bare.err;
+}
+
+// A registry without the referrers API (Debian's docker-registry, CNCF Distribution 2.8): a
+// signature with --attach referrers and an attached SBOM go to the fallback index at tag
+// sha256-<hex>, as the distribution spec asks of clients, and verify and --from-registry find
+// them there.
+TEST_F(TrustTest, ReferrersFallBackToTheTagSchemaWithoutTheApi) {
+    keygen("berth");
+    TestRegistry distribution;
+    auto ref_there = [&](const std::string& name) { return distribution.host() + "/" + name; };
+    if (layout_.empty()) layout_ = make_busybox_layout(work.path());
+    ASSERT_EQ(skopeo_copy("oci:" + layout_ + ":latest", "docker://" + ref_there("team/app:1"),
+                          {"--format", "oci"})
+                  .exit_code,
+              0);
+    auto signed_there = with_password(
+        {"sign", "--key", path("berth.key"), "--attach", "referrers", ref_there("team/app:1")});
+    ASSERT_EQ(signed_there.exit_code, 0) << signed_there.describe() << distribution.log();
+    auto digest = run_command({"skopeo", "inspect", "--tls-verify=false", "--format", "{{.Digest}}",
+                               "docker://" + ref_there("team/app:1")});
+    ASSERT_EQ(digest.exit_code, 0) << digest.describe();
+    std::string fallback_tag = "sha256-" + trimmed(digest.out).substr(7);
+    auto fallback = [&] {
+        auto r = run_command({"skopeo", "inspect", "--raw", "--tls-verify=false",
+                              "docker://" + ref_there("team/app:" + fallback_tag)});
+        return r.exit_code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json();
+    };
+    auto index = fallback();
+    ASSERT_EQ(index["manifests"].size(), 1U) << index.dump();
+    EXPECT_EQ(index["manifests"][0]["artifactType"],
+              "application/vnd.dev.cosign.artifact.sig.v1+json");
+    auto verified = berth({"verify", "--key", path("berth.pub"), ref_there("team/app:1")});
+    EXPECT_EQ(verified.exit_code, 0) << verified.describe();
+
+    ASSERT_EQ(berth({"pull", "-q", ref_there("team/app:1")}).exit_code, 0);
+    auto attached = berth({"sbom", "--attach", "--format", "spdx-json", ref_there("team/app:1")});
+    ASSERT_EQ(attached.exit_code, 0) << attached.describe() << distribution.log();
+    EXPECT_EQ(fallback()["manifests"].size(), 2U);
+    Berth other;
+    auto back =
+        other({"sbom", "--from-registry", "--format", "spdx-json", ref_there("team/app:1")});
+    ASSERT_EQ(back.exit_code, 0) << back.describe();
+    EXPECT_EQ(nlohmann::json::parse(back.out)["spdxVersion"], "SPDX-2.3");
 }
