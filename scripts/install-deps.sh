@@ -20,7 +20,7 @@ engine_packages=(containernetworking-plugins iptables iproute2 curl uidmap slirp
 # Real peers and tools the integration tests drive.
 test_packages=(
   busybox-static file time uidmap iproute2 util-linux bsdutils procps psmisc jq strace
-  runc crun containerd podman conmon
+  runc crun containerd podman conmon buildah
   apache2-utils debootstrap docker-registry isal skopeo umoci
   wrk nginx
   # The SBOM tests validate against the published schemas with jsonschema; the key-file tests

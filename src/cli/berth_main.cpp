@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cli/build_commands.hpp"
 #include "cli/engine_commands.hpp"
 #include "cli/image_views.hpp"
 #include "cli/progress_printer.hpp"
@@ -296,6 +297,7 @@ int main(int argc, char** argv) {
         cli::add_engine_commands(app, g.root, g.config, g.authfile, g.signature_policy, requested);
     auto run_trust_verb =
         cli::add_trust_commands(app, {g.root, g.config, g.authfile, g.signature_policy}, requested);
+    auto run_build_verb = cli::add_build_commands(app, g.root, g.config, g.authfile, requested);
 
     try {
         app.parse(argc, argv);
@@ -304,6 +306,11 @@ int main(int argc, char** argv) {
         return code == 0 ? 0 : 1;
     }
     log::configure("", log::Format::text, g.debug);
+    if (int code = run_build_verb(); code >= 0) {
+        std::fflush(stdout);
+        std::fflush(stderr);
+        ::_exit(code);
+    }
     if (int code = run_engine_verb(); code >= 0) {
         // Whatever the verb made (database connections, locks, temp files) was released
         // when its Session went, inside run_engine_verb. What is left is memory and the

@@ -22,6 +22,7 @@
 #include "runtime/exec_process.hpp"
 #include "runtime/launcher.hpp"
 #include "runtime/signals.hpp"
+#include "runtime/validate.hpp"
 #include "runtime/verbs/verbs.hpp"
 
 using namespace berth;
@@ -288,8 +289,10 @@ int main(int argc, char** argv) {
         } else if (update_cmd->parsed()) {
             oci::Resources resources;
             if (!resources_file.empty()) {
-                std::string text = resources_file == "-" ? read_fd(STDIN_FILENO, "stdin")
-                                                         : read_file(resources_file);
+                std::string text =
+                    resources_file == "-"
+                        ? read_fd_limited(STDIN_FILENO, "stdin", runtime::kMaxConfigSize)
+                        : read_file_limited(resources_file, runtime::kMaxConfigSize);
                 resources = oci::parse_resources(parse_json(text, resources_file), resources_file);
             } else {
                 resources = resources_from_flags(update);

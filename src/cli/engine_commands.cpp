@@ -740,10 +740,11 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
         verb(system, "df", "disk usage of images, containers, volumes, blobs and snapshots",
              [s](Session& x) {
                  auto usage = x.engine.disk_usage();
+                 auto cache = build::build_cache_usage(x.images);
                  if (s->format == "json")
-                     print_line(disk_usage_json(usage).dump(2));
+                     print_line(disk_usage_json(usage, cache).dump(2));
                  else
-                     std::fputs(disk_usage_table(usage).c_str(), stdout);
+                     std::fputs(disk_usage_table(usage, cache).c_str(), stdout);
                  return 0;
              })
             ->add_option("--format", s->format, "table or json")

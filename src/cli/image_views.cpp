@@ -129,7 +129,8 @@ nlohmann::ordered_json inspect_json(image::Images& images, const image::ImageRec
     return j;
 }
 
-std::string disk_usage_table(const engine::EngineDiskUsage& u) {
+std::string disk_usage_table(const engine::EngineDiskUsage& u,
+                             const build::BuildCacheUsage& cache) {
     auto reclaim = [](const image::UsageLine& l) {
         int pct = l.size > 0 ? static_cast<int>(100 * l.reclaimable / l.size) : 0;
         return human_size(l.reclaimable) + " (" + std::to_string(pct) + "%)";
@@ -145,10 +146,13 @@ std::string disk_usage_table(const engine::EngineDiskUsage& u) {
           human_size(u.volumes.size), reclaim(u.volumes)},
          {"Blobs", std::to_string(s.blobs.count), "-", human_size(s.blobs.size), reclaim(s.blobs)},
          {"Snapshots", std::to_string(s.snapshots.count), "-", human_size(s.snapshots.size),
-          reclaim(s.snapshots)}});
+          reclaim(s.snapshots)},
+         {"Build Cache", std::to_string(cache.entries), "0", human_size(cache.size),
+          reclaim({cache.entries, cache.size, cache.reclaimable})}});
 }
 
-nlohmann::ordered_json disk_usage_json(const engine::EngineDiskUsage& u) {
+nlohmann::ordered_json disk_usage_json(const engine::EngineDiskUsage& u,
+                                       const build::BuildCacheUsage& cache) {
     auto line = [](const image::UsageLine& l) {
         return nlohmann::ordered_json{
             {"Count", l.count}, {"Size", l.size}, {"Reclaimable", l.reclaimable}};
@@ -164,7 +168,8 @@ nlohmann::ordered_json disk_usage_json(const engine::EngineDiskUsage& u) {
             {"Containers", containers},
             {"Volumes", volumes},
             {"Blobs", line(u.store.blobs)},
-            {"Snapshots", line(u.store.snapshots)}};
+            {"Snapshots", line(u.store.snapshots)},
+            {"BuildCache", line({cache.entries, cache.size, cache.reclaimable})}};
 }
 
 }  // namespace berth::cli

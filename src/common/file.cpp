@@ -47,6 +47,48 @@ std::string read_file(const std::string& path) {
     return read_fd(fd.get(), path);
 }
 
+namespace {
+
+std::string size_text(uint64_t bytes) {
+    if (bytes >= (1ULL << 20) && bytes % (1ULL << 20) == 0)
+        return std::to_string(bytes >> 20) + " MiB";
+    return std::to_string(bytes) + " bytes";
+}
+
+[[noreturn]] void throw_too_large(std::string_view name, const std::string& size, size_t limit) {
+    throw Error(std::string(name) + ": " + size + ", more than the limit of " + size_text(limit));
+}
+
+}  // namespace
+
+std::string read_fd_limited(int fd, std::string_view name, size_t limit) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (static_cast<uint64_t>(st.st_size) > limit)
+            throw_too_large(name, std::to_string(st.st_size) + " bytes", limit);
+    }
+    std::string out;
+    if (S_ISREG(st.st_mode)) out.reserve(static_cast<size_t>(st.st_size));
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("read", name);
+        }
+        if (n == 0) break;
+        if (out.size() + static_cast<size_t>(n) > limit)
+            throw_too_large(name, "more than " + size_text(limit), limit);
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+std::string read_file_limited(const std::string& path, size_t limit) {
+    UniqueFd fd = open_file(path, O_RDONLY);
+    return read_fd_limited(fd.get(), path, limit);
+}
+
 std::optional<std::string> read_file_if_exists(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {

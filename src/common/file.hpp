@@ -18,6 +18,10 @@ UniqueFd open_file_at(int dirfd, const std::string& path, int flags, mode_t mode
 
 std::string read_file(const std::string& path);
 std::string read_fd(int fd, std::string_view name);
+// The same, refusing more than limit bytes (before reading when the size is known): a
+// one-line error naming the file, its size and the limit.
+std::string read_file_limited(const std::string& path, size_t limit);
+std::string read_fd_limited(int fd, std::string_view name, size_t limit);
 // Empty optional when the file does not exist; other errors throw.
 std::optional<std::string> read_file_if_exists(const std::string& path);
 // The names in the directory dirfd (without "." and ".."); what names it in errors.

@@ -16,6 +16,7 @@
 #include "common/unique_fd.hpp"
 #include "engine/container/container_db.hpp"
 #include "engine/container/create_options.hpp"
+#include "engine/container/oneshot.hpp"
 #include "engine/container/teardown.hpp"
 #include "engine/monitor/launch.hpp"
 #include "engine/network/networks.hpp"
@@ -140,6 +141,17 @@ class Engine {
     // Volumes no container mounts (anonymous ones only, unless all); returns their names.
     std::vector<std::string> prune_volumes(bool all);
     EngineDiskUsage disk_usage();
+
+    // One-shot containers (container/oneshot.hpp), for build steps: runs the process to
+    // completion over the caller's rootfs and returns its exit code (the runtime's, e.g. 127
+    // for a command not found). cancel is polled: once true, the container is killed.
+    // Throws Error naming what is wrong with the options (an unknown user, ...).
+    int run_to_completion(const OneShotOptions& options, const OneShotOutput& output,
+                          const std::atomic<bool>* cancel = nullptr);
+    // A network namespace on the default bridge for one-shot containers (none when
+    // rootless: they use the host's); remove it with remove_sandbox_network.
+    SandboxNetwork create_sandbox_network(const std::string& id);
+    void remove_sandbox_network(const SandboxNetwork& sandbox);
 
     Networks& networks() { return networks_; }
     Volumes& volumes() { return volumes_; }

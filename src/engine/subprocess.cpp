@@ -73,7 +73,12 @@ Subprocess::Subprocess(const std::vector<std::string>& argv, const SubprocessOpt
     sigset_t none;
     sigemptyset(&none);
     ::posix_spawnattr_setsigmask(&setup.attributes, &none);
-    ::posix_spawnattr_setflags(&setup.attributes, POSIX_SPAWN_SETSIGMASK);
+    short flags = POSIX_SPAWN_SETSIGMASK;
+    if (options.new_process_group) {
+        ::posix_spawnattr_setpgroup(&setup.attributes, 0);
+        flags |= POSIX_SPAWN_SETPGROUP;
+    }
+    ::posix_spawnattr_setflags(&setup.attributes, flags);
 
     std::vector<std::string> args = argv;
     std::vector<char*> c_args = c_string_array(args);

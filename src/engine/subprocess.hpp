@@ -26,6 +26,7 @@ struct SubprocessOptions {
     std::vector<std::string> env;                       // replaces the environment when not empty
     int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;  // given fds instead
     std::optional<std::chrono::milliseconds> timeout;   // SIGKILL after it
+    bool new_process_group = false;  // a terminal's ^C then reaches us alone, not the child
 };
 
 // A helper program started and not yet waited for: its output is read by wait(). The
@@ -44,6 +45,7 @@ class Subprocess {
 
     // Reads its captured output to the end (SIGKILL at the timeout) and reaps it.
     SubprocessResult wait();
+    [[nodiscard]] pid_t pid() const { return pid_; }
 
   private:
     pid_t pid_ = -1;

@@ -20,6 +20,9 @@ struct Marks {
 
 Marks mark(Images& images) {
     Marks m;
+    LeasedContent leased = images.db().leased();
+    m.blobs.insert(leased.blobs.begin(), leased.blobs.end());
+    m.snapshots.insert(leased.snapshots.begin(), leased.snapshots.end());
     for (const auto& record : images.db().list()) {
         m.blobs.insert(record.id);
         m.blobs.insert(record.config);

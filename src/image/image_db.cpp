@@ -28,6 +28,12 @@ CREATE TABLE IF NOT EXISTS blob_sources (
   repository TEXT NOT NULL,
   PRIMARY KEY (blob, registry, repository)
 );
+CREATE TABLE IF NOT EXISTS leases (
+  lease TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  PRIMARY KEY (lease, kind, digest)
+);
 )";
 
 constexpr std::string_view kColumns = "id, index_digest, config, media_type, size, created";
@@ -194,6 +200,37 @@ std::vector<std::string> ImageDb::blob_sources(const Digest& blob, const std::st
     st.bind(1, blob.str()).bind(2, registry);
     while (st.step())
         out.push_back(st.text(0));
+    return out;
+}
+
+void ImageDb::add_lease(const std::string& lease, const std::vector<Digest>& blobs,
+                        const std::vector<Digest>& snapshots) {
+    Transaction tx(db_);
+    for (const auto& [kind, digests] :
+         {std::pair{"blob", &blobs}, std::pair{"snapshot", &snapshots}})
+        for (const auto& d : *digests) {
+            Statement st = db_.prepare(
+                "INSERT OR IGNORE INTO leases (lease, kind, digest) VALUES (?1, ?2, ?3)");
+            st.bind(1, lease).bind(2, std::string_view(kind)).bind(3, d.str());
+            st.run();
+        }
+    tx.commit();
+}
+
+void ImageDb::remove_lease(const std::string& lease) {
+    Statement st = db_.prepare("DELETE FROM leases WHERE lease = ?1");
+    st.bind(1, lease);
+    st.run();
+}
+
+LeasedContent ImageDb::leased() {
+    LeasedContent out;
+    Statement st = db_.prepare("SELECT kind, digest FROM leases");
+    while (st.step()) {
+        auto digest = Digest::try_parse(st.text(1));
+        if (!digest) continue;
+        (st.text(0) == "blob" ? out.blobs : out.snapshots).push_back(*digest);
+    }
     return out;
 }
 

@@ -28,6 +28,12 @@ struct LayerRecord {
     int64_t uncompressed_size = 0;
 };
 
+// What leases keep (see ImageDb::add_lease).
+struct LeasedContent {
+    std::vector<Digest> blobs;
+    std::vector<Digest> snapshots;
+};
+
 class ImageDb {
   public:
     explicit ImageDb(const std::string& path);
@@ -54,6 +60,13 @@ class ImageDb {
     // Repositories on registry known to hold blob.
     [[nodiscard]] std::vector<std::string> blob_sources(const Digest& blob,
                                                         const std::string& registry);
+
+    // Leases: blobs and snapshots kept for something other than an image (the build cache,
+    // a build in progress), as containerd's leases: gc leaves whatever a lease names.
+    void add_lease(const std::string& lease, const std::vector<Digest>& blobs,
+                   const std::vector<Digest>& snapshots);
+    void remove_lease(const std::string& lease);
+    [[nodiscard]] LeasedContent leased();
 
     Database& database() { return db_; }
 

@@ -127,6 +127,13 @@ std::string Reference::endpoint_host() const {
 
 ParsedReference parse_reference(std::string_view text, std::string_view default_registry) {
     if (text.empty()) invalid(text, "empty");
+    // 64 hex digits name an image ID, not a repository: docker refuses them as a name so that
+    // the two can never be confused (with a tag or a registry they are a name).
+    if (text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+        }))
+        throw InvalidReference("invalid repository name (" + std::string(text) +
+                               "), cannot specify 64-byte hexadecimal strings");
     if (text.find_first_of(" \t\n\r") != std::string_view::npos) invalid(text, "contains spaces");
     ParsedReference parsed;
     Reference& ref = parsed.reference;

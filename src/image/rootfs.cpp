@@ -91,3 +91,34 @@ RootfsMount prepare_rootfs(Images& images, const Image& image, const std::string
 }
 
 }  // namespace berth::image
+
+namespace berth::image {
+
+RootfsMount mount_snapshots(Images& images, const std::vector<Digest>& chain,
+                            const std::string& target, const std::string& upper,
+                            const std::string& work, const std::string& empty, bool transient) {
+    std::vector<UniqueFd> lowers;
+    std::string lowerdir;
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+        lowers.push_back(open_file(images.snapshots().fs_path(*it), O_PATH | O_DIRECTORY));
+        if (!lowerdir.empty()) lowerdir += ':';
+        lowerdir += fd_path(lowers.back().get());
+    }
+    if (upper.empty() || lowers.empty()) {
+        if (empty.empty()) throw Error("mount overlay on " + target + ": no empty lower directory");
+        if (::mkdir(empty.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("mkdir", empty);
+        if (!lowerdir.empty()) lowerdir += ':';
+        lowerdir += empty;
+    }
+    std::string options = "lowerdir=" + lowerdir;
+    if (!upper.empty()) options += ",upperdir=" + upper + ",workdir=" + work;
+    if (!in_initial_user_namespace()) options += ",userxattr";
+    int rc = -1;
+    if (transient && !upper.empty())
+        rc = ::mount("overlay", target.c_str(), "overlay", 0, (options + ",volatile").c_str());
+    if (rc < 0) rc = ::mount("overlay", target.c_str(), "overlay", 0, options.c_str());
+    if (rc < 0) throw_errno("mount overlay on", target);
+    return {target, true};
+}
+
+}  // namespace berth::image

@@ -41,6 +41,15 @@ RootfsMount prepare_rootfs(Images& images, const Image& image, const std::string
                            const std::string& scratch, RootfsMode mode = RootfsMode::automatic,
                            bool transient = false);
 
+// An overlay of existing snapshots (chain: base first) at target. With upper (and work, on
+// the same filesystem), writable: a build step's rootfs, whose upper directory is the step's
+// layer afterwards; without, read-only (empty, a directory to put at the bottom so that a
+// single layer makes an overlay too, is needed then). transient: see prepare_rootfs.
+RootfsMount mount_snapshots(Images& images, const std::vector<Digest>& chain,
+                            const std::string& target, const std::string& upper,
+                            const std::string& work, const std::string& empty,
+                            bool transient = false);
+
 // Whether this kernel offers overlayfs (/proc/filesystems).
 bool overlay_supported();
 

@@ -125,15 +125,9 @@ void PreparedSnapshot::discard() noexcept {
     }
 }
 
-std::optional<PreparedSnapshot> Snapshots::prepare(
-    const Digest& chain, const std::function<SnapshotInfo(int fs_fd)>& fill) {
-    if (has(chain)) return std::nullopt;
-    std::string temp = root_ + "/snapshots/.tmp/" + temp_name(chain);
-    make_dir(temp);
-    PreparedSnapshot prepared(chain, temp, dir(chain));
-    make_dir(temp + "/fs", 0755);
-    UniqueFd fs = open_file(temp + "/fs", O_RDONLY | O_DIRECTORY);
-    SnapshotInfo info = fill(fs.get());
+namespace {
+
+void write_info(const std::string& temp, const Digest& chain, const SnapshotInfo& info) {
     nlohmann::ordered_json j;
     j["chainId"] = chain.str();
     if (info.parent) j["parent"] = info.parent->str();
@@ -142,6 +136,30 @@ std::optional<PreparedSnapshot> Snapshots::prepare(
     j["size"] = info.size;
     j["entries"] = info.entries;
     write_file(temp + "/info.json", j.dump() + "\n", 0600);
+}
+
+}  // namespace
+
+std::optional<PreparedSnapshot> Snapshots::prepare(
+    const Digest& chain, const std::function<SnapshotInfo(int fs_fd)>& fill) {
+    if (has(chain)) return std::nullopt;
+    std::string temp = root_ + "/snapshots/.tmp/" + temp_name(chain);
+    make_dir(temp);
+    PreparedSnapshot prepared(chain, temp, dir(chain));
+    make_dir(temp + "/fs", 0755);
+    UniqueFd fs = open_file(temp + "/fs", O_RDONLY | O_DIRECTORY);
+    write_info(temp, chain, fill(fs.get()));
+    return prepared;
+}
+
+std::optional<PreparedSnapshot> Snapshots::adopt(const Digest& chain, const std::string& fs_dir,
+                                                 const SnapshotInfo& info) {
+    if (has(chain)) return std::nullopt;
+    std::string temp = root_ + "/snapshots/.tmp/" + temp_name(chain);
+    make_dir(temp);
+    PreparedSnapshot prepared(chain, temp, dir(chain));
+    if (::rename(fs_dir.c_str(), (temp + "/fs").c_str()) < 0) throw_errno("rename", fs_dir);
+    write_info(temp, chain, info);
     return prepared;
 }
 

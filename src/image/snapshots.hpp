@@ -72,6 +72,11 @@ class Snapshots {
     std::optional<PreparedSnapshot> prepare(const Digest& chain,
                                             const std::function<SnapshotInfo(int fs_fd)>& fill);
     void publish(std::vector<PreparedSnapshot>& prepared);
+    // A snapshot from a directory that holds a layer's files in snapshot form already (a
+    // build step's overlay upper directory, on the same filesystem as the root): fs_dir is
+    // renamed into it (nullopt, fs_dir left alone, when the snapshot exists).
+    std::optional<PreparedSnapshot> adopt(const Digest& chain, const std::string& fs_dir,
+                                          const SnapshotInfo& info);
     void remove(const Digest& chain);
     // Leftovers of unpacks that crashed; only under gc's exclusive lock.
     void remove_stale_temp();

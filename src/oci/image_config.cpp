@@ -28,6 +28,19 @@ ContainerConfig parse_container_config(const JsonReader& reader) {
     c.working_dir = reader.string_or("WorkingDir");
     if (auto labels = reader.find("Labels")) c.labels = labels->as_string_map();
     c.stop_signal = reader.string_or("StopSignal");
+    if (auto health = reader.find("Healthcheck")) {
+        health->require_object();
+        HealthConfig h;
+        h.test = health->string_array_or_empty("Test");
+        h.interval = health->opt_int("Interval").value_or(0);
+        h.timeout = health->opt_int("Timeout").value_or(0);
+        h.start_period = health->opt_int("StartPeriod").value_or(0);
+        h.start_interval = health->opt_int("StartInterval").value_or(0);
+        h.retries = health->opt_int("Retries").value_or(0);
+        c.healthcheck = std::move(h);
+    }
+    c.on_build = reader.string_array_or_empty("OnBuild");
+    c.shell = reader.string_array_or_empty("Shell");
     return c;
 }
 
@@ -91,6 +104,20 @@ nlohmann::ordered_json to_json(const ImageConfig& ic) {
     if (!cc.working_dir.empty()) c["WorkingDir"] = cc.working_dir;
     if (!cc.labels.empty()) c["Labels"] = cc.labels;
     if (!cc.stop_signal.empty()) c["StopSignal"] = cc.stop_signal;
+    if (cc.healthcheck) {
+        // Go's omitempty: zero durations and retries are left out.
+        const HealthConfig& h = *cc.healthcheck;
+        nlohmann::ordered_json hj;
+        hj["Test"] = h.test;
+        if (h.interval) hj["Interval"] = h.interval;
+        if (h.timeout) hj["Timeout"] = h.timeout;
+        if (h.start_period) hj["StartPeriod"] = h.start_period;
+        if (h.start_interval) hj["StartInterval"] = h.start_interval;
+        if (h.retries) hj["Retries"] = h.retries;
+        c["Healthcheck"] = hj;
+    }
+    if (!cc.on_build.empty()) c["OnBuild"] = cc.on_build;
+    if (!cc.shell.empty()) c["Shell"] = cc.shell;
     j["config"] = c;
     j["rootfs"] = {{"type", "layers"}, {"diff_ids", nlohmann::ordered_json::array()}};
     for (const auto& id : ic.diff_ids)

@@ -2,8 +2,10 @@
 // berth reads). Strictly typed; unknown fields are ignored, as the spec requires.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +13,18 @@
 #include "common/digest.hpp"
 
 namespace berth::oci {
+
+// Docker's Healthcheck (durations in nanoseconds; 0: the default). Test: {"NONE"},
+// {"CMD", args...} or {"CMD-SHELL", command}.
+struct HealthConfig {
+    std::vector<std::string> test;
+    int64_t interval = 0;
+    int64_t timeout = 0;
+    int64_t start_period = 0;
+    int64_t start_interval = 0;
+    int64_t retries = 0;
+    friend bool operator==(const HealthConfig&, const HealthConfig&) = default;
+};
 
 struct ContainerConfig {
     std::string user;
@@ -22,6 +36,10 @@ struct ContainerConfig {
     std::string working_dir;
     std::map<std::string, std::string> labels;
     std::string stop_signal;
+    // Docker's extensions, which builds write (and the OCI format keeps, as BuildKit's does).
+    std::optional<HealthConfig> healthcheck;
+    std::vector<std::string> on_build;
+    std::vector<std::string> shell;
 };
 
 struct HistoryEntry {

@@ -1,6 +1,7 @@
 // What berth-runtime remembers about a container between verbs: one directory per
 // container under the state root (default /run/berth-runtime/<id>/), holding state.json,
-// a copy of the config.json it was created from, and the start socket while it is "created".
+// a copy of the config.json it was created from, the cgroups it was given (cgroup.json), and
+// the start socket while it is "created".
 #pragma once
 
 #include <sys/types.h>
@@ -62,6 +63,11 @@ class StateRoot {
 
     [[nodiscard]] std::string config_path(const std::string& id) const {
         return container_dir(id) + "/config.json";
+    }
+    // The container's cgroups (cgroup::Manager::to_json()), written before any exists: what
+    // `delete` empties and removes when a create was killed before state.json was written.
+    [[nodiscard]] std::string cgroup_record_path(const std::string& id) const {
+        return container_dir(id) + "/cgroup.json";
     }
     // Exists while the container is "created" (see start_socket.hpp).
     [[nodiscard]] std::string start_socket_path(const std::string& id) const {

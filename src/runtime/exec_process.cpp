@@ -29,14 +29,16 @@
 #include "runtime/seccomp/seccomp.hpp"
 #include "runtime/sync_socket.hpp"
 #include "runtime/terminal.hpp"
+#include "runtime/validate.hpp"
 
 namespace berth::runtime {
 namespace {
 
 oci::Process build_process(const ExecOptions& o, const oci::Spec& spec) {
     if (!o.process_file.empty()) {
-        std::string text =
-            o.process_file == "-" ? read_fd(STDIN_FILENO, "stdin") : read_file(o.process_file);
+        std::string text = o.process_file == "-"
+                               ? read_fd_limited(STDIN_FILENO, "stdin", kMaxConfigSize)
+                               : read_file_limited(o.process_file, kMaxConfigSize);
         try {
             return oci::parse_process(parse_json(text, o.process_file), "process");
         } catch (const InvalidDocument& e) {

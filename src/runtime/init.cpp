@@ -2,6 +2,7 @@
 #include <linux/close_range.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,9 +13,11 @@
 #include "common/file.hpp"
 #include "common/path.hpp"
 #include "common/strings.hpp"
+#include "runtime/exec_outcome.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/init_plan.hpp"
 #include "runtime/lsm.hpp"
+#include "runtime/parent_death.hpp"
 #include "runtime/process_attributes.hpp"
 #include "runtime/rootfs.hpp"
 #include "runtime/seccomp/listener.hpp"
@@ -27,6 +30,15 @@ namespace {
 // True until the init has told the runtime it is ready: after that, in create mode, no one
 // reads the sync socket any more.
 bool g_runtime_listening = true;
+
+// A socket whose other end only our parent holds: the runtime's end of the sync socket, or
+// (after an intermediate child forked us) the intermediate's end of a pair of our own. Its
+// hang-up tells that the parent died before our parent-death signal was armed.
+int g_parent_peer = -1;
+UniqueFd g_intermediate_link;  // our end of that pair; closed once we outlive the runtime
+
+// Whether the failure happened in the exec itself (for the exit status, see exec_outcome.hpp).
+bool g_failed_at_exec = false;
 
 oci::State hook_state(const InitPlan& p, pid_t host_pid) {
     return {p.id, oci::Status::creating, host_pid, p.bundle, p.spec->annotations};
@@ -119,12 +131,25 @@ void init_main(const InitPlan& p) {
             ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         }
         write_time_offsets(spec.linux);
+        // The init dies with us, and we die with the runtime, until the init no longer needs
+        // to (it closes its end of the link, and we exit).
+        int link[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, link) < 0)
+            throw_errno("socketpair");
         pid_t child = ::fork();
         if (child < 0) throw_errno("fork the container init");
         if (child > 0) {
+            ::close(link[1]);
             p.sync->send(SyncType::init_pid, child);
+            char byte = 0;
+            while (::read(link[0], &byte, 1) < 0 && errno == EINTR) {
+            }
             _exit(0);
         }
+        ::close(link[0]);
+        g_intermediate_link.reset(link[1]);
+        g_parent_peer = link[1];
+        die_with_parent(g_parent_peer);
     } else {
         join_namespaces(*p.joins);
         if (p.unshare_flags && ::unshare(p.unshare_flags) < 0) throw_errno("unshare namespaces");
@@ -134,6 +159,7 @@ void init_main(const InitPlan& p) {
     if (p.user_namespace) {
         if (::setresgid(0, 0, 0) < 0) throw_errno("become root (gid 0) in the user namespace");
         if (::setresuid(0, 0, 0) < 0) throw_errno("become root (uid 0) in the user namespace");
+        die_with_parent(g_parent_peer);  // a change of credentials clears the signal
     }
     if (!p.child_joins_cgroups) join_cgroups();
     if (::setsid() < 0) throw_errno("setsid");
@@ -206,6 +232,10 @@ void init_main(const InitPlan& p) {
 
     // Checked before `ready`, so that `create` (not `start`) says what is wrong.
     if (p.has_capabilities) check_capabilities_held(p.capabilities);
+    // From here the container may outlive the runtime: a runtime that dies before it has
+    // recorded the state is noticed below (create) or in wait_for_start (run).
+    outlive_parent();
+    g_intermediate_link.reset();
     if (p.load_seccomp_listener) {
         // A notifying filter goes in now, while the runtime listens: it takes the listener
         // (which every later system call of ours waits on) and hands it on. The filter so
@@ -216,6 +246,11 @@ void init_main(const InitPlan& p) {
     }
     p.sync->send(SyncType::ready);
     g_runtime_listening = p.foreground;
+    if (!p.foreground) {
+        bool eof = false;
+        SyncMessage recorded = p.sync->receive(&eof);
+        if (eof || recorded.type != SyncType::recorded) _exit(127);  // nobody can find us
+    }
 
     assume_process_identity(process, p.has_capabilities ? &p.capabilities : nullptr,
                             p.load_seccomp);
@@ -226,26 +261,37 @@ void init_main(const InitPlan& p) {
     state.status = oci::Status::created;
     run_hooks(spec.hooks.start_container, state, "startContainer");
 
+    g_failed_at_exec = true;  // only a failed exec returns from here
     exec_process(process, executable, std::move(env), p.original_signal_mask, p.load_seccomp);
 }
 
 }  // namespace
 
 void container_init(const InitPlan& plan) {
+    // Named until the exec renames it: the runtime tells a failed exec from a process that
+    // exec'd and exited at once by it (exec_outcome.hpp). Then, before any long step: dying
+    // with the runtime.
+    ::prctl(PR_SET_NAME, kInitName, 0, 0, 0);
+    g_parent_peer = plan.sync->fd();
+    die_with_parent(g_parent_peer);
     try {
         init_main(plan);
     } catch (const std::exception& e) {
         // Before `ready` the runtime is listening; after it (create mode) nobody is, so the
         // container's stderr is the only place left to say why.
+        bool reported = false;
         if (g_runtime_listening) {
-            plan.sync->send_error(e.what());
+            reported = plan.sync->send_error(e.what());
         } else if (g_start_connection >= 0) {
             std::string message = e.what();
-            ssize_t unused = ::write(g_start_connection, message.data(), message.size());
-            (void)unused;
+            reported = ::write(g_start_connection, message.data(), message.size()) > 0;
         } else {
-            dprintf(2, "berth-runtime: %s\n", e.what());
+            reported = dprintf(2, "berth-runtime: %s\n", e.what()) > 0;
         }
+        // A seccomp filter may deny even that: the exit status carries the errno.
+        const auto* system_error = dynamic_cast<const SystemError*>(&e);
+        if (!reported && system_error)
+            _exit(unreported_failure_status(system_error->code(), g_failed_at_exec));
     }
     _exit(127);
 }

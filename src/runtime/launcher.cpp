@@ -10,7 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -27,6 +29,7 @@
 #include "runtime/clone.hpp"
 #include "runtime/devices.hpp"
 #include "runtime/exe_protection.hpp"
+#include "runtime/exec_outcome.hpp"
 #include "runtime/foreground.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/init_plan.hpp"
@@ -131,6 +134,8 @@ class Launch {
     void spawn();
     void handle_messages();
     void record_state();
+    // The one-line error for an init that ended before its exec.
+    [[nodiscard]] std::string init_death() const;
 
     const StateRoot& root_;
     CreateOptions options_;
@@ -157,6 +162,7 @@ class Launch {
     InitPlan plan_;
     pid_t child_ = 0;
     pid_t init_pid_ = 0;
+    bool child_reaped_ = false;  // the intermediate, once the init is on its own
     ContainerState state_;
     // Last: destroyed first, while everything its steps use still exists.
     Rollback rollback_;
@@ -165,7 +171,7 @@ class Launch {
 void Launch::prepare() {
     StateRoot::validate_id(options_.id);
     std::string config_path = options_.bundle + "/config.json";
-    config_text_ = read_file(config_path);
+    config_text_ = read_file_limited(config_path, kMaxConfigSize);
     try {
         spec_ = oci::parse_spec(parse_json(config_text_, config_path));
     } catch (const InvalidDocument& e) {
@@ -223,6 +229,9 @@ void Launch::spawn() {
     state_dir_ = root_.create(options_.id);
     rollback_.add([this] { root_.remove(options_.id); });
     write_file(root_.config_path(options_.id), config_text_, 0600);
+    // Before any cgroup exists: a runtime killed from here on leaves a state directory
+    // without state.json, and `delete --force` finds the cgroups to empty and remove here.
+    write_file(root_.cgroup_record_path(options_.id), cgroup_->to_json().dump(), 0600);
     // Usually the child joins the v1 cgroups itself while we create them (see below); only the
     // unified one must exist before it is born. With a user namespace it cannot write the
     // host's cgroupfs (nor can a runtime that runs in one), and then everything is made first.
@@ -351,7 +360,7 @@ void Launch::spawn() {
     rollback_.add([this] {
         ::kill(init_pid_, SIGKILL);
         if (init_pid_ != child_) ::kill(child_, SIGKILL);
-        reap(child_);
+        if (!child_reaped_) reap(child_);
         if (foreground_ && init_pid_ != child_) reap(init_pid_);
     });
 
@@ -377,8 +386,13 @@ void Launch::handle_messages() {
     };
     for (;;) {
         bool eof = false;
-        SyncMessage msg = sync_.receive(&eof);
-        if (eof) throw Error("the container's init exited during setup");
+        SyncMessage msg;
+        try {
+            msg = sync_.receive(&eof);
+        } catch (const SystemError&) {  // reset: it died with a message of ours unread
+            eof = true;
+        }
+        if (eof) throw Error(init_death());
         switch (msg.type) {
             case SyncType::map_ids:
                 write_id_mappings(static_cast<pid_t>(msg.value), spec_.linux.uid_mappings,
@@ -386,9 +400,9 @@ void Launch::handle_messages() {
                 sync_.send(SyncType::setup_done);
                 break;
             case SyncType::init_pid:
+                // The intermediate stays until the init is ready (the init dies with it, it
+                // with us); the init is then reparented to us or our parent.
                 init_pid_ = static_cast<pid_t>(msg.value);
-                reap(child_);  // the intermediate is done; the init is reparented to us or our
-                               // parent
                 break;
             case SyncType::run_hooks:
                 run_hooks(spec_.hooks.prestart, hook_state(), "prestart");
@@ -400,6 +414,10 @@ void Launch::handle_messages() {
                                           *spec_.linux.seccomp, hook_state());
                 break;
             case SyncType::ready:
+                if (init_pid_ != child_) {
+                    reap(child_);
+                    child_reaped_ = true;
+                }
                 return;
             default:
                 throw Error("unexpected message from the container's init");
@@ -407,11 +425,16 @@ void Launch::handle_messages() {
     }
 }
 
+std::string Launch::init_death() const {
+    if (auto message = death_before_exec(init_pid_, spec_.process->args.front())) return *message;
+    return "the container's init exited during setup";
+}
+
 void Launch::create() {
     prepare();
     spawn();
     auto start_time = process_start_time(init_pid_);
-    if (!start_time) throw Error("the container's init exited during setup");
+    if (!start_time) throw Error(init_death());
     if (spec_.process->terminal && console_peer_) pty_master_ = receive_fd(console_peer_.get());
 
     state_.id = options_.id;
@@ -427,7 +450,15 @@ void Launch::create() {
     state_.rootless = rootless_;
     state_.systemd_cgroup = options_.systemd_cgroup;
     state_.poststop_hooks = !spec_.hooks.poststop.empty();
-    if (!foreground_) record_state();
+    if (!foreground_) {
+        record_state();
+        // The init waits for this before it goes on without us (see parent_death.hpp).
+        try {
+            sync_.send(SyncType::recorded);
+        } catch (const SystemError&) {
+            throw Error(init_death());
+        }
+    }
 }
 
 void Launch::record_state() {
@@ -437,12 +468,22 @@ void Launch::record_state() {
 }
 
 void Launch::start() {
-    sync_.send(SyncType::start, init_pid_);
+    try {
+        sync_.send(SyncType::start, init_pid_);
+    } catch (const SystemError&) {
+        throw Error(init_death());
+    }
     // In the foreground the state is written while the init execs, off the critical path.
     record_state();
-    // EOF: the init exec'd (the socket is close-on-exec); an error message: it could not.
+    // EOF: the init exec'd (the socket is close-on-exec), or died without a word (a seccomp
+    // filter can deny it every system call); an error message: it could not exec.
     bool eof = false;
-    sync_.receive(&eof);
+    try {
+        sync_.receive(&eof);
+    } catch (const SystemError&) {  // reset: it died with our message unread
+        throw Error(init_death());
+    }
+    if (auto death = death_before_exec(init_pid_, spec_.process->args.front())) throw Error(*death);
     run_hooks_warn(
         spec_.hooks.poststart,
         {options_.id, oci::Status::running, init_pid_, options_.bundle, spec_.annotations},
@@ -495,8 +536,47 @@ int run_container(const StateRoot& root, const CreateOptions& options, bool deta
     return launch.wait_and_remove();
 }
 
+void empty_container_cgroups(cgroup::Manager& cgroups, const std::string& id,
+                             bool every_hierarchy) {
+    // Killed in a loop: a process may fork while the first signals go out (kill_all freezes
+    // first where it can), and SIGKILLed processes take a moment to leave.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    long delay_us = 100;
+    bool first = true;
+    for (;;) {
+        std::vector<pid_t> left = every_hierarchy ? cgroups.all_pids() : cgroups.pids();
+        if (left.empty()) return;
+        if (std::chrono::steady_clock::now() > deadline) {
+            std::string pids;
+            for (size_t i = 0; i < left.size() && i < 10; ++i)
+                pids += (i ? " " : "") + std::to_string(left[i]);
+            if (left.size() > 10) pids += " ...";
+            std::string where;
+            for (const auto& p : cgroups.placements())
+                if (!p.shared) {
+                    where = p.hierarchy.mountpoint + p.path;
+                    break;
+                }
+            throw Error("container \"" + id + "\": " + std::to_string(left.size()) +
+                        " process(es) still in its cgroup " + where + " after SIGKILL: " + pids);
+        }
+        if (first) {
+            try {
+                cgroups.kill_all(SIGKILL);
+            } catch (const std::exception& e) {
+                log::debug(std::string("kill remaining processes: ") + e.what());
+            }
+            first = false;
+        }
+        for (pid_t pid : left)
+            ::kill(pid, SIGKILL);
+        ::usleep(static_cast<useconds_t>(delay_us));
+        delay_us = std::min<long>(delay_us * 2, 50000);
+    }
+}
+
 void destroy_container(const StateRoot& root, const ContainerState& state,
-                       const oci::Spec* known_spec) {
+                       const oci::Spec* known_spec, bool sweep) {
     std::optional<oci::Spec> loaded;
     if (!known_spec && state.poststop_hooks) {
         try {
@@ -510,14 +590,10 @@ void destroy_container(const StateRoot& root, const ContainerState& state,
     std::unique_ptr<cgroup::Manager> cg;
     if (!state.cgroup.is_null()) cg = cgroup::Manager::from_json(state.cgroup);
     // With its own pid namespace, everything in the container died with its init; otherwise
-    // (or while the init lives) the cgroup is where the remaining processes are found.
-    if (cg && (!state.own_pid_namespace || init_alive(state))) {
-        try {
-            cg->kill_all(SIGKILL);
-        } catch (const std::exception& e) {
-            log::debug(std::string("kill remaining processes: ") + e.what());
-        }
-    }
+    // (or while the init lives, or when asked) the cgroup is where the remaining processes
+    // are found.
+    if (cg && (sweep || !state.own_pid_namespace || init_alive(state)))
+        empty_container_cgroups(*cg, state.id, false);
     if (init_alive(state)) ::kill(state.pid, SIGKILL);
     for (int i = 0; i < 1000 && init_alive(state); ++i)
         ::usleep(1000);
@@ -526,7 +602,13 @@ void destroy_container(const StateRoot& root, const ContainerState& state,
                        {state.id, oci::Status::stopped, 0, state.bundle, state.annotations},
                        "poststop");
     }
-    if (cg) cg->destroy();
+    if (cg) {
+        try {
+            cg->destroy();
+        } catch (const std::exception& e) {
+            throw Error("container \"" + state.id + "\": " + e.what());
+        }
+    }
     root.remove(state.id);
 }
 

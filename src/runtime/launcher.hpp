@@ -12,6 +12,7 @@
 
 #include "common/error.hpp"
 #include "oci/runtime_spec.hpp"
+#include "runtime/cgroup/manager.hpp"
 #include "runtime/container_state.hpp"
 
 namespace berth::runtime {
@@ -53,8 +54,19 @@ void create_container(const StateRoot& root, const CreateOptions& options);
 int run_container(const StateRoot& root, const CreateOptions& options, bool detach);
 
 // Removes what a container left: remaining processes, poststop hooks, cgroup, state
-// directory. The config is read from the state directory unless given.
+// directory. The config is read from the state directory unless given. With sweep, every
+// process found in the container's cgroups (in any hierarchy) is killed and waited for
+// first, whatever the state says; without it (the init reaped by the caller, with its own
+// pid namespace) the cgroups are known to be empty. Throws naming what is left (processes,
+// a cgroup) and then keeps the state directory, so that a later delete finds it again.
 void destroy_container(const StateRoot& root, const ContainerState& state,
-                       const oci::Spec* spec = nullptr);
+                       const oci::Spec* spec = nullptr, bool sweep = false);
+
+// Kills every process in the cgroups and waits until none is left (up to a few seconds);
+// throws naming the processes and the cgroup otherwise. Processes are looked for in every
+// hierarchy, or (every_hierarchy false: the init joined them all, so did its children) in
+// one.
+void empty_container_cgroups(cgroup::Manager& cgroups, const std::string& id,
+                             bool every_hierarchy = true);
 
 }  // namespace berth::runtime

@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/strings.hpp"
+#include "runtime/exec_outcome.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -65,6 +66,8 @@ void request_start(int state_dir_fd, pid_t init_pid, const std::string& id) {
     write_all(fd.get(), std::to_string(init_pid), "start socket");
     std::string reply = read_fd(fd.get(), "start socket");
     if (!reply.empty()) throw Error(reply);
+    // The end of file: the init exec'd, or died without a word (exec_outcome.hpp).
+    if (auto death = death_before_exec(init_pid, {})) throw Error(*death);
 }
 
 }  // namespace berth::runtime

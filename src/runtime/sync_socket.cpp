@@ -37,11 +37,14 @@ void SyncSocket::send(SyncType type, int64_t value, const std::string& text) con
     if (n < 0) throw_errno("send to container process");
 }
 
-void SyncSocket::send_error(const std::string& text) const noexcept {
+bool SyncSocket::send_error(const std::string& text) const noexcept {
     try {
         send(SyncType::error, 0, text);
+        return true;
     } catch (...) {
-        // The other side is gone; the exit status tells the rest.
+        // The other side is gone, or a seccomp filter denies the call: the exit status tells
+        // the rest.
+        return false;
     }
 }
 

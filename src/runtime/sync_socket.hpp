@@ -22,6 +22,7 @@ enum class SyncType : uint32_t {
     error,           // either way: text is the message
     // child -> parent: the seccomp notification listener will be fd `value` (seccomp/listener.hpp)
     seccomp_listener,
+    recorded,        // parent -> child (create): the state is recorded, outlive the runtime
 };
 
 struct SyncMessage {
@@ -40,8 +41,8 @@ class SyncSocket {
     void close() { fd_.reset(); }
 
     void send(SyncType type, int64_t value = 0, const std::string& text = {}) const;
-    // Best effort from a failing child: never throws.
-    void send_error(const std::string& text) const noexcept;
+    // Best effort from a failing child: never throws; false when it could not be sent.
+    bool send_error(const std::string& text) const noexcept;
     // Next message; a child's error message is rethrown as berth::Error with its text.
     // Returns nullopt-like type 0 on EOF via `eof` flag.
     SyncMessage receive(bool* eof = nullptr) const;

@@ -591,4 +591,53 @@ TEST_F(RootlessEngine, KilledMonitorThenPsAndRmStayConsistent) {
     EXPECT_EQ(run_directory_leftovers(), std::vector<std::string>{});
 }
 
+// berth build by the unprivileged user: RUN as uid 0 inside the user namespace, COPY, files
+// owned by the user's subordinate ids on the host, and an image that runs.
+TEST_F(RootlessEngine, BuildsAnImageThatRuns) {
+    const std::string ctx = home() + "/ctx";
+    fs::create_directory(ctx);
+    std::ofstream(ctx + "/Containerfile")
+        << "FROM localhost/busybox\n"
+           "COPY --chown=1000:1001 file.txt /copied.txt\n"
+           "RUN id -u > /uid && echo made > /made && chown 4242:4242 /made\n"
+           "CMD [\"sh\", \"-c\", \"cat /uid /made /copied.txt\"]\n";
+    std::ofstream(ctx + "/file.txt") << "from the context\n";
+    ASSERT_EQ(run_command({"chown", "-R", std::to_string(uid_) + ":" + std::to_string(gid_), ctx})
+                  .exit_code,
+              0);
+    auto built = berth({"build", "--progress", "plain", "-t", "localhost/rootless-built", ctx});
+    ASSERT_EQ(built.exit_code, 0) << built.describe();
+    auto out = berth({"run", "--rm", "localhost/rootless-built"});
+    ASSERT_EQ(out.exit_code, 0) << out.describe();
+    EXPECT_EQ(out.out, "0\nmade\nfrom the context\n");
+    auto owners = berth(
+        {"run", "--rm", "localhost/rootless-built", "stat", "-c", "%u:%g", "/made", "/copied.txt"});
+    EXPECT_EQ(owners.out, "4242:4242\n1000:1001\n") << owners.describe();
+    // On the host, the layer's files belong to the user's subordinate ids.
+    bool found = false;
+    for (auto it = fs::recursive_directory_iterator(storage() + "/snapshots"); it != fs::end(it);
+         ++it) {
+        if (it->path().filename() != "made" || !it->is_regular_file()) continue;
+        struct stat st {};
+        ASSERT_EQ(::lstat(it->path().c_str(), &st), 0);
+        EXPECT_EQ(st.st_uid, sub_start_ + 4242 - 1) << it->path();
+        found = true;
+    }
+    EXPECT_TRUE(found) << "no snapshot holds /made";
+    // The layer blob (what a push or save carries) holds the container's ids, not the host's.
+    auto saved = berth({"save", "-o", home() + "/built.tar", "localhost/rootless-built"});
+    ASSERT_EQ(saved.exit_code, 0) << saved.describe();
+    auto listing = run_command(
+        {"sh", "-c",
+         "mkdir -p \"$1/x\" && tar -xf \"$1/built.tar\" -C \"$1/x\" && find \"$1/x\" -type f "
+         "-exec tar --numeric-owner -tvf {} \\; 2>/dev/null",
+         "sh", home()});
+    EXPECT_NE(listing.out.find("4242/4242"), std::string::npos) << listing.out;
+    EXPECT_NE(listing.out.find("1000/1001"), std::string::npos) << listing.out;
+    auto again = berth({"build", "--progress", "plain", "-t", "localhost/rootless-built", ctx});
+    ASSERT_EQ(again.exit_code, 0) << again.describe();
+    EXPECT_NE(again.err.find("CACHED"), std::string::npos) << again.err;
+    EXPECT_EQ(user_mounts(), std::vector<std::string>{});
+}
+
 }  // namespace

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -791,6 +792,77 @@ TEST_F(EngineTest, PauseCopyStatsRestartAndFriends) {
     EXPECT_NE(prune.out.find("Deleted container"), std::string::npos) << prune.describe();
     EXPECT_EQ(inspect("done"), nullptr);
     EXPECT_EQ(inspect("box")["State"]["Status"], "running");
+}
+
+// `berth run` killed while its container is being created, its monitor with it (kill -9 of
+// the command's process tree, or a monitor OOM-killed): at three moments of the creation -
+// the row recorded, the runtime half-way through the container's set-up (thousands of
+// mounts), the container recorded by the runtime. Whatever moment: `rm -f` leaves nothing, and
+// no process of the container survives.
+TEST_F(EngineTest, RunKilledWhileItsContainerIsCreatedLeavesNothingRmCannotRemove) {
+    const std::string runtime_root = run_root() + "/runtime/";
+    enum class Moment { row, setting_up, recorded };
+    int round = 0;
+    for (Moment moment : {Moment::row, Moment::setting_up, Moment::recorded}) {
+        const std::string name = "slow" + std::to_string(round++);
+        std::vector<std::string> argv = {berth_binary(), "--root",    berth.root(), "--config",
+                                         "/dev/null",    "run",       "-d",         "--name",
+                                         name,           "--network", "none"};
+        for (int i = 0; i < 1000; ++i) {
+            argv.emplace_back("--tmpfs");
+            argv.push_back("/t" + std::to_string(i));
+        }
+        for (const char* word : {image_.c_str(), "sleep", "60"})
+            argv.emplace_back(word);
+        BackgroundCommand cli(argv);
+        std::string id;
+        const bool reached = eventually(
+            [&] {
+                if (id.empty()) {
+                    auto j = inspect(name);
+                    if (j.is_object()) id = j["Id"];
+                }
+                if (id.empty()) return false;
+                const std::string state_dir = runtime_root + id;
+                switch (moment) {
+                    case Moment::row:
+                        return true;
+                    case Moment::setting_up:
+                        return fs::exists(state_dir) && !fs::exists(state_dir + "/state.json");
+                    case Moment::recorded:
+                        return fs::exists(state_dir + "/state.json");
+                }
+                return false;
+            },
+            20s);
+        // The CLI and the monitor; not the container's init (a fork of the monitor, whose
+        // command line is the monitor's).
+        auto program = [](pid_t pid) {
+            std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+            std::string argv0;
+            std::getline(in, argv0, '\0');
+            return argv0;
+        };
+        auto parent_of = [](pid_t pid) {
+            std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+            std::string text;
+            std::getline(in, text);
+            return static_cast<pid_t>(std::stoi(text.substr(text.rfind(')') + 4)));
+        };
+        for (pid_t pid : processes_mentioning(berth.root()))
+            if (!program(parent_of(pid)).ends_with("berth-monitor")) ::kill(pid, SIGKILL);
+        cli.signal(SIGKILL);
+        cli.wait(5s);
+        ASSERT_TRUE(reached) << name << ": the moment never came";
+        auto rm = berth({"rm", "-f", name});
+        EXPECT_EQ(rm.exit_code, 0) << name << ": " << rm.describe();
+        EXPECT_EQ(inspect(name), nullptr) << name;
+        EXPECT_TRUE(eventually([&] { return cgroup_dirs_named(id).empty(); }, 3s))
+            << name << ": cgroup left: " << cgroup_dirs_named(id)[0];
+        EXPECT_FALSE(fs::exists(runtime_root + id)) << name << ": runtime state left";
+        auto alive = processes_mentioning(berth.root());
+        EXPECT_TRUE(alive.empty()) << name << ": process " << alive[0] << " left";
+    }
 }
 
 TEST_F(EngineTest, KilledMonitorAndCliLeaveNothingRmCannotClean) {

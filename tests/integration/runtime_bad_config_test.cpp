@@ -1,5 +1,8 @@
 // A malformed or contradictory config.json is rejected before anything exists, with one
 // line naming the field; a failure half-way through create rolls everything back.
+#include <signal.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -196,4 +199,72 @@ TEST(BadConfig, CapabilityTheRuntimeDoesNotHold) {
         << "stderr: " << r.err;
     EXPECT_FALSE(fs::exists(runtime.state_root() + "/" + id)) << "state directory left";
     EXPECT_TRUE(cgroup_dirs_named(id).empty()) << "cgroup left";
+}
+
+// A container that dies before or at its exec says so in one line, whatever its seccomp
+// filter lets through: here only exit_group, so it cannot even send its error (runc: "runc
+// run failed: container process is already dead").
+TEST(DiesBeforeExec, SeccompThatAllowsOnlyExitGroup) {
+    for (const char* action : {"SCMP_ACT_TRACE", "SCMP_ACT_ERRNO"}) {
+        for (bool no_new_privileges : {true, false}) {
+            Bundle bundle({"true"});
+            bundle.config()["process"]["noNewPrivileges"] = no_new_privileges;
+            bundle.config()["linux"]["seccomp"] = {
+                {"defaultAction", action},
+                {"syscalls", {{{"names", {"exit_group"}}, {"action", "SCMP_ACT_ALLOW"}}}}};
+            bundle.write();
+            const std::string what =
+                std::string(action) + (no_new_privileges ? ", no new privileges" : ", privileges");
+            // create + start: the filter applies at the exec when there are no new
+            // privileges; otherwise before `start`, and the init, reaped by whoever inherited
+            // it once create exited, leaves only "stopped" to say.
+            std::vector<std::string> verbs = {"run"};
+            if (no_new_privileges) verbs.emplace_back("create");
+            for (const std::string& verb : verbs) {
+                Runtime runtime;
+                std::string id = unique_id("dead-exec");
+                ContainerGuard guard(runtime, id);
+                auto r = runtime({verb, "--bundle", bundle.path(), id});
+                if (verb == "create" && r.exit_code == 0) r = runtime({"start", id});
+                EXPECT_EQ(r.exit_code, 1) << what << " " << verb << ": " << r.describe();
+                EXPECT_NE(r.err.find("container process is already dead"), std::string::npos)
+                    << what << " " << verb << ": " << r.err;
+                // TRACE without a tracer: ENOSYS; ERRNO without errnoRet: EPERM.
+                EXPECT_TRUE(r.err.find("Function not implemented") != std::string::npos ||
+                            r.err.find("Operation not permitted") != std::string::npos)
+                    << what << " " << verb << ": " << r.err;
+                EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1)
+                    << "not one line: " << r.err;
+            }
+        }
+    }
+}
+
+TEST(DiesBeforeExec, KilledAtItsExec) {
+    Bundle bundle({"true"});
+    bundle.config()["linux"]["seccomp"] = {
+        {"defaultAction", "SCMP_ACT_ALLOW"},
+        {"syscalls", {{{"names", {"execve", "execveat"}}, {"action", "SCMP_ACT_KILL_PROCESS"}}}}};
+    bundle.write();
+    Runtime runtime;
+    std::string id = unique_id("killed-exec");
+    ContainerGuard guard(runtime, id);
+    auto r = runtime({"run", "--bundle", bundle.path(), id});
+    EXPECT_EQ(r.exit_code, 1) << r.describe();
+    EXPECT_NE(r.err.find("container process is already dead: killed by signal 31"),
+              std::string::npos)
+        << r.err;
+    EXPECT_FALSE(fs::exists(runtime.state_root() + "/" + id));
+}
+
+// A config of hundreds of megabytes is refused at once, before it is read (runc and crun read
+// it whole; parsing it took 7-25 s).
+TEST(BadConfig, ConfigLargerThan64MiB) {
+    Bundle bundle;
+    bundle.config()["annotations"] = {{"padding", std::string(70 << 20, 'x')}};
+    bundle.write();
+    const auto started = std::chrono::steady_clock::now();
+    expect_rejected(bundle, "/config.json: 734");
+    expect_rejected(bundle, " bytes, more than the limit of 64 MiB");
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
 }

@@ -82,7 +82,7 @@ TEST(Lifecycle, CreateStartKillDelete) {
     std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
     std::string name;
     comm >> name;
-    EXPECT_EQ(name, "berth-runtime");
+    EXPECT_EQ(name, "berth:init");
 
     auto start = runtime({"start", id});
     ASSERT_EQ(start.exit_code, 0) << start.describe();

@@ -160,12 +160,12 @@ TEST_P(ExeOverwrite, RuntimeBinaryIsOutOfReach) {
 
     struct stat before {};
     ASSERT_EQ(::stat(runtime_binary().c_str(), &before), 0);
-    // From inside A: every process whose exe is not sleep/sh/busybox is B's waiting init.
+    // From inside A: B's waiting init (named berth:init until its exec).
     auto attack = runtime(
         {"exec", id_a, "sh", "-c",
          "for p in /proc/[0-9]*; do "
          "  name=$(cat $p/comm 2>/dev/null); "
-         "  [ \"$name\" = berth-runtime ] || continue; "
+         "  [ \"$name\" = berth:init ] || continue; "
          "  echo found; "
          "  if (echo x >> $p/exe) 2>/dev/null; then echo WROTE; else echo write-refused; fi; "
          "done"});

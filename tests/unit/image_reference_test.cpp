@@ -56,6 +56,15 @@ TEST(Reference, InvalidOnesSayWhy) {
     EXPECT_NE(why("reg.io:abc/x").find("invalid registry"), std::string::npos);
     EXPECT_NE(why("x/" + std::string(300, 'a')).find("longer than 255"), std::string::npos);
     EXPECT_NE(why("a__-b").find("invalid repository name component"), std::string::npos);
+    // 64 hex digits are an image ID: refused as a name, in docker's words; with a tag or a
+    // registry they are a name (as docker parses them too).
+    const std::string id(64, 'a');
+    EXPECT_EQ(why(id),
+              "invalid repository name (" + id + "), cannot specify 64-byte hexadecimal strings");
+    EXPECT_EQ(why(id + ":latest"), "");
+    EXPECT_EQ(why("localhost/" + id), "");
+    EXPECT_EQ(why(std::string(63, 'a')), "");
+    EXPECT_NE(why(std::string(64, 'A')).find("lowercase"), std::string::npos);
 }
 
 TEST(Reference, Loopback) {

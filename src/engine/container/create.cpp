@@ -182,6 +182,19 @@ ContainerRecord Engine::create(const CreateOptions& o) {
     }
     if (!found) throw image::ImageNotFound("no such image: " + o.image);
     image::Image img = images_.load(*found);
+    // The image's HEALTHCHECK, unless --health-cmd says otherwise ("NONE" turns it off).
+    if (o.health_cmd.empty() && img.config.config.healthcheck) {
+        const oci::HealthConfig& h = *img.config.config.healthcheck;
+        if (h.test.size() > 1 && (h.test[0] == "CMD" || h.test[0] == "CMD-SHELL")) {
+            if (h.test[0] == "CMD")
+                health.command.assign(h.test.begin() + 1, h.test.end());
+            else
+                health.command = {"/bin/sh", "-c", h.test[1]};
+            if (h.interval > 0) health.interval_ms = h.interval / 1000000;
+            if (h.timeout > 0) health.timeout_ms = h.timeout / 1000000;
+            if (h.retries > 0) health.retries = h.retries;
+        }
+    }
     std::string stop_signal = !o.stop_signal.empty() ? o.stop_signal
                               : !img.config.config.stop_signal.empty()
                                   ? img.config.config.stop_signal

@@ -337,6 +337,18 @@ class CgroupManager final : public Manager {
         return out;
     }
 
+    [[nodiscard]] std::vector<pid_t> all_pids() const override {
+        std::vector<pid_t> out;
+        for (const auto& p : places_) {
+            if (p.skipped) continue;
+            auto more = read_pids_recursive(p.dir());
+            out.insert(out.end(), more.begin(), more.end());
+        }
+        std::sort(out.begin(), out.end());
+        out.erase(std::unique(out.begin(), out.end()), out.end());
+        return out;
+    }
+
     void kill_all(int signal) override {
         if (signal == SIGKILL) {
             if (const Place* u = unified(); u != nullptr && v2::kill(u->dir())) {

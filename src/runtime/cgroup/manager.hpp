@@ -107,6 +107,9 @@ class Manager {
 
     // Every pid in the container's cgroup (and below it).
     [[nodiscard]] virtual std::vector<pid_t> pids() const = 0;
+    // The same, over every hierarchy: a process that died or was stopped before it joined
+    // them all (a create killed midway) is found in any of them. Sorted, unique.
+    [[nodiscard]] virtual std::vector<pid_t> all_pids() const = 0;
     // Sends signal to every process in the cgroup (freezing first on v1 so none escape).
     virtual void kill_all(int signal) = 0;
 

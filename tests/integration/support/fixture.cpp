@@ -67,8 +67,13 @@ TempDir::~TempDir() {
     // A failed test may leave a mount here; never let remove_all walk into the host.
     for (const auto& m : mounts_under(path_))
         ::umount2(m.c_str(), MNT_DETACH);
+    // remove_all gives up at the first entry that vanishes under it: a pull's detached flush
+    // (image/durability.hpp) may delete its snapshot's pending-sync marker meanwhile.
     std::error_code ec;
-    fs::remove_all(path_, ec);
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        fs::remove_all(path_, ec);
+        if (!ec || !fs::exists(path_)) break;
+    }
 }
 
 Bundle::Bundle(const std::vector<std::string>& args) : dir_("berth-bundle") {
@@ -235,6 +240,27 @@ bool remove_cgroup_tree(const std::string& relative) {
         }
     }
     return all_gone;
+}
+
+std::vector<pid_t> processes_mentioning(const std::string& text) {
+    std::vector<pid_t> pids;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+        std::string name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        pid_t pid = static_cast<pid_t>(std::stol(name));
+        if (pid == ::getpid()) continue;
+        std::ifstream in(entry.path() / "cmdline");
+        std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (cmdline.find(text) == std::string::npos) continue;
+        std::ifstream stat_in(entry.path() / "stat");
+        std::string stat;
+        std::getline(stat_in, stat);
+        auto close = stat.rfind(')');
+        if (close != std::string::npos && stat.compare(close + 2, 1, "Z") == 0) continue;
+        pids.push_back(pid);
+    }
+    return pids;
 }
 
 void kill_processes_mentioning(const std::string& text) {

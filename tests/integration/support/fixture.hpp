@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/types.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -117,6 +118,8 @@ bool remove_cgroup_tree(const std::string& relative);
 // SIGKILLs every process whose command line mentions text (a test's temp dir: shims, conmon)
 // and waits for them to go.
 void kill_processes_mentioning(const std::string& text);
+// The live (not zombie) processes whose command line mentions text, ours excepted.
+std::vector<pid_t> processes_mentioning(const std::string& text);
 
 // Polls until pred() or the timeout.
 bool eventually(const std::function<bool()>& pred,
