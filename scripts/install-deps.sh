@@ -23,8 +23,9 @@ test_packages=(
   runc crun containerd podman conmon buildah docker.io
   apache2-utils debootstrap docker-registry isal skopeo umoci
   wrk nginx
-  # The SBOM tests validate against the published schemas with jsonschema.
-  python3-jsonschema
+  # The SBOM tests validate against the published schemas with jsonschema; the key-file tests
+  # read cosign's format with an implementation apart from berth's (scripts/cosign-key.py).
+  python3-jsonschema python3-nacl python3-cryptography openssl
 )
 
 missing=()
@@ -37,7 +38,8 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The SBOM tests fetch CycloneDX's published schemas with npm (scripts/sbom-schemas.sh).
+# The SBOM tests fetch CycloneDX's published schemas with npm (scripts/sbom-schemas.sh), the
+# provenance test sigstore's JavaScript (scripts/sigstore-js.sh, run with node).
 if ! command -v npm >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm
 fi

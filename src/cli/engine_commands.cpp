@@ -13,6 +13,7 @@
 #include "cli/image_views.hpp"
 #include "cli/progress_printer.hpp"
 #include "cli/text_table.hpp"
+#include "cli/trust_commands.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
@@ -236,6 +237,8 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
         engine::ExecOptions exec;
         CLI::App* exec_cmd = nullptr;
         std::vector<std::string> labels;
+        bool provenance = false;
+        std::string key;
     };
     auto s = std::make_shared<State>();
     std::vector<std::pair<CLI::App*, std::function<int(Session&)>>> verbs;
@@ -492,8 +495,15 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
     }
 
     if (wants("inspect")) {
-        CLI::App* inspect =
-            verb(&app, "inspect", "show containers or images as JSON", [s](Session& x) {
+        TrustGlobals trust_globals{root, config, authfile, signature_policy};
+        CLI::App* inspect = verb(
+            &app, "inspect", "show containers or images as JSON", [s, trust_globals](Session& x) {
+                if (!s->key.empty() && !s->provenance)
+                    throw Error("inspect --key: only with --provenance");
+                if (s->provenance) {
+                    if (s->targets.size() != 1) throw Error("inspect --provenance: name one image");
+                    return inspect_provenance(trust_globals, s->targets.front(), s->key);
+                }
                 nlohmann::ordered_json out = nlohmann::ordered_json::array();
                 for (const auto& t : s->targets) {
                     try {
@@ -506,6 +516,10 @@ std::function<int()> add_engine_commands(CLI::App& app, const std::string& root,
                 return 0;
             });
         inspect->add_option("target", s->targets, "containers or images")->required();
+        inspect->add_flag("--provenance", s->provenance,
+                          "print the SLSA provenance attached to the image in its registry");
+        inspect->add_option("--key", s->key,
+                            "with --provenance: accept only provenance signed by this public key");
     }
 
     if (wants("top")) {

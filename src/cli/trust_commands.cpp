@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "cli/text_table.hpp"
 #include "common/error.hpp"
@@ -19,10 +20,9 @@
 #include "distribution/client/credentials.hpp"
 #include "distribution/client/registry.hpp"
 #include "image/images.hpp"
-#include "image/platform.hpp"
-#include "oci/image_index.hpp"
 #include "trust/encrypted_key.hpp"
 #include "trust/image_signing.hpp"
+#include "trust/provenance.hpp"
 #include "trust/referrers.hpp"
 #include "trust/sbom/catalog.hpp"
 #include "trust/sbom/writers.hpp"
@@ -126,21 +126,36 @@ void write_output(const std::string& path, const std::string& text) {
         write_file_atomic(path, text, 0644);
 }
 
-// The manifest whose referrers hold an SBOM: the platform's manifest when ref names an index.
-Digest sbom_subject(distribution::Registry& registry, const image::Reference& ref) {
-    Digest digest = trust::resolve_digest(registry, ref);
-    auto fetched = registry.get_manifest(ref.repository, digest.str(), digest);
-    if (oci::detect_manifest_kind(fetched.bytes, fetched.media_type, ref.str()) ==
-        oci::ManifestKind::index) {
-        oci::Index index = oci::parse_index(fetched.bytes, ref.str());
-        auto chosen = image::select_manifest(index.manifests, image::host_platform());
-        if (!chosen) throw Error(ref.str() + ": the index has no image for this platform");
-        return index.manifests[*chosen].digest;
-    }
-    return digest;
-}
-
 }  // namespace
+
+int inspect_provenance(const TrustGlobals& globals, const std::string& image,
+                       const std::string& key_path) {
+    Context c(globals);
+    image::Reference ref = c.reference(image);
+    std::optional<trust::PublicKey> key;
+    if (!key_path.empty()) key = trust::load_public_key(read_file(key_path), key_path);
+    auto registry = c.registry(ref.registry);
+    Digest subject = trust::attachment_subject(*registry, ref);
+    trust::ProvenanceLookup found =
+        trust::find_provenance(*registry, ref.repository, subject, key ? &*key : nullptr);
+    if (found.accepted.empty()) {
+        std::string why = found.rejected.empty() ? "no provenance attached to " + subject.str()
+                                                 : found.rejected.front();
+        for (size_t i = 1; i < found.rejected.size(); ++i)
+            why += "; " + found.rejected[i];
+        throw Error("inspect --provenance " + ref.str() + ": " + why);
+    }
+    for (const auto& why : found.rejected)
+        log::warn("ignored: " + why);
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& p : found.accepted)
+        out.push_back(nlohmann::json::parse(p.statement_json));
+    emit_text(out.dump(2));
+    std::string signer = key ? ", signed by " + key_path : "";
+    std::fprintf(stderr, "%zu provenance statement(s) of %s@%s%s\n", found.accepted.size(),
+                 ref.name().c_str(), subject.str().c_str(), signer.c_str());
+    return 0;
+}
 
 std::function<int()> add_trust_commands(CLI::App& app, const TrustGlobals& globals,
                                         const std::string& requested) {
@@ -251,7 +266,7 @@ std::function<int()> add_trust_commands(CLI::App& app, const TrustGlobals& globa
                     throw Error("sbom --from-registry: choose a JSON --format");
                 image::Reference ref = c.reference(s->image);
                 auto registry = c.registry(ref.registry);
-                Digest subject = sbom_subject(*registry, ref);
+                Digest subject = trust::attachment_subject(*registry, ref);
                 auto found = trust::list_referrers(*registry, ref.repository, subject, media_type);
                 if (found.empty())
                     throw Error("sbom " + ref.str() + ": no " + media_type + " SBOM attached to " +

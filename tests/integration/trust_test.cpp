@@ -2,19 +2,32 @@
 // podman (--sign-by-sigstore-private-key), signatures made by berth verified by podman under a
 // sigstoreSigned policy and the other way round, the policy enforced by berth pull and run
 // (nothing stored for a rejected image), tampered manifests, swapped signature layers and
-// signatures of another repository refused by both, the bad-input cases, and SBOMs of the
-// Debian test image checked against dpkg-query and the published schemas.
+// signatures of another repository refused by both, policy.json verdicts and refusals side by
+// side with skopeo and podman, cosign's key file against an implementation apart from berth's,
+// the bad-input cases, SBOMs of the Debian test image checked against dpkg-query and the
+// published schemas, and build provenance (DSSE) checked against sigstore's JavaScript.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "common/file.hpp"
+#include "distribution/client/credentials.hpp"
+#include "distribution/client/http.hpp"
+#include "distribution/client/registry.hpp"
+#include "image/settings.hpp"
 #include "support/berth_registry.hpp"
 #include "support/fixture.hpp"
 #include "support/images.hpp"
+#include "support/registry.hpp"
+#include "trust/encrypted_key.hpp"
+#include "trust/intoto/statement.hpp"
+#include "trust/provenance.hpp"
+#include "trust/referrers.hpp"
 
 namespace fs = std::filesystem;
 using namespace berth::test;
@@ -390,10 +403,181 @@ TEST_F(TrustTest, PullAndRunRefuseWhatThePolicyRejectsAndStoreNothing) {
     // Signed: pulled and run.
     ASSERT_EQ(with_password({"sign", "--key", path("berth.key"), ref("team/unsigned:1")}).exit_code,
               0);
+    // ... but by another key than the policy's: refused at create, naming why.
+    keygen("stranger");
+    std::string stranger = sigstore_policy(path("stranger.pub"), "matchExact");
+    auto created = berth({"--signature-policy", stranger, "create", "--network", "none",
+                          ref("team/unsigned:1"), "true"});
+    EXPECT_EQ(created.exit_code, 125) << created.describe();
+    EXPECT_NE(created.err.find("does not verify with the key"), std::string::npos) << created.err;
+    expect_nothing_stored();
+    EXPECT_EQ(trimmed(berth({"ps", "-aq"}).out), "");
     auto ok = berth({"--signature-policy", policy, "run", "--rm", "--network", "none",
                      ref("team/unsigned:1"), "echo", "signed"});
     EXPECT_EQ(ok.exit_code, 0) << ok.describe();
     EXPECT_EQ(trimmed(ok.out), "signed");
+}
+
+// containers-policy.json as containers/image reads it: for each policy and image, skopeo copy
+// --policy and berth pull give the verdict the table expects (the most specific scope wins,
+// namespaces enclose repositories, the transport's "" scope comes before default, every
+// requirement must hold, a digest scope applies to a pull by that digest only), podman pull
+// agrees where it is asked, and the files both refuse are refused by berth with one line.
+TEST_F(TrustTest, PolicyVerdictsAreContainersImages) {
+    std::string digest = push_busybox("team/app:1");
+    push_busybox("team/app:2");
+    push_busybox("team/sub/y:1");
+    push_busybox("other/x:1");
+    const std::string h = registry.host();
+    const nlohmann::json accept = {{{"type", "insecureAcceptAnything"}}};
+    const nlohmann::json reject = {{{"type", "reject"}}};
+    const std::vector<std::string> images = {"team/app:1", "team/app:2", "team/sub/y:1",
+                                             "other/x:1", "team/app@" + digest};
+    struct Case {
+        std::string name;
+        nlohmann::json default_requirements, docker_scopes;
+        std::string verdicts;  // per image: 'y' accepted, 'n' rejected
+    };
+    const std::vector<Case> cases = {
+        {"namespace", reject, {{h + "/team", accept}}, "yyyny"},
+        {"tag", accept, {{h + "/team/app:1", reject}}, "nyyyy"},
+        {"tag over repository",
+         accept,
+         {{h + "/team/app", reject}, {h + "/team/app:2", accept}},
+         "nyyyn"},
+        {"repository over registry", accept, {{h, reject}, {h + "/other", accept}}, "nnnyn"},
+        {"transport's own", accept, {{"", reject}}, "nnnnn"},
+        {"over default", reject, {{"", accept}, {h + "/other/x", reject}}, "yyyny"},
+        {"digest", reject, {{h + "/team/app@" + digest, accept}}, "nnnny"},
+        {"all must hold",
+         accept,
+         {{h + "/team", nlohmann::json::array({accept[0], reject[0]})}},
+         "nnnyn"},
+    };
+    std::string out = path("skopeo-out");
+    for (const auto& c : cases) {
+        nlohmann::json policy = {{"default", c.default_requirements},
+                                 {"transports", {{"docker", c.docker_scopes}}}};
+        std::string file = path("policy.json");
+        write_text(file, policy.dump());
+        for (size_t i = 0; i < images.size(); ++i) {
+            bool expected = c.verdicts[i] == 'y';
+            fs::remove_all(out);
+            auto skopeo = run_command({"skopeo", "--policy", file, "copy", "--src-tls-verify=false",
+                                       "docker://" + ref(images[i]), "oci:" + out + ":x"});
+            EXPECT_EQ(skopeo.exit_code == 0, expected)
+                << c.name << ", " << images[i] << ": skopeo " << skopeo.describe();
+            auto pulled = berth({"pull", "-q", "--signature-policy", file, ref(images[i])});
+            EXPECT_EQ(pulled.exit_code == 0, expected)
+                << c.name << ", " << images[i] << ": berth " << pulled.describe();
+            if (!expected) {
+                EXPECT_NE(pulled.err.find("rejected by the signature policy"), std::string::npos)
+                    << pulled.err;
+            }
+        }
+    }
+    // podman (containers/image too) on the first case.
+    nlohmann::json namespace_policy = {{"default", reject},
+                                       {"transports", {{"docker", {{h + "/team", accept}}}}}};
+    write_text(path("podman-policy.json"), namespace_policy.dump());
+    EXPECT_EQ(run_podman({"pull", "-q", "--tls-verify=false", "--signature-policy",
+                          path("podman-policy.json"), ref("team/app:1")})
+                  .exit_code,
+              0);
+    EXPECT_NE(run_podman({"pull", "-q", "--tls-verify=false", "--signature-policy",
+                          path("podman-policy.json"), ref("other/x:1")})
+                  .exit_code,
+              0);
+
+    // Files containers/image refuses, refused by berth too (one line naming the file).
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"unknown type", R"({"default":[{"type":"trustEverything"}]})"},
+        {"no default", R"({"transports":{"docker":{"":[{"type":"reject"}]}}})"},
+        {"unknown field", R"({"default":[{"type":"reject","why":"x"}]})"},
+        {"sigstoreSigned without a key", R"({"default":[{"type":"sigstoreSigned"}]})"},
+        {"not JSON", R"({"default":[)"},
+    };
+    fs::remove_all(out);
+    for (const auto& [name, text] : bad) {
+        std::string file = path("bad-policy.json");
+        write_text(file, text);
+        auto skopeo = run_command({"skopeo", "--policy", file, "copy", "--src-tls-verify=false",
+                                   "docker://" + ref("team/app:1"), "oci:" + out + ":x"});
+        EXPECT_NE(skopeo.exit_code, 0) << name << ": skopeo accepted it";
+        auto pulled = berth({"pull", "--signature-policy", file, ref("team/app:1")});
+        EXPECT_EQ(pulled.exit_code, 1) << name;
+        EXPECT_EQ(std::count(pulled.err.begin(), pulled.err.end(), '\n'), 1) << pulled.err;
+        EXPECT_NE(pulled.err.find(file), std::string::npos) << name << ": " << pulled.err;
+    }
+}
+
+// cosign's key file, written and read by an implementation apart from berth's
+// (scripts/cosign-key.py: pynacl's secretbox, hashlib's scrypt): berth's key decrypts there to
+// the key of berth's .pub, and a key it encrypted with newer cosign's scrypt cost (N=65536)
+// signs in berth, verified with the public key openssl derives.
+TEST_F(TrustTest, KeyFilesInterchangeWithAnotherCosignFormatImplementation) {
+    keygen("berth");
+    CommandOptions with_pw;
+    with_pw.env.push_back(std::string("BERTH_PASSWORD=") + kPassword);
+    std::string tool = source_dir() + "/scripts/cosign-key.py";
+    auto decrypted = run_command({"/usr/bin/python3", tool, "decrypt", path("berth.key")}, with_pw);
+    ASSERT_EQ(decrypted.exit_code, 0) << decrypted.describe();
+    write_text(path("berth.pem"), decrypted.out);
+    auto der_of_pub = [&](const std::vector<std::string>& args) {
+        auto r = run_command(args);
+        EXPECT_EQ(r.exit_code, 0) << r.describe();
+        return r.out;
+    };
+    std::string derived =
+        der_of_pub({"openssl", "pkey", "-in", path("berth.pem"), "-pubout", "-outform", "DER"});
+    EXPECT_FALSE(derived.empty());
+    EXPECT_EQ(derived, der_of_pub({"openssl", "pkey", "-pubin", "-in", path("berth.pub"),
+                                   "-outform", "DER"}));
+
+    // --password-stdin: the password is the first line of stdin.
+    CommandOptions stdin_pw;
+    stdin_pw.input = "from stdin\n";
+    auto generated = berth(
+        {"key", "generate", "--password-stdin", "--output-key-prefix", path("stdin")}, stdin_pw);
+    ASSERT_EQ(generated.exit_code, 0) << generated.describe();
+    CommandOptions env_pw;
+    env_pw.env.emplace_back("BERTH_PASSWORD=from stdin");
+    EXPECT_EQ(
+        run_command({"/usr/bin/python3", tool, "decrypt", path("stdin.key")}, env_pw).exit_code, 0);
+    EXPECT_EQ(::access(path("stdin.key").c_str(), F_OK), 0);
+    struct stat key_stat {};
+    ASSERT_EQ(::stat(path("stdin.key").c_str(), &key_stat), 0);
+    EXPECT_EQ(key_stat.st_mode & 0777, 0600U);  // the private key is the owner's alone
+    // An existing key is not overwritten.
+    auto again = berth(
+        {"key", "generate", "--password-stdin", "--output-key-prefix", path("stdin")}, stdin_pw);
+    EXPECT_EQ(again.exit_code, 1);
+    EXPECT_NE(again.err.find("exists already"), std::string::npos) << again.err;
+
+    ASSERT_EQ(run_command({"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                           "ec_paramgen_curve:P-256", "-out", path("ext.pem")})
+                  .exit_code,
+              0);
+    ASSERT_EQ(
+        run_command({"openssl", "pkey", "-in", path("ext.pem"), "-pubout", "-out", path("ext.pub")})
+            .exit_code,
+        0);
+    auto encrypted = run_command(
+        {"/usr/bin/python3", tool, "encrypt", path("ext.pem"), path("ext.key")}, with_pw);
+    ASSERT_EQ(encrypted.exit_code, 0) << encrypted.describe();
+    std::string digest = push_busybox("team/app:1");
+    auto signed_ext = with_password({"sign", "--key", path("ext.key"), ref("team/app:1")});
+    ASSERT_EQ(signed_ext.exit_code, 0) << signed_ext.describe();
+    auto verified = berth({"verify", "--key", path("ext.pub"), ref("team/app:1")});
+    ASSERT_EQ(verified.exit_code, 0) << verified.describe();
+    EXPECT_EQ(nlohmann::json::parse(verified.out)[0]["critical"]["image"]["docker-manifest-digest"],
+              digest);
+    CommandOptions wrong;
+    wrong.env.emplace_back("BERTH_PASSWORD=not it");
+    auto refused = berth({"sign", "--key", path("ext.key"), ref("team/app:1")}, wrong);
+    EXPECT_EQ(refused.exit_code, 1);
+    EXPECT_NE(refused.err.find(path("ext.key") + ": wrong password"), std::string::npos)
+        << refused.err;
 }
 
 TEST_F(TrustTest, BadKeysAndSignatureImagesAreOneLineErrors) {
@@ -403,7 +587,7 @@ TEST_F(TrustTest, BadKeysAndSignatureImagesAreOneLineErrors) {
         return r.exit_code == 1 && std::count(r.err.begin(), r.err.end(), '\n') == 1;
     };
     CommandOptions wrong;
-    wrong.env.push_back("BERTH_PASSWORD=wrong");
+    wrong.env.emplace_back("BERTH_PASSWORD=wrong");
     auto bad_password = berth({"sign", "--key", path("berth.key"), ref("team/app:1")}, wrong);
     EXPECT_TRUE(one_line(bad_password)) << bad_password.describe();
     EXPECT_NE(bad_password.err.find(path("berth.key") + ": wrong password"), std::string::npos);
@@ -545,4 +729,187 @@ TEST_F(TrustTest, SbomOfTheDebianImage) {
     ASSERT_EQ(back.exit_code, 0) << back.describe();
     EXPECT_EQ(nlohmann::json::parse(back.out)["components"].size(), bom["components"].size());
     EXPECT_TRUE(other.stored_blobs().empty());  // nothing pulled for it
+}
+
+// Build provenance: what `berth build --provenance [--sign-key]` attaches (through
+// trust::attach_provenance, called here directly until the build lands), read back and
+// verified by `berth inspect --provenance`; the DSSE envelope checked both ways against
+// sigstore's JavaScript (@sigstore/core).
+TEST_F(TrustTest, ProvenanceAttachedSignedAndInspected) {
+    keygen("builder");
+    keygen("other");
+    std::string digest = push_busybox("team/built:1");
+    berth::image::Settings settings = berth::image::parse_settings("", "none");
+    berth::distribution::HttpClient http;
+    berth::distribution::CredentialStore credentials(path("auth.json"), false);
+    auto client = berth::distribution::open_registry(http, registry.host(), settings, credentials);
+    auto subject =
+        berth::trust::manifest_descriptor(*client, "team/built", berth::Digest::parse(digest));
+
+    namespace it = berth::trust::intoto;
+    it::Statement statement;
+    statement.subjects.push_back(it::descriptor_of(ref("team/built:1"), subject.digest, false));
+    statement.provenance.containerfile = "Containerfile";
+    statement.provenance.containerfile_digest = berth::digest_of("FROM busybox\n");
+    statement.provenance.build_args = {{"VERSION", "1.2"}};
+    statement.provenance.materials.push_back(it::descriptor_of(
+        "docker-image://docker.io/library/busybox@" + berth::digest_of("base").str(),
+        berth::digest_of("base"), true));
+    statement.provenance.started_on = "2026-12-07T10:00:00Z";
+    statement.provenance.finished_on = "2026-12-07T10:00:05Z";
+    berth::trust::PrivateKey key = berth::trust::decrypt_private_key(
+        berth::read_file(path("builder.key")), kPassword, path("builder.key"));
+    berth::trust::attach_provenance(*client, "team/built", subject, statement, &key);
+
+    auto inspected =
+        berth({"inspect", "--provenance", "--key", path("builder.pub"), ref("team/built:1")});
+    ASSERT_EQ(inspected.exit_code, 0) << inspected.describe() << registry.log();
+    auto docs = nlohmann::json::parse(inspected.out);
+    ASSERT_EQ(docs.size(), 1U) << inspected.out;
+    EXPECT_EQ(docs[0]["_type"], "https://in-toto.io/Statement/v1");
+    EXPECT_EQ(docs[0]["predicateType"], "https://slsa.dev/provenance/v1");
+    EXPECT_EQ("sha256:" + docs[0]["subject"][0]["digest"]["sha256"].get<std::string>(), digest);
+    auto definition = docs[0]["predicate"]["buildDefinition"];
+    EXPECT_EQ(definition["externalParameters"]["buildArgs"]["VERSION"], "1.2");
+    EXPECT_EQ(definition["resolvedDependencies"][0]["digest"]["sha256"],
+              berth::digest_of("base").hex());
+    EXPECT_EQ(docs[0]["predicate"]["runDetails"]["metadata"]["finishedOn"], "2026-12-07T10:00:05Z");
+    // Without a key it is printed too; with another key it is refused, one line.
+    EXPECT_EQ(berth({"inspect", "--provenance", ref("team/built:1")}).exit_code, 0);
+    auto wrong_key =
+        berth({"inspect", "--provenance", "--key", path("other.pub"), ref("team/built:1")});
+    EXPECT_EQ(wrong_key.exit_code, 1);
+    EXPECT_NE(wrong_key.err.find("does not verify with the key"), std::string::npos)
+        << wrong_key.err;
+    EXPECT_EQ(std::count(wrong_key.err.begin(), wrong_key.err.end(), '\n'), 1) << wrong_key.err;
+
+    // sigstore's JavaScript (@sigstore/core) verifies berth's envelope ...
+    auto found = berth::trust::find_provenance(*client, "team/built", subject.digest, nullptr);
+    ASSERT_EQ(found.accepted.size(), 1U);
+    write_text(path("berth.dsse.json"), found.accepted[0].document);
+    CommandOptions slow;
+    slow.timeout = std::chrono::minutes(2);
+    auto core = run_command({source_dir() + "/scripts/sigstore-js.sh", path("sigstore-js")}, slow);
+    ASSERT_EQ(core.exit_code, 0) << core.describe();
+    CommandOptions js;
+    js.env.push_back("SIGSTORE_CORE=" + trimmed(core.out));
+    std::string dsse_check = source_dir() + "/scripts/dsse-check.mjs";
+    auto checked = run_command(
+        {"node", dsse_check, "verify", path("builder.pub"), path("berth.dsse.json")}, js);
+    EXPECT_EQ(checked.exit_code, 0) << checked.describe();
+    auto other_checked =
+        run_command({"node", dsse_check, "verify", path("other.pub"), path("berth.dsse.json")}, js);
+    EXPECT_EQ(other_checked.exit_code, 1) << other_checked.describe();
+    // ... and berth verifies one it signed with berth's key, decrypted from cosign's format by
+    // an implementation of its own (scripts/cosign-key.py: pynacl, hashlib's scrypt).
+    CommandOptions with_pw;
+    with_pw.env.push_back(std::string("BERTH_PASSWORD=") + kPassword);
+    auto decrypted = run_command({"/usr/bin/python3", source_dir() + "/scripts/cosign-key.py",
+                                  "decrypt", path("builder.key")},
+                                 with_pw);
+    ASSERT_EQ(decrypted.exit_code, 0) << decrypted.describe();
+    write_text(path("builder.pem"), decrypted.out);
+    std::string other_digest = push_variant("team/js", "1", "js");
+    it::Statement js_statement = statement;
+    js_statement.subjects[0] =
+        it::descriptor_of(ref("team/js:1"), berth::Digest::parse(other_digest), false);
+    write_text(path("statement.json"), it::to_json(js_statement));
+    // attach_provenance refuses a statement about another image before pushing anything.
+    EXPECT_THROW(
+        berth::trust::attach_provenance(*client, "team/built", subject, js_statement, &key),
+        berth::Error);
+    auto js_signed = run_command({"node", dsse_check, "sign", path("builder.pem"),
+                                  path("statement.json"), path("js.dsse.json")},
+                                 js);
+    ASSERT_EQ(js_signed.exit_code, 0) << js_signed.describe();
+    berth::trust::Artifact artifact;
+    artifact.artifact_type = artifact.media_type = "application/vnd.dsse.envelope.v1+json";
+    artifact.bytes = berth::read_file(path("js.dsse.json"));
+    berth::trust::push_referrer(
+        *client, "team/js",
+        berth::trust::manifest_descriptor(*client, "team/js", berth::Digest::parse(other_digest)),
+        artifact);
+    auto js_verified =
+        berth({"inspect", "--provenance", "--key", path("builder.pub"), ref("team/js:1")});
+    EXPECT_EQ(js_verified.exit_code, 0) << js_verified.describe();
+
+    // Unsigned provenance: shown without a key, refused with one.
+    std::string plain = push_variant("team/plain", "1", "plain");
+    it::Statement unsigned_statement = statement;
+    unsigned_statement.subjects[0] =
+        it::descriptor_of(ref("team/plain:1"), berth::Digest::parse(plain), false);
+    berth::trust::attach_provenance(
+        *client, "team/plain",
+        berth::trust::manifest_descriptor(*client, "team/plain", berth::Digest::parse(plain)),
+        unsigned_statement, nullptr);
+    EXPECT_EQ(berth({"inspect", "--provenance", ref("team/plain:1")}).exit_code, 0);
+    auto not_signed =
+        berth({"inspect", "--provenance", "--key", path("builder.pub"), ref("team/plain:1")});
+    EXPECT_EQ(not_signed.exit_code, 1);
+    EXPECT_NE(not_signed.err.find("not signed"), std::string::npos) << not_signed.err;
+
+    // Another image's signed provenance attached here: refused, naming both digests.
+    std::string swapped = push_variant("team/swapped", "1", "swapped");
+    artifact.bytes = found.accepted[0].document;
+    berth::trust::push_referrer(
+        *client, "team/swapped",
+        berth::trust::manifest_descriptor(*client, "team/swapped", berth::Digest::parse(swapped)),
+        artifact);
+    auto other_subject =
+        berth({"inspect", "--provenance", "--key", path("builder.pub"), ref("team/swapped:1")});
+    EXPECT_EQ(other_subject.exit_code, 1);
+    EXPECT_NE(other_subject.err.find("the statement is about " + digest + ", not " + swapped),
+              std::string::npos)
+        << other_subject.err;
+    auto key_alone = berth({"inspect", "--key", path("builder.pub"), ref("team/built:1")});
+    EXPECT_EQ(key_alone.exit_code, 1) << key_alone.describe();
+    EXPECT_NE(key_alone.err.find("only with --provenance"), std::string::npos) << key_alone.err;
+    // Nothing attached.
+    push_busybox("team/bare:1");
+    auto bare = berth({"inspect", "--provenance", ref("team/bare:1")});
+    EXPECT_EQ(bare.exit_code, 1);
+    EXPECT_NE(bare.err.find("no provenance attached to"), std::string::npos) << bare.err;
+}
+
+// A registry without the referrers API (Debian's docker-registry, CNCF Distribution 2.8): a
+// signature with --attach referrers and an attached SBOM go to the fallback index at tag
+// sha256-<hex>, as the distribution spec asks of clients, and verify and --from-registry find
+// them there.
+TEST_F(TrustTest, ReferrersFallBackToTheTagSchemaWithoutTheApi) {
+    keygen("berth");
+    TestRegistry distribution;
+    auto ref_there = [&](const std::string& name) { return distribution.host() + "/" + name; };
+    if (layout_.empty()) layout_ = make_busybox_layout(work.path());
+    ASSERT_EQ(skopeo_copy("oci:" + layout_ + ":latest", "docker://" + ref_there("team/app:1"),
+                          {"--format", "oci"})
+                  .exit_code,
+              0);
+    auto signed_there = with_password(
+        {"sign", "--key", path("berth.key"), "--attach", "referrers", ref_there("team/app:1")});
+    ASSERT_EQ(signed_there.exit_code, 0) << signed_there.describe() << distribution.log();
+    auto digest = run_command({"skopeo", "inspect", "--tls-verify=false", "--format", "{{.Digest}}",
+                               "docker://" + ref_there("team/app:1")});
+    ASSERT_EQ(digest.exit_code, 0) << digest.describe();
+    std::string fallback_tag = "sha256-" + trimmed(digest.out).substr(7);
+    auto fallback = [&] {
+        auto r = run_command({"skopeo", "inspect", "--raw", "--tls-verify=false",
+                              "docker://" + ref_there("team/app:" + fallback_tag)});
+        return r.exit_code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json();
+    };
+    auto index = fallback();
+    ASSERT_EQ(index["manifests"].size(), 1U) << index.dump();
+    EXPECT_EQ(index["manifests"][0]["artifactType"],
+              "application/vnd.dev.cosign.artifact.sig.v1+json");
+    auto verified = berth({"verify", "--key", path("berth.pub"), ref_there("team/app:1")});
+    EXPECT_EQ(verified.exit_code, 0) << verified.describe();
+
+    ASSERT_EQ(berth({"pull", "-q", ref_there("team/app:1")}).exit_code, 0);
+    auto attached = berth({"sbom", "--attach", "--format", "spdx-json", ref_there("team/app:1")});
+    ASSERT_EQ(attached.exit_code, 0) << attached.describe() << distribution.log();
+    EXPECT_EQ(fallback()["manifests"].size(), 2U);
+    Berth other;
+    auto back =
+        other({"sbom", "--from-registry", "--format", "spdx-json", ref_there("team/app:1")});
+    ASSERT_EQ(back.exit_code, 0) << back.describe();
+    EXPECT_EQ(nlohmann::json::parse(back.out)["spdxVersion"], "SPDX-2.3");
 }

@@ -141,6 +141,12 @@ TEST(TrustSimpleSigning, PayloadRoundTripsAndIsStrict) {
     EXPECT_TRUE(nlohmann::json::parse(
                     make_payload(SimpleSigningPayload{"r/x", p.manifest_digest, {}}))["optional"]
                     .is_object());
+    // cosign writes "optional": null when it was given no annotation.
+    std::string cosign_payload =
+        R"({"critical":{"identity":{"docker-reference":"reg.io/team/app"},"image":{"docker-manifest-digest":")" +
+        p.manifest_digest.str() +
+        R"("},"type":"cosign container image signature"},"optional":null})";
+    EXPECT_EQ(parse_payload(cosign_payload, "cosign").docker_reference, "reg.io/team/app");
 
     EXPECT_NE(
         key_error_of([] {
