@@ -65,7 +65,17 @@ bool kill_with_temporaries_on_disk(const Berth& store, const std::vector<std::st
                                    size_t temporaries) {
     auto process = store.start(args);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (store.leftovers().size() < temporaries) {
+    // Killed only while no temporary is being born (a name ending in .new, between its
+    // mkdir and its lock): such a one waits out a grace period before anyone removes it.
+    auto owned_and_none_born = [&] {
+        size_t owned = 0;
+        for (const auto& name : store.leftovers()) {
+            if (name.size() >= 4 && name.compare(name.size() - 4, 4, ".new") == 0) return false;
+            ++owned;
+        }
+        return owned >= temporaries;
+    };
+    while (!owned_and_none_born()) {
         if (has_exited(process->pid()) || std::chrono::steady_clock::now() > deadline) {
             process->signal(SIGKILL);
             process->wait(std::chrono::seconds(5));

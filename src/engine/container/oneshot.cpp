@@ -106,7 +106,9 @@ int Engine::run_to_completion(const OneShotOptions& o, const OneShotOutput& outp
     bool killed = false;
     char buffer[16384];
     for (;;) {
-        if (cancel && cancel->load() && !killed) {
+        // Again on every turn while canceled: a kill that found no child yet (the init not yet
+        // reparented to the runtime) must not be the last try.
+        if (cancel && cancel->load()) {
             killed = true;
             kill_children_of(process.pid());
         }
