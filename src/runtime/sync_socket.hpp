@@ -22,7 +22,7 @@ enum class SyncType : uint32_t {
     error,           // either way: text is the message
     // child -> parent: the seccomp notification listener will be fd `value` (seccomp/listener.hpp)
     seccomp_listener,
-    recorded,        // parent -> child (create): the state is recorded, outlive the runtime
+    recorded,  // parent -> child (create): the state is recorded, outlive the runtime
 };
 
 struct SyncMessage {
