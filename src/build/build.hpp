@@ -15,6 +15,7 @@
 
 #include "build/progress.hpp"
 #include "common/digest.hpp"
+#include "distribution/client/pull.hpp"
 #include "image/images.hpp"
 #include "image/settings.hpp"
 
@@ -111,6 +112,12 @@ struct BuildEnvironment {
     // registry cache, pushes. May be empty (no registry access).
     std::function<std::unique_ptr<distribution::Registry>(const std::string& registry)> registry;
     distribution::HttpClient* http = nullptr;  // ADD https://..., URL contexts
+    // How a base image (FROM) is pulled; empty: distribution::pull_image. The CLI passes the
+    // signature policy's pull (trust::pull_with_policy): an image it rejects is not stored.
+    std::function<distribution::PullResult(image::Images&, distribution::Registry&,
+                                           const image::Reference&,
+                                           const distribution::PullOptions&)>
+        pull;
 };
 
 // Builds; throws BuildError (the user's) or Error. cancel: once true, running containers

@@ -254,7 +254,8 @@ image::Image Session::resolve_image(const std::string& reference, int progress_i
         distribution::PullResult r;
         {
             std::lock_guard db(db_mutex());
-            r = distribution::pull_image(images, *registry, ref, o);
+            r = env_.pull ? env_.pull(images, *registry, ref, o)
+                          : distribution::pull_image(images, *registry, ref, o);
         }
         *pulled = !r.up_to_date;
     };

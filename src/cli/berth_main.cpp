@@ -297,7 +297,8 @@ int main(int argc, char** argv) {
         cli::add_engine_commands(app, g.root, g.config, g.authfile, g.signature_policy, requested);
     auto run_trust_verb =
         cli::add_trust_commands(app, {g.root, g.config, g.authfile, g.signature_policy}, requested);
-    auto run_build_verb = cli::add_build_commands(app, g.root, g.config, g.authfile, requested);
+    auto run_build_verb =
+        cli::add_build_commands(app, g.root, g.config, g.authfile, g.signature_policy, requested);
 
     try {
         app.parse(argc, argv);

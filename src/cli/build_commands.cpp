@@ -11,6 +11,7 @@
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <optional>
 
 #include "build/build.hpp"
 #include "cli/build_progress.hpp"
@@ -24,6 +25,7 @@
 #include "distribution/client/registry.hpp"
 #include "engine/engine.hpp"
 #include "image/settings.hpp"
+#include "trust/policy_pull.hpp"
 
 namespace berth::cli {
 namespace {
@@ -52,7 +54,7 @@ void print_build_line(const std::string& text) {
 }
 
 int run_build(const BuildFlags& f, const std::string& root, const std::string& config,
-              const std::string& authfile) {
+              const std::string& authfile, const std::string& signature_policy) {
     image::Settings settings = image::load_settings(config);
     image::Images images(root);
     engine::Engine engine(root, images, settings);
@@ -121,9 +123,16 @@ int run_build(const BuildFlags& f, const std::string& root, const std::string& c
         o.source_date_epoch = v;
     }
 
-    build::BuildEnvironment env{engine, images, settings, {}, &http};
+    build::BuildEnvironment env{engine, images, settings, {}, &http, {}};
     env.registry = [&](const std::string& registry) {
         return distribution::open_registry(http, registry, settings, credentials);
+    };
+    // FROM's pulls under the signature policy (read once, when the first pull needs it).
+    std::optional<trust::PolicyEnforcer> enforcer;
+    env.pull = [&](image::Images& store, distribution::Registry& registry,
+                   const image::Reference& ref, const distribution::PullOptions& options) {
+        if (!enforcer) enforcer = trust::PolicyEnforcer::load(settings, {signature_policy, {}});
+        return trust::pull_with_policy(store, registry, ref, options, *enforcer);
     };
 
     // ^C or SIGTERM: the build stops its containers and takes back what it made.
@@ -169,6 +178,7 @@ int run_build(const BuildFlags& f, const std::string& root, const std::string& c
 
 std::function<int()> add_build_commands(CLI::App& app, const std::string& root,
                                         const std::string& config, const std::string& authfile,
+                                        const std::string& signature_policy,
                                         const std::string& requested) {
     auto f = std::make_shared<BuildFlags>();
     CLI::App* build = nullptr;
@@ -231,10 +241,10 @@ std::function<int()> add_build_commands(CLI::App& app, const std::string& root,
                         "everything (the default: the cache holds nothing else)");
         prune->add_flag("-f,--force", f->force, "accepted for docker compatibility");
     }
-    return [=, &root, &config, &authfile]() -> int {
+    return [=, &root, &config, &authfile, &signature_policy]() -> int {
         if (build && build->parsed()) {
             try {
-                return run_build(*f, root, config, authfile);
+                return run_build(*f, root, config, authfile, signature_policy);
             } catch (const std::exception& e) {
                 log::error(e.what());
                 return 1;

@@ -13,6 +13,7 @@ namespace berth::cli {
 // the verb runs.
 std::function<int()> add_build_commands(CLI::App& app, const std::string& root,
                                         const std::string& config, const std::string& authfile,
+                                        const std::string& signature_policy,
                                         const std::string& requested);
 
 }  // namespace berth::cli

@@ -913,3 +913,32 @@ TEST_F(TrustTest, ReferrersFallBackToTheTagSchemaWithoutTheApi) {
     ASSERT_EQ(back.exit_code, 0) << back.describe();
     EXPECT_EQ(nlohmann::json::parse(back.out)["spdxVersion"], "SPDX-2.3");
 }
+
+// build's FROM under the signature policy: an unsigned base image is refused, naming the image
+// and why, and nothing of it is stored; once signed, the same build goes through.
+TEST_F(TrustTest, BuildFromIsCheckedByThePolicy) {
+    keygen("berth");
+    push_busybox("team/base:1");
+    std::string policy = sigstore_policy(path("berth.pub"), "matchRepository");
+    std::string context = path("context");
+    fs::create_directories(context);
+    write_text(context + "/Containerfile", "FROM " + ref("team/base:1") + "\nLABEL built=yes\n");
+    auto refused =
+        berth({"--signature-policy", policy, "build", "-t", "localhost/built:1", context});
+    EXPECT_NE(refused.exit_code, 0) << refused.describe();
+    EXPECT_NE(refused.err.find(ref("team/base:1") + ": rejected by the signature policy " + policy),
+              std::string::npos)
+        << refused.err;
+    EXPECT_NE(refused.err.find("no signature"), std::string::npos) << refused.err;
+    EXPECT_TRUE(berth.stored_blobs().empty()) << berth.stored_blobs().size() << " blobs";
+    EXPECT_TRUE(berth.snapshots().empty());
+    EXPECT_EQ(trimmed(berth({"images", "-q"}).out), "");
+
+    ASSERT_EQ(with_password({"sign", "--key", path("berth.key"), ref("team/base:1")}).exit_code, 0);
+    auto built = berth({"--signature-policy", policy, "build", "-t", "localhost/built:1", context});
+    ASSERT_EQ(built.exit_code, 0) << built.describe();
+    auto inspected = berth({"inspect", "localhost/built:1"});
+    ASSERT_EQ(inspected.exit_code, 0) << inspected.describe();
+    EXPECT_EQ(nlohmann::json::parse(inspected.out)[0]["Config"]["Labels"]["built"], "yes")
+        << inspected.out;
+}
