@@ -353,6 +353,26 @@ TEST_F(EngineTest, LogFloodStaysWithinTheContainersCpuLimit) {
     std::this_thread::sleep_for(5s);
     const double used = cpu_seconds(monitor) + cpu_seconds(container) - before;
     EXPECT_LT(used / 5, 0.6) << "cores used by the container and its monitor";
+    // Whatever the machine's load, the monitor's CPU is bounded by the container's limit: its
+    // cpu cgroup, or one above it, has a quota of at most half a core.
+    std::string cpu_cgroup;
+    std::ifstream monitor_cgroups("/proc/" + std::to_string(monitor) + "/cgroup");
+    for (std::string line; std::getline(monitor_cgroups, line);) {
+        const size_t at = line.find(":cpu:");
+        if (at == std::string::npos) continue;
+        cpu_cgroup = line.substr(at + 5);
+    }
+    bool bounded = false;
+    for (std::string group = cpu_cgroup; !group.empty() && group != "/";
+         group = group.substr(0, group.rfind('/'))) {
+        std::ifstream quota_file("/sys/fs/cgroup/cpu" + group + "/cpu.cfs_quota_us");
+        std::ifstream period_file("/sys/fs/cgroup/cpu" + group + "/cpu.cfs_period_us");
+        long quota = -1, period = 0;
+        quota_file >> quota;
+        period_file >> period;
+        if (quota > 0 && period > 0 && quota * 2 <= period) bounded = true;
+    }
+    EXPECT_TRUE(bounded) << "the monitor's cpu cgroup: " << cpu_cgroup;
     EXPECT_TRUE(fs::exists(dir + "/container.log.1")) << "a flood rotates the log";
     // Pause freezes the container, not its monitor.
     ASSERT_EQ(berth({"pause", id}).exit_code, 0);
