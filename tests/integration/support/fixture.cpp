@@ -265,17 +265,8 @@ std::vector<pid_t> processes_mentioning(const std::string& text) {
 
 void kill_processes_mentioning(const std::string& text) {
     std::vector<pid_t> pids;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-        std::string name = entry.path().filename().string();
-        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        pid_t pid = static_cast<pid_t>(std::stol(name));
-        if (pid == ::getpid()) continue;
-        std::ifstream in(entry.path() / "cmdline");
-        std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        if (cmdline.find(text) != std::string::npos && ::kill(pid, SIGKILL) == 0)
-            pids.push_back(pid);
-    }
+    for (pid_t pid : processes_mentioning(text))
+        if (::kill(pid, SIGKILL) == 0) pids.push_back(pid);
     // Gone, or a zombie (reparented to an init that may not reap it).
     auto gone = [](pid_t pid) {
         std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
